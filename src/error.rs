@@ -1,0 +1,167 @@
+//! Typed errors of the library.
+//!
+//! Every error that input can cause names where it happened: the file, and where it applies the
+//! population and the dataset (see [`Location`]). Messages are lowercase and have no trailing
+//! period, so the command-line tool can print them on one line after `sonata-census: `.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where in a SONATA file something went wrong: file, then optionally population and dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The HDF5 file.
+    pub file: PathBuf,
+    /// The edge or node population, when the problem is inside one.
+    pub population: Option<String>,
+    /// The dataset, group or attribute path (relative to the population when there is one).
+    pub dataset: Option<String>,
+}
+
+impl Location {
+    /// A location naming only a file.
+    pub fn file(file: impl AsRef<Path>) -> Self {
+        Location { file: file.as_ref().to_path_buf(), population: None, dataset: None }
+    }
+
+    /// This location narrowed to a population.
+    pub fn population(&self, population: &str) -> Self {
+        Location { population: Some(population.to_string()), dataset: None, ..self.clone() }
+    }
+
+    /// This location narrowed to a dataset (or group, or attribute) path.
+    pub fn dataset(&self, dataset: &str) -> Self {
+        Location { dataset: Some(dataset.to_string()), ..self.clone() }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(p) = &self.population {
+            write!(f, ", population '{p}'")?;
+        }
+        if let Some(d) = &self.dataset {
+            write!(f, ", dataset '{d}'")?;
+        }
+        Ok(())
+    }
+}
+
+/// The error type of every fallible function of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The HDF5 library failed on an object (open, read, write).
+    #[error("{at}: {source}")]
+    Hdf5 {
+        /// Where the HDF5 call failed.
+        at: Location,
+        /// The HDF5 library's error.
+        #[source]
+        source: hdf5::Error,
+    },
+
+    /// The file is not HDF5, or cannot be opened as such.
+    #[error("{at}: cannot open as an HDF5 file ({reason})")]
+    NotHdf5 {
+        /// The file.
+        at: Location,
+        /// What HDF5 said.
+        reason: String,
+    },
+
+    /// The data violates the SONATA format or disagrees with itself.
+    #[error("{at}: {reason}")]
+    InvalidData {
+        /// Where the bad data is.
+        at: Location,
+        /// What is wrong, in one sentence.
+        reason: String,
+    },
+
+    /// A population asked for does not exist in the file.
+    #[error("{at}: no population '{name}' (the file has: {})", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    PopulationNotFound {
+        /// The file (and the group searched).
+        at: Location,
+        /// The name asked for.
+        name: String,
+        /// The populations that do exist.
+        available: Vec<String>,
+    },
+
+    /// An operating-system I/O error on a path.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The output file exists and overwriting was not allowed.
+    #[error("{}: output exists (pass --force to replace it)", path.display())]
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+    },
+
+    /// A requested backend cannot run here.
+    #[error("backend '{backend}' is not available: {reason}")]
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: String,
+        /// Why it cannot run.
+        reason: String,
+    },
+
+    /// A caller-supplied argument is invalid (not a property of any file).
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    /// The run was interrupted (SIGINT/SIGTERM) before it finished; nothing was written.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// Builds an [`Error::InvalidData`].
+    pub fn invalid(at: Location, reason: impl Into<String>) -> Self {
+        Error::InvalidData { at, reason: reason.into() }
+    }
+
+    /// Builds an [`Error::Hdf5`].
+    pub fn hdf5(at: Location, source: hdf5::Error) -> Self {
+        Error::Hdf5 { at, source }
+    }
+
+    /// Whether the error is the user's input (exit code 2) rather than the environment (exit code 1).
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidData { .. }
+                | Error::NotHdf5 { .. }
+                | Error::PopulationNotFound { .. }
+                | Error::OutputExists { .. }
+                | Error::InvalidArgument(_)
+                | Error::Hdf5 { .. }
+        )
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds a [`Location`] to HDF5 results.
+pub(crate) trait H5Context<T> {
+    /// Maps an HDF5 error into [`Error::Hdf5`] at `at`.
+    fn at(self, at: &Location) -> Result<T>;
+}
+
+impl<T> H5Context<T> for hdf5::Result<T> {
+    fn at(self, at: &Location) -> Result<T> {
+        self.map_err(|source| Error::Hdf5 { at: at.clone(), source })
+    }
+}

@@ -1,0 +1,1 @@
+//! Synthetic circuits (stub: being written).

@@ -1,0 +1,1 @@
+//! Describing an edge file (stub: being written).

@@ -1,0 +1,33 @@
+//! # sonata-census
+//!
+//! Counts every synapse and every connection of a SONATA circuit.
+//!
+//! ## Overview
+//! In pipeline order:
+//! - [`sonata::EdgeFile`] opens an edge file; [`sonata::EdgePopulation`] is one population;
+//! - [`sonata::IdChunks`] streams its `source_node_id` / `target_node_id` columns in bounded chunks;
+//! - [`census::cpu`] counts them (the CPU engine, which is the specification for every other
+//!   engine) into a [`census::Census`];
+//! - [`census::output`] writes census tables to an HDF5 file (layout in the README).
+//!
+//! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
+//! does, [`sonata::attributes`] reads attribute columns, [`generate`] writes synthetic circuits and
+//! [`info`] describes a file.
+#![deny(missing_docs)]
+
+pub mod census;
+pub mod error;
+pub mod generate;
+pub mod ids;
+pub mod info;
+pub mod progress;
+pub mod selection;
+pub mod sonata;
+
+// pub use census::Census;
+pub use error::{Error, Location, Result};
+pub use selection::Selection;
+pub use sonata::{EdgeFile, EdgePopulation};
+
+/// This crate's version, recorded in output files.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

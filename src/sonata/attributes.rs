@@ -1,0 +1,1 @@
+//! Attribute columns of edge populations (stub: being written).

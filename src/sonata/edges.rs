@@ -1,0 +1,437 @@
+//! Edge files, edge populations and their id columns.
+
+use std::path::{Path, PathBuf};
+
+use hdf5::types::TypeDescriptor;
+
+use super::bulk::read_range_into;
+use super::schema;
+use crate::error::{Error, H5Context, Location, Result};
+
+/// An open SONATA edge file (`/edges/<population>/...`).
+#[derive(Debug, Clone)]
+pub struct EdgeFile {
+    path: PathBuf,
+    file: hdf5::File,
+}
+
+impl EdgeFile {
+    /// Opens `path` read-only.
+    ///
+    /// HDF5 file locking is left as the environment sets it (`HDF5_USE_FILE_LOCKING`); readers
+    /// of one file from several processes work with the default.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file does not exist or cannot be read, [`Error::NotHdf5`] when it is
+    /// not an HDF5 file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = open_hdf5(&path)?;
+        Ok(EdgeFile { path, file })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying HDF5 file.
+    pub fn hdf5(&self) -> &hdf5::File {
+        &self.file
+    }
+
+    /// Names of the edge populations, sorted.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] when the file has no `/edges` group.
+    pub fn population_names(&self) -> Result<Vec<String>> {
+        let at = Location::file(&self.path).dataset("/edges");
+        if !self.file.link_exists(schema::EDGES_GROUP) {
+            return Err(Error::invalid(at, "not a SONATA edge file: no '/edges' group"));
+        }
+        let edges = self.file.group(schema::EDGES_GROUP).at(&at)?;
+        let mut names = Vec::new();
+        for name in edges.member_names().at(&at)? {
+            if edges.group(&name).is_ok() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Opens the population `name`.
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`] when there is no such population; [`Error::InvalidData`] when
+    /// its id columns are missing, not 1-D integers, or of different lengths.
+    pub fn population(&self, name: &str) -> Result<EdgePopulation> {
+        let available = self.population_names()?;
+        if !available.iter().any(|n| n == name) {
+            return Err(Error::PopulationNotFound {
+                at: Location::file(&self.path),
+                name: name.to_string(),
+                available,
+            });
+        }
+        let at = Location::file(&self.path).population(name);
+        let group = self.file.group(&format!("{}/{name}", schema::EDGES_GROUP)).at(&at)?;
+        let source = IdColumn::open(&group, schema::SOURCE_NODE_ID, &at)?;
+        let target = IdColumn::open(&group, schema::TARGET_NODE_ID, &at)?;
+        if source.len != target.len {
+            return Err(Error::invalid(
+                at.clone(),
+                format!(
+                    "'{}' has {} rows but '{}' has {}",
+                    schema::SOURCE_NODE_ID,
+                    source.len,
+                    schema::TARGET_NODE_ID,
+                    target.len
+                ),
+            ));
+        }
+        Ok(EdgePopulation {
+            name: name.to_string(),
+            size: source.len,
+            source_population: source.node_population.clone(),
+            target_population: target.node_population.clone(),
+            file: self.clone(),
+            group,
+            at,
+            source,
+            target,
+        })
+    }
+}
+
+/// Opens an HDF5 file read-only, telling "missing", "unreadable" and "not HDF5" apart.
+pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
+    // Check with the OS first: HDF5's own message for a missing file is long and unclear.
+    if let Err(source) = std::fs::File::open(path) {
+        return Err(Error::Io { path: path.to_path_buf(), source });
+    }
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("is a directory, not a file"),
+        });
+    }
+    hdf5::File::open(path).map_err(|e| Error::NotHdf5 {
+        at: Location::file(path),
+        reason: first_line(&e.to_string()),
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}
+
+/// Storage type of an id column, as found in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdDtype {
+    /// An unsigned integer of this many bytes.
+    Unsigned(usize),
+    /// A signed integer of this many bytes (negative values are rejected when read).
+    Signed(usize),
+}
+
+impl std::fmt::Display for IdDtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdDtype::Unsigned(n) => write!(f, "uint{}", n * 8),
+            IdDtype::Signed(n) => write!(f, "int{}", n * 8),
+        }
+    }
+}
+
+/// One of a population's node id columns (`source_node_id` or `target_node_id`).
+#[derive(Debug, Clone)]
+pub struct IdColumn {
+    dataset: hdf5::Dataset,
+    at: Location,
+    len: u64,
+    dtype: IdDtype,
+    node_population: Option<String>,
+}
+
+impl IdColumn {
+    fn open(group: &hdf5::Group, name: &str, pop_at: &Location) -> Result<Self> {
+        let at = pop_at.dataset(name);
+        if !group.link_exists(name) {
+            return Err(Error::invalid(at, "dataset is missing"));
+        }
+        let dataset = group
+            .dataset(name)
+            .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
+        let shape = dataset.shape();
+        if shape.len() != 1 {
+            return Err(Error::invalid(
+                at,
+                format!("must be 1-D but has shape {shape:?}"),
+            ));
+        }
+        let descriptor = dataset.dtype().and_then(|t| t.to_descriptor()).at(&at)?;
+        let dtype = match descriptor {
+            TypeDescriptor::Unsigned(size) => IdDtype::Unsigned(size as usize),
+            TypeDescriptor::Integer(size) => IdDtype::Signed(size as usize),
+            other => {
+                return Err(Error::invalid(
+                    at,
+                    format!("node ids must be integers but the dataset holds {}", describe_type(&other)),
+                ));
+            }
+        };
+        let node_population = read_string_attr(&dataset, schema::NODE_POPULATION_ATTR);
+        Ok(IdColumn { len: shape[0] as u64, dataset, at, dtype, node_population })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Storage type in the file.
+    pub fn dtype(&self) -> IdDtype {
+        self.dtype
+    }
+
+    /// The `node_population` attribute, when present.
+    pub fn node_population(&self) -> Option<&str> {
+        self.node_population.as_deref()
+    }
+
+    /// Where this column is (file, population, dataset), for messages.
+    pub fn location(&self) -> &Location {
+        &self.at
+    }
+
+    /// The HDF5 dataset.
+    pub fn dataset(&self) -> &hdf5::Dataset {
+        &self.dataset
+    }
+
+    /// Reads rows `start .. start + out.len()` as u64 into `out`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the first negative id when the column is signed and holds
+    /// one; [`Error::Hdf5`] when the read fails.
+    pub fn read_range_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        match self.dtype {
+            IdDtype::Unsigned(_) => read_range_into(&self.dataset, start, out).at(&self.at),
+            IdDtype::Signed(_) => {
+                let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
+                read_range_into(&self.dataset, start, signed).at(&self.at)?;
+                if let Some(pos) = signed.iter().position(|&v| v < 0) {
+                    return Err(Error::invalid(
+                        self.at.clone(),
+                        format!(
+                            "negative node id {} at row {}",
+                            signed[pos],
+                            start + pos as u64
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads the rows of `selection` as u64, in selection order.
+    ///
+    /// Nearby ranges are read as one block ([`super::bulk::MERGE_GAP_BYTES`]) and split in
+    /// memory, as libsonata's `readCanonicalSelection` does.
+    ///
+    /// # Errors
+    /// As [`IdColumn::read_range_into`], and [`Error::InvalidData`] when a range is past the end.
+    pub fn read_selection(&self, selection: &crate::selection::Selection) -> Result<Vec<u64>> {
+        let mut out = vec![0u64; selection.flat_size() as usize];
+        let mut block = Vec::new();
+        let mut written = 0usize;
+        for (block_start, block_end, parts) in selection.read_blocks(MERGE_GAP_ROWS_U64) {
+            if block_end > self.len {
+                return Err(Error::invalid(
+                    self.at.clone(),
+                    format!("selection reaches row {block_end} but the dataset has {} rows", self.len),
+                ));
+            }
+            block.resize((block_end - block_start) as usize, 0);
+            self.read_range_into(block_start, &mut block)?;
+            for (a, b) in parts {
+                let (a, b) = ((a - block_start) as usize, (b - block_start) as usize);
+                out[written..written + (b - a)].copy_from_slice(&block[a..b]);
+                written += b - a;
+            }
+        }
+        Ok(out)
+    }
+}
+
+const MERGE_GAP_ROWS_U64: u64 = super::bulk::MERGE_GAP_BYTES / 8;
+
+/// A short human name for an HDF5 type, for messages.
+pub(crate) fn describe_type(t: &TypeDescriptor) -> String {
+    match t {
+        TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
+        TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
+        TypeDescriptor::Float(s) => format!("float{}", *s as usize * 8),
+        TypeDescriptor::Boolean => "booleans".into(),
+        TypeDescriptor::Enum(_) => "an HDF5 enumeration".into(),
+        TypeDescriptor::Compound(_) => "a compound type".into(),
+        TypeDescriptor::FixedAscii(_)
+        | TypeDescriptor::FixedUnicode(_)
+        | TypeDescriptor::VarLenAscii
+        | TypeDescriptor::VarLenUnicode => "strings".into(),
+        _ => "a non-numeric type".into(),
+    }
+}
+
+/// Reads a string attribute (variable- or fixed-length, ASCII or UTF-8); `None` when absent or
+/// not a string.
+pub(crate) fn read_string_attr(obj: &hdf5::Location, name: &str) -> Option<String> {
+    let attr = obj.attr(name).ok()?;
+    let descriptor = attr.dtype().ok()?.to_descriptor().ok()?;
+    match descriptor {
+        TypeDescriptor::VarLenUnicode => {
+            attr.read_scalar::<hdf5::types::VarLenUnicode>().ok().map(|s| s.as_str().to_string())
+        }
+        TypeDescriptor::VarLenAscii => {
+            attr.read_scalar::<hdf5::types::VarLenAscii>().ok().map(|s| s.as_str().to_string())
+        }
+        TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
+            // Fixed-length strings: read raw bytes and trim the padding.
+            let bytes: Vec<u8> = attr.as_reader().read_raw::<u8>().ok()?;
+            let s = String::from_utf8_lossy(&bytes);
+            Some(s.trim_end_matches(['\0', ' ']).to_string())
+        }
+        _ => None,
+    }
+}
+
+/// One SONATA edge population: `/edges/<name>` of an [`EdgeFile`].
+#[derive(Debug, Clone)]
+pub struct EdgePopulation {
+    name: String,
+    size: u64,
+    source_population: Option<String>,
+    target_population: Option<String>,
+    file: EdgeFile,
+    group: hdf5::Group,
+    at: Location,
+    source: IdColumn,
+    target: IdColumn,
+}
+
+impl EdgePopulation {
+    /// The population's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of edges.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The source node population (`node_population` of `source_node_id`), when recorded.
+    pub fn source_population(&self) -> Option<&str> {
+        self.source_population.as_deref()
+    }
+
+    /// The target node population (`node_population` of `target_node_id`), when recorded.
+    pub fn target_population(&self) -> Option<&str> {
+        self.target_population.as_deref()
+    }
+
+    /// The file this population lives in.
+    pub fn file(&self) -> &EdgeFile {
+        &self.file
+    }
+
+    /// The population's HDF5 group.
+    pub fn group(&self) -> &hdf5::Group {
+        &self.group
+    }
+
+    /// Where this population is, for messages.
+    pub fn location(&self) -> &Location {
+        &self.at
+    }
+
+    /// The `source_node_id` column.
+    pub fn source_ids(&self) -> &IdColumn {
+        &self.source
+    }
+
+    /// The `target_node_id` column.
+    pub fn target_ids(&self) -> &IdColumn {
+        &self.target
+    }
+
+    /// Streams both id columns in chunks of at most `chunk_len` rows into reused buffers.
+    pub fn id_chunks(&self, chunk_len: usize) -> IdChunks<'_> {
+        IdChunks::new(self, 0, self.size, chunk_len)
+    }
+
+    /// Streams rows `start..end` of both id columns in chunks of at most `chunk_len` rows.
+    pub fn id_chunks_in(&self, start: u64, end: u64, chunk_len: usize) -> IdChunks<'_> {
+        IdChunks::new(self, start, end.min(self.size), chunk_len)
+    }
+}
+
+/// One chunk of edges: rows `first_edge .. first_edge + len`.
+#[derive(Debug)]
+pub struct IdChunk<'a> {
+    /// Edge id of the first row.
+    pub first_edge: u64,
+    /// `source_node_id` of the rows.
+    pub sources: &'a [u64],
+    /// `target_node_id` of the rows.
+    pub targets: &'a [u64],
+}
+
+/// Streaming reader of a population's id columns (see [`EdgePopulation::id_chunks`]).
+#[derive(Debug)]
+pub struct IdChunks<'p> {
+    population: &'p EdgePopulation,
+    next: u64,
+    end: u64,
+    chunk_len: usize,
+    sources: Vec<u64>,
+    targets: Vec<u64>,
+}
+
+impl<'p> IdChunks<'p> {
+    fn new(population: &'p EdgePopulation, start: u64, end: u64, chunk_len: usize) -> Self {
+        IdChunks {
+            population,
+            next: start.min(end),
+            end,
+            chunk_len: chunk_len.max(1),
+            sources: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// Reads the next chunk; `Ok(None)` at the end.
+    ///
+    /// # Errors
+    /// See [`IdColumn::read_range_into`].
+    pub fn next_chunk(&mut self) -> Result<Option<IdChunk<'_>>> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        let n = ((self.end - self.next) as usize).min(self.chunk_len);
+        self.sources.resize(n, 0);
+        self.targets.resize(n, 0);
+        self.population.source.read_range_into(self.next, &mut self.sources)?;
+        self.population.target.read_range_into(self.next, &mut self.targets)?;
+        let first_edge = self.next;
+        self.next += n as u64;
+        Ok(Some(IdChunk { first_edge, sources: &self.sources, targets: &self.targets }))
+    }
+}

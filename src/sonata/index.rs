@@ -1,0 +1,1 @@
+//! Edge indices (stub: being written).

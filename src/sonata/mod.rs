@@ -1,0 +1,21 @@
+//! Reading SONATA edge files: populations, id columns, indices and attributes.
+//!
+//! Overview, in the order a census uses them:
+//! - [`EdgeFile`] opens an HDF5 file and lists its edge populations;
+//! - [`EdgePopulation`] holds one population's metadata and its two id columns ([`IdColumn`]);
+//! - [`IdChunks`] streams `(source_node_id, target_node_id)` in bounded chunks into reused buffers;
+//! - [`index`] resolves node ids to edge [`Selection`](crate::selection::Selection)s through
+//!   `indices/`, as libsonata does;
+//! - [`attributes`] reads attribute columns (groups, `@library`, strings, `dynamics_params`).
+//!
+//! The format is described in `shared/spec/sonata-format.md`; real files are messy (int64 ids,
+//! missing `node_population`, bmtk index spelling, several attribute groups) and all of that is
+//! accepted here.
+
+pub mod attributes;
+pub mod bulk;
+mod edges;
+pub mod index;
+pub mod schema;
+
+pub use edges::{EdgeFile, EdgePopulation, IdChunk, IdChunks, IdColumn, IdDtype};
