@@ -21,17 +21,28 @@ pub struct Location {
 impl Location {
     /// A location naming only a file.
     pub fn file(file: impl AsRef<Path>) -> Self {
-        Location { file: file.as_ref().to_path_buf(), population: None, dataset: None }
+        Location {
+            file: file.as_ref().to_path_buf(),
+            population: None,
+            dataset: None,
+        }
     }
 
     /// This location narrowed to a population.
     pub fn population(&self, population: &str) -> Self {
-        Location { population: Some(population.to_string()), dataset: None, ..self.clone() }
+        Location {
+            population: Some(population.to_string()),
+            dataset: None,
+            ..self.clone()
+        }
     }
 
     /// This location narrowed to a dataset (or group, or attribute) path.
     pub fn dataset(&self, dataset: &str) -> Self {
-        Location { dataset: Some(dataset.to_string()), ..self.clone() }
+        Location {
+            dataset: Some(dataset.to_string()),
+            ..self.clone()
+        }
     }
 }
 
@@ -129,7 +140,10 @@ pub enum Error {
 impl Error {
     /// Builds an [`Error::InvalidData`].
     pub fn invalid(at: Location, reason: impl Into<String>) -> Self {
-        Error::InvalidData { at, reason: reason.into() }
+        Error::InvalidData {
+            at,
+            reason: reason.into(),
+        }
     }
 
     /// Builds an [`Error::Hdf5`].
@@ -162,6 +176,9 @@ pub(crate) trait H5Context<T> {
 
 impl<T> H5Context<T> for hdf5::Result<T> {
     fn at(self, at: &Location) -> Result<T> {
-        self.map_err(|source| Error::Hdf5 { at: at.clone(), source })
+        self.map_err(|source| Error::Hdf5 {
+            at: at.clone(),
+            source,
+        })
     }
 }

@@ -24,6 +24,9 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(narrow_to_u32(&[0, 5, u32::MAX as u64], &mut out), Ok(()));
         assert_eq!(out, vec![0, 5, u32::MAX]);
-        assert_eq!(narrow_to_u32(&[1, u32::MAX as u64 + 1, 2], &mut out), Err(1));
+        assert_eq!(
+            narrow_to_u32(&[1, u32::MAX as u64 + 1, 2], &mut out),
+            Err(1)
+        );
     }
 }

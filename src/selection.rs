@@ -117,6 +117,9 @@ mod tests {
     fn read_blocks_merge_nearby_ranges() {
         let s = Selection::from_ranges(vec![(0, 2), (5, 6), (100, 101)]);
         let blocks = s.read_blocks(10);
-        assert_eq!(blocks, vec![(0, 6, vec![(0, 2), (5, 6)]), (100, 101, vec![(100, 101)])]);
+        assert_eq!(
+            blocks,
+            vec![(0, 6, vec![(0, 2), (5, 6)]), (100, 101, vec![(100, 101)])]
+        );
     }
 }

@@ -1,5 +1,239 @@
 //! The census: per-target synapse and connection counts of an edge population.
 //!
-//! (being written)
+//! A [`Census`] holds, for one edge population:
+//! - `target_synapse_count[t]`: edges (synapses) whose target is `t`;
+//! - `target_connection_count[t]`: distinct sources of `t`;
+//! - the connection table in CSR form: the connections of target `t` are rows
+//!   `target_offsets[t] .. target_offsets[t + 1]` of `source_node_id` (ascending within a target)
+//!   and `synapse_count`;
+//! - `synapses_per_connection[i]`: connections with exactly `i` synapses;
+//! - for bmtk files with an `nsyns` column, `target_nsyns_total[t]`: the sum of `nsyns` over the
+//!   edges of `t` (one bmtk row can stand for several synapses).
+//!
+//! [`census_population`] picks the engine ([`Backend`]) and the number of targets
+//! ([`TargetSpace`]), then runs the engine. [`cpu`] is the reference engine.
 
+pub mod cpu;
+pub mod output;
 pub mod sortedness;
+pub mod stream;
+
+use std::path::PathBuf;
+
+pub use sortedness::Sortedness;
+
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::sonata::EdgePopulation;
+
+/// Default rows per streamed chunk (16 MiB of u64 ids for both columns).
+pub const DEFAULT_CHUNK_LEN: usize = 1 << 20;
+
+/// Default memory for grouping unsorted edges by target before spilling to disk.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
+
+/// Which engine counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// A real GPU when one is present, else the CPU engine (the CPU engine until the GPU engine
+    /// exists).
+    #[default]
+    Auto,
+    /// The CPU engine.
+    Cpu,
+    /// The GPU engine (any adapter, software ones included).
+    Gpu,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::Auto),
+            "cpu" => Ok(Backend::Cpu),
+            "gpu" => Ok(Backend::Gpu),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown backend '{other}' (expected auto, cpu or gpu)"
+            ))),
+        }
+    }
+}
+
+/// Options of a census run.
+#[derive(Debug, Clone)]
+pub struct CensusOptions {
+    /// The number of target nodes (`--nodes-count`); `None` takes it from the target index, or
+    /// else from the largest target id + 1.
+    pub nodes_count: Option<u64>,
+    /// Rows per streamed chunk.
+    pub chunk_len: usize,
+    /// Memory for grouping unsorted edges by target; beyond it, partitions spill to disk.
+    pub memory_budget: u64,
+    /// Folder for spill files (default: the system temporary folder).
+    pub spill_dir: Option<PathBuf>,
+    /// Engine.
+    pub backend: Backend,
+}
+
+impl Default for CensusOptions {
+    fn default() -> Self {
+        CensusOptions {
+            nodes_count: None,
+            chunk_len: DEFAULT_CHUNK_LEN,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            spill_dir: None,
+            backend: Backend::Auto,
+        }
+    }
+}
+
+/// How many targets the tables have, and who said so.
+#[derive(Debug, Clone)]
+pub struct TargetSpace {
+    /// Fixed number of targets, or `None` for "largest target id + 1".
+    pub n_targets: Option<u64>,
+    /// Where the number comes from, for messages ("--nodes-count", "the target index").
+    pub origin: String,
+}
+
+impl TargetSpace {
+    /// `--nodes-count` when given, else the rows of `indices/target_to_source/node_id_to_ranges`
+    /// (or bmtk's `node_id_to_range`) when present, else unknown.
+    ///
+    /// # Errors
+    /// A malformed target index.
+    pub fn resolve(pop: &EdgePopulation, nodes_count: Option<u64>) -> Result<Self> {
+        if let Some(n) = nodes_count {
+            return Ok(TargetSpace {
+                n_targets: Some(n),
+                origin: "--nodes-count".into(),
+            });
+        }
+        // TODO(lead): switch to sonata::index::EdgeIndex once it lands.
+        if let Some(n) = target_index_rows(pop) {
+            return Ok(TargetSpace {
+                n_targets: Some(n),
+                origin: "the target index (indices/target_to_source)".into(),
+            });
+        }
+        Ok(TargetSpace {
+            n_targets: None,
+            origin: "the largest target id".into(),
+        })
+    }
+}
+
+/// The census of one edge population.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Census {
+    /// Edge population name.
+    pub population: String,
+    /// Source node population, when the file records it.
+    pub source_population: Option<String>,
+    /// Target node population, when the file records it.
+    pub target_population: Option<String>,
+    /// Number of edges.
+    pub edge_count: u64,
+    /// Number of targets (length of the per-target tables).
+    pub n_targets: u64,
+    /// Order of the edges in the file.
+    pub sortedness: Sortedness,
+    /// Synapses (edges) per target.
+    pub target_synapse_count: Vec<u64>,
+    /// Connections (distinct sources) per target.
+    pub target_connection_count: Vec<u64>,
+    /// CSR offsets into the connection table, `n_targets + 1` entries.
+    pub target_offsets: Vec<u64>,
+    /// Source of each connection, ascending within a target.
+    pub source_node_id: Vec<u64>,
+    /// Synapses of each connection.
+    pub synapse_count: Vec<u32>,
+    /// Entry `i`: connections with exactly `i` synapses.
+    pub synapses_per_connection: Vec<u64>,
+    /// Per-target sum of the bmtk `nsyns` column, when the population has one.
+    pub target_nsyns_total: Option<Vec<u64>>,
+    /// The engine that counted ("cpu", or "gpu: <adapter>").
+    pub backend: String,
+}
+
+impl Census {
+    fn from_tables(
+        pop: &EdgePopulation,
+        n_targets: u64,
+        sortedness: Sortedness,
+        t: cpu::Tables,
+        target_nsyns_total: Option<Vec<u64>>,
+        backend: String,
+    ) -> Self {
+        Census {
+            population: pop.name().to_string(),
+            source_population: pop.source_population().map(str::to_string),
+            target_population: pop.target_population().map(str::to_string),
+            edge_count: pop.size(),
+            n_targets,
+            sortedness,
+            target_synapse_count: t.target_synapse_count,
+            target_connection_count: t.target_connection_count,
+            target_offsets: t.target_offsets,
+            source_node_id: t.source_node_id,
+            synapse_count: t.synapse_count,
+            synapses_per_connection: t.synapses_per_connection,
+            target_nsyns_total,
+            backend,
+        }
+    }
+
+    /// Number of connections.
+    pub fn connection_count(&self) -> u64 {
+        self.source_node_id.len() as u64
+    }
+
+    /// The connections of target `t` as `(source, synapses)`.
+    pub fn connections_of(&self, t: u64) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let (a, b) = match (
+            self.target_offsets.get(t as usize),
+            self.target_offsets.get(t as usize + 1),
+        ) {
+            (Some(&a), Some(&b)) => (a as usize, b as usize),
+            _ => (0, 0),
+        };
+        self.source_node_id[a..b]
+            .iter()
+            .copied()
+            .zip(self.synapse_count[a..b].iter().copied())
+    }
+}
+
+/// Runs the census of `pop` with the engine `options.backend` asks for.
+///
+/// # Errors
+/// Read errors, invalid data (a target id at or beyond the node count, negative ids, a
+/// connection of more than 2^32 - 1 synapses), [`Error::BackendUnavailable`] for `gpu` until the
+/// GPU engine exists, and spill-file I/O errors.
+pub fn census_population(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    progress: &Progress,
+) -> Result<Census> {
+    if options.backend == Backend::Gpu {
+        return Err(Error::BackendUnavailable {
+            backend: "gpu".into(),
+            reason: "this build has no GPU engine yet; use --backend cpu or auto".into(),
+        });
+    }
+    let space = TargetSpace::resolve(pop, options.nodes_count)?;
+    let nsyns = || -> Result<Option<stream::NsynsSource>> { Ok(None) };
+    cpu::census(pop, options, &space, nsyns, progress)
+}
+
+fn target_index_rows(pop: &EdgePopulation) -> Option<u64> {
+    for name in [
+        "indices/target_to_source/node_id_to_ranges",
+        "indices/target_to_source/node_id_to_range",
+    ] {
+        if let Ok(ds) = pop.group().dataset(name) {
+            return ds.shape().first().map(|&n| n as u64);
+        }
+    }
+    None
+}

@@ -19,7 +19,11 @@ pub struct SortednessTracker {
 
 impl Default for SortednessTracker {
     fn default() -> Self {
-        SortednessTracker { last: None, by_target: true, by_target_source: true }
+        SortednessTracker {
+            last: None,
+            by_target: true,
+            by_target_source: true,
+        }
     }
 }
 
@@ -50,7 +54,10 @@ impl SortednessTracker {
 
     /// The result so far.
     pub fn result(&self) -> Sortedness {
-        Sortedness { by_target: self.by_target, by_target_source: self.by_target_source }
+        Sortedness {
+            by_target: self.by_target,
+            by_target_source: self.by_target_source,
+        }
     }
 }
 
@@ -78,11 +85,29 @@ mod tests {
         let mut t = SortednessTracker::default();
         assert!(t.feed(&[1, 2], &[0, 0]));
         assert!(t.feed(&[1], &[0]));
-        assert_eq!(t.result(), Sortedness { by_target: true, by_target_source: false });
+        assert_eq!(
+            t.result(),
+            Sortedness {
+                by_target: true,
+                by_target_source: false
+            }
+        );
         let mut t = SortednessTracker::default();
         assert!(t.feed(&[3, 4, 0], &[0, 0, 1]));
-        assert_eq!(t.result(), Sortedness { by_target: true, by_target_source: true });
+        assert_eq!(
+            t.result(),
+            Sortedness {
+                by_target: true,
+                by_target_source: true
+            }
+        );
         assert!(!t.feed(&[0], &[0]));
-        assert_eq!(t.result(), Sortedness { by_target: false, by_target_source: false });
+        assert_eq!(
+            t.result(),
+            Sortedness {
+                by_target: false,
+                by_target_source: false
+            }
+        );
     }
 }

@@ -39,7 +39,11 @@ pub fn read_range_into<T: H5Type>(ds: &Dataset, start: u64, out: &mut [T]) -> hd
     let count = out.len() as u64;
     let space = ds.space()?;
     let shape = space.shape();
-    if shape.len() != 1 || start.checked_add(count).is_none_or(|end| end > shape[0] as u64) {
+    if shape.len() != 1
+        || start
+            .checked_add(count)
+            .is_none_or(|end| end > shape[0] as u64)
+    {
         return Err(hdf5::Error::from(format!(
             "rows {start}..{} are outside a dataset of shape {shape:?}",
             start.saturating_add(count)
@@ -72,8 +76,14 @@ pub fn read_range_into<T: H5Type>(ds: &Dataset, start: u64, out: &mut [T]) -> hd
                 H5Sclose(fspace);
                 return Err(hdf5::Error::from("H5Screate_simple failed"));
             }
-            let status =
-                H5Dread(ds.id(), mem_type.id(), mspace, fspace, H5P_DEFAULT, out.as_mut_ptr().cast());
+            let status = H5Dread(
+                ds.id(),
+                mem_type.id(),
+                mspace,
+                fspace,
+                H5P_DEFAULT,
+                out.as_mut_ptr().cast(),
+            );
             H5Sclose(mspace);
             H5Sclose(fspace);
             if status < 0 {

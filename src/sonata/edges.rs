@@ -47,7 +47,10 @@ impl EdgeFile {
     pub fn population_names(&self) -> Result<Vec<String>> {
         let at = Location::file(&self.path).dataset("/edges");
         if !self.file.link_exists(schema::EDGES_GROUP) {
-            return Err(Error::invalid(at, "not a SONATA edge file: no '/edges' group"));
+            return Err(Error::invalid(
+                at,
+                "not a SONATA edge file: no '/edges' group",
+            ));
         }
         let edges = self.file.group(schema::EDGES_GROUP).at(&at)?;
         let mut names = Vec::new();
@@ -75,7 +78,10 @@ impl EdgeFile {
             });
         }
         let at = Location::file(&self.path).population(name);
-        let group = self.file.group(&format!("{}/{name}", schema::EDGES_GROUP)).at(&at)?;
+        let group = self
+            .file
+            .group(&format!("{}/{name}", schema::EDGES_GROUP))
+            .at(&at)?;
         let source = IdColumn::open(&group, schema::SOURCE_NODE_ID, &at)?;
         let target = IdColumn::open(&group, schema::TARGET_NODE_ID, &at)?;
         if source.len != target.len {
@@ -108,7 +114,10 @@ impl EdgeFile {
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
     // Check with the OS first: HDF5's own message for a missing file is long and unclear.
     if let Err(source) = std::fs::File::open(path) {
-        return Err(Error::Io { path: path.to_path_buf(), source });
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        });
     }
     if path.is_dir() {
         return Err(Error::Io {
@@ -177,12 +186,21 @@ impl IdColumn {
             other => {
                 return Err(Error::invalid(
                     at,
-                    format!("node ids must be integers but the dataset holds {}", describe_type(&other)),
+                    format!(
+                        "node ids must be integers but the dataset holds {}",
+                        describe_type(&other)
+                    ),
                 ));
             }
         };
         let node_population = read_string_attr(&dataset, schema::NODE_POPULATION_ATTR);
-        Ok(IdColumn { len: shape[0] as u64, dataset, at, dtype, node_population })
+        Ok(IdColumn {
+            len: shape[0] as u64,
+            dataset,
+            at,
+            dtype,
+            node_population,
+        })
     }
 
     /// Number of rows.
@@ -256,7 +274,10 @@ impl IdColumn {
             if block_end > self.len {
                 return Err(Error::invalid(
                     self.at.clone(),
-                    format!("selection reaches row {block_end} but the dataset has {} rows", self.len),
+                    format!(
+                        "selection reaches row {block_end} but the dataset has {} rows",
+                        self.len
+                    ),
                 ));
             }
             block.resize((block_end - block_start) as usize, 0);
@@ -296,12 +317,14 @@ pub(crate) fn read_string_attr(obj: &hdf5::Location, name: &str) -> Option<Strin
     let attr = obj.attr(name).ok()?;
     let descriptor = attr.dtype().ok()?.to_descriptor().ok()?;
     match descriptor {
-        TypeDescriptor::VarLenUnicode => {
-            attr.read_scalar::<hdf5::types::VarLenUnicode>().ok().map(|s| s.as_str().to_string())
-        }
-        TypeDescriptor::VarLenAscii => {
-            attr.read_scalar::<hdf5::types::VarLenAscii>().ok().map(|s| s.as_str().to_string())
-        }
+        TypeDescriptor::VarLenUnicode => attr
+            .read_scalar::<hdf5::types::VarLenUnicode>()
+            .ok()
+            .map(|s| s.as_str().to_string()),
+        TypeDescriptor::VarLenAscii => attr
+            .read_scalar::<hdf5::types::VarLenAscii>()
+            .ok()
+            .map(|s| s.as_str().to_string()),
         TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
             // Fixed-length strings: read raw bytes and trim the padding.
             let bytes: Vec<u8> = attr.as_reader().read_raw::<u8>().ok()?;
@@ -428,10 +451,18 @@ impl<'p> IdChunks<'p> {
         let n = ((self.end - self.next) as usize).min(self.chunk_len);
         self.sources.resize(n, 0);
         self.targets.resize(n, 0);
-        self.population.source.read_range_into(self.next, &mut self.sources)?;
-        self.population.target.read_range_into(self.next, &mut self.targets)?;
+        self.population
+            .source
+            .read_range_into(self.next, &mut self.sources)?;
+        self.population
+            .target
+            .read_range_into(self.next, &mut self.targets)?;
         let first_edge = self.next;
         self.next += n as u64;
-        Ok(Some(IdChunk { first_edge, sources: &self.sources, targets: &self.targets }))
+        Ok(Some(IdChunk {
+            first_edge,
+            sources: &self.sources,
+            targets: &self.targets,
+        }))
     }
 }

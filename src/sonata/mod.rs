@@ -18,4 +18,5 @@ mod edges;
 pub mod index;
 pub mod schema;
 
+pub(crate) use edges::open_hdf5 as open_hdf5_file;
 pub use edges::{EdgeFile, EdgePopulation, IdChunk, IdChunks, IdColumn, IdDtype};
