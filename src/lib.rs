@@ -24,7 +24,7 @@ pub mod progress;
 pub mod selection;
 pub mod sonata;
 
-// pub use census::Census;
+pub use census::Census;
 pub use error::{Error, Location, Result};
 pub use selection::Selection;
 pub use sonata::{EdgeFile, EdgePopulation};

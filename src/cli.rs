@@ -1,0 +1,243 @@
+//! Command-line arguments (clap derive). The commands themselves live in `commands.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Generate a 1e6-edge circuit, then count it
+  sonata-census generate circuit.h5 --nodes 10000 --edges 1000000
+  sonata-census count circuit.h5 --output census.h5
+
+  # What is in a file: populations, node populations, edge counts, index, order, attributes
+  sonata-census info edges.h5
+  sonata-census info edges.h5 --json
+
+  # Count two populations of a file on the CPU, replacing an earlier output
+  sonata-census count edges.h5 -p NodeA__NodeB__chemical -p NodeB__NodeA__chemical \\
+      --output census.h5 --backend cpu --force
+
+  # Try it all on a circuit the tool makes itself
+  sonata-census demo
+
+Exit codes: 0 success, 1 failure of the environment (I/O, GPU), 2 bad input or arguments.";
+
+/// Counts every synapse and every connection of SONATA edge populations.
+///
+/// The census of a population gives, for every target node, its synapse count and its
+/// connection count (distinct sources), the table of every (target, source) connection with its
+/// synapse count, and the histogram of synapses per connection. It streams the id columns in
+/// bounded memory, sorted or not.
+#[derive(Debug, Parser)]
+#[command(name = "sonata-census", version, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// Print nothing but errors (no progress bars, no summary on stderr).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail on stderr (backend choice, timings, strategy).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe an edge file: populations, node populations, edge counts, indices, order,
+    /// attribute groups and columns with their types.
+    #[command(after_help = "Example:\n  sonata-census info edges.h5 --json")]
+    Info(InfoArgs),
+
+    /// Count synapses and connections of edge populations and write the census tables (HDF5).
+    #[command(after_help = COUNT_HELP)]
+    Count(CountArgs),
+
+    /// Write a synthetic SONATA edge file with cortex-like statistics.
+    #[command(
+        after_help = "Examples:\n  sonata-census generate circuit.h5 --nodes 100000 --edges 10000000\n  sonata-census generate shuffled.h5 --nodes 1000 --edges 100000 --order shuffled --id-dtype i64 --no-index"
+    )]
+    Generate(GenerateArgs),
+
+    /// Generate a circuit in a temporary folder, count it, and print a summary.
+    Demo(DemoArgs),
+}
+
+const COUNT_HELP: &str = "\
+Output layout (one group per edge population):
+  /<pop>/target_synapse_count          uint64 [n_targets]
+  /<pop>/target_connection_count       uint64 [n_targets]
+  /<pop>/connections/target_offsets    uint64 [n_targets + 1]
+  /<pop>/connections/source_node_id    uint64 [n_connections]  (ascending within a target)
+  /<pop>/connections/synapse_count     uint32 [n_connections]
+  /<pop>/synapses_per_connection       uint64 [k + 1]          (entry i: connections with i synapses)
+  /<pop>/target_nsyns_total            uint64 [n_targets]      (bmtk files with an nsyns column)
+n_targets is --nodes-count, else the length of the target index, else the largest target id + 1.
+
+Examples:
+  sonata-census count edges.h5 --output census.h5
+  sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 -o census.h5 --force";
+
+/// Arguments of `info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// SONATA edge file (HDF5).
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the scan of the id columns that finds the order of the edges (fast on huge files).
+    #[arg(long)]
+    pub no_scan: bool,
+}
+
+/// Arguments of `count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// SONATA edge file (HDF5).
+    pub file: PathBuf,
+    /// Edge population to count (repeat for several); default: every population in the file.
+    #[arg(short, long = "population", value_name = "NAME")]
+    pub populations: Vec<String>,
+    /// Output file for the census tables (HDF5).
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: PathBuf,
+    /// Number of target nodes (length of the per-target tables); default: the target index's
+    /// length, else the largest target id + 1.
+    #[arg(long, value_name = "N")]
+    pub nodes_count: Option<u64>,
+    /// Counting engine: auto picks a real GPU when there is one, else the CPU.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
+    pub backend: BackendArg,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Memory for grouping unsorted edges by target, in MiB; beyond it, edges spill to disk.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub memory_budget: u64,
+    /// Folder for spill files of unsorted populations larger than --memory-budget.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Rows per streamed chunk.
+    #[arg(long, value_name = "ROWS", default_value_t = crate_chunk_len(), hide = true)]
+    pub chunk_len: usize,
+}
+
+const fn crate_chunk_len() -> usize {
+    sonata_census::census::DEFAULT_CHUNK_LEN
+}
+
+/// Counting engine.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    /// A real GPU when present, else the CPU.
+    Auto,
+    /// The CPU engine.
+    Cpu,
+    /// The GPU engine (software adapters included).
+    Gpu,
+}
+
+/// Edge order of a generated file.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OrderArg {
+    /// By target, then source.
+    Sorted,
+    /// By target; sources in random order within a target.
+    TargetSorted,
+    /// Random order.
+    Shuffled,
+}
+
+/// Storage type of generated node ids.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IdDtypeArg {
+    /// uint64 (SONATA, BBP).
+    U64,
+    /// int64 (seen in snap and neurodamus test files).
+    I64,
+}
+
+/// Attribute columns of generated files.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AttributesArg {
+    /// BBP chemical synapse columns in group 0.
+    Bbp,
+    /// bmtk columns: nsyns and syn_weight.
+    Bmtk,
+    /// No attribute group.
+    None,
+}
+
+/// Spelling of the per-node index dataset.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IndexSpellingArg {
+    /// node_id_to_ranges (SONATA, libsonata, BBP).
+    Sonata,
+    /// node_id_to_range (bmtk, Allen).
+    Bmtk,
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Output SONATA edge file.
+    pub output: PathBuf,
+    /// Number of target nodes.
+    #[arg(long, value_name = "N")]
+    pub nodes: u64,
+    /// Number of edges (synapses) per population.
+    #[arg(long, value_name = "E")]
+    pub edges: u64,
+    /// Number of source nodes (a separate "Virtual" source population); default: same as --nodes.
+    #[arg(long, value_name = "N")]
+    pub source_nodes: Option<u64>,
+    /// Random seed (same seed, same file).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Edge order in the file.
+    #[arg(long, value_enum, default_value_t = OrderArg::Sorted)]
+    pub order: OrderArg,
+    /// Storage type of the id columns.
+    #[arg(long, value_enum, default_value_t = IdDtypeArg::U64)]
+    pub id_dtype: IdDtypeArg,
+    /// Number of attribute groups (more than 1 writes edge_group_id / edge_group_index).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub groups: u32,
+    /// Attribute columns.
+    #[arg(long, value_enum, default_value_t = AttributesArg::Bbp)]
+    pub attributes: AttributesArg,
+    /// Do not write indices/.
+    #[arg(long)]
+    pub no_index: bool,
+    /// Spelling of the index's per-node dataset.
+    #[arg(long, value_enum, default_value_t = IndexSpellingArg::Sonata)]
+    pub index_spelling: IndexSpellingArg,
+    /// Number of edge populations.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub populations: u32,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Edges of the generated circuit.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub edges: u64,
+    /// Target nodes of the generated circuit.
+    #[arg(long, default_value_t = 10_000)]
+    pub nodes: u64,
+    /// Keep the generated files in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Counting engine.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
+    pub backend: BackendArg,
+}

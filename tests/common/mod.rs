@@ -1,0 +1,201 @@
+//! Shared test fixtures: tiny SONATA edge files written with the hdf5 crate, and the naive
+//! reference census (a BTreeMap count) every engine is compared with.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::VarLenUnicode;
+use sonata_census::Census;
+
+/// Storage of id columns in a fixture.
+#[derive(Debug, Clone, Copy)]
+pub enum Ids {
+    U64,
+    I64,
+    U32,
+}
+
+/// Writes `/edges/<pop>/{source,target}_node_id` with `node_population` attributes.
+pub fn write_edges(path: &Path, pop: &str, sources: &[u64], targets: &[u64], ids: Ids) {
+    let file = if path.exists() {
+        hdf5::File::open_rw(path).unwrap()
+    } else {
+        hdf5::File::create(path).unwrap()
+    };
+    let g = file.create_group(&format!("edges/{pop}")).unwrap();
+    for (name, data, popname) in [
+        ("source_node_id", sources, "src"),
+        ("target_node_id", targets, "tgt"),
+    ] {
+        let ds = match ids {
+            Ids::U64 => g
+                .new_dataset_builder()
+                .with_data(data)
+                .create(name)
+                .unwrap(),
+            Ids::I64 => {
+                let v: Vec<i64> = data.iter().map(|&x| x as i64).collect();
+                g.new_dataset_builder().with_data(&v).create(name).unwrap()
+            }
+            Ids::U32 => {
+                let v: Vec<u32> = data.iter().map(|&x| x as u32).collect();
+                g.new_dataset_builder().with_data(&v).create(name).unwrap()
+            }
+        };
+        let v: VarLenUnicode = popname.parse().unwrap();
+        ds.new_attr::<VarLenUnicode>()
+            .create("node_population")
+            .unwrap()
+            .write_scalar(&v)
+            .unwrap();
+    }
+}
+
+/// Writes a libsonata-style `indices/target_to_source` for `n_targets` nodes.
+pub fn write_target_index(path: &Path, pop: &str, targets: &[u64], n_targets: u64) {
+    let file = hdf5::File::open_rw(path).unwrap();
+    let g = file
+        .create_group(&format!("edges/{pop}/indices/target_to_source"))
+        .unwrap();
+    let mut per_node: Vec<Vec<[u64; 2]>> = vec![Vec::new(); n_targets as usize];
+    let mut i = 0;
+    while i < targets.len() {
+        let mut j = i + 1;
+        while j < targets.len() && targets[j] == targets[i] {
+            j += 1;
+        }
+        per_node[targets[i] as usize].push([i as u64, j as u64]);
+        i = j;
+    }
+    let mut node_rows = Vec::new();
+    let mut ranges = Vec::new();
+    for r in per_node {
+        let a = ranges.len() as u64;
+        ranges.extend(r);
+        node_rows.push([a, ranges.len() as u64]);
+    }
+    let n2r = ndarray::Array2::from_shape_vec((node_rows.len(), 2), node_rows.concat()).unwrap();
+    let r2e = ndarray::Array2::from_shape_vec((ranges.len(), 2), ranges.concat()).unwrap();
+    g.new_dataset_builder()
+        .with_data(&n2r)
+        .create("node_id_to_ranges")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&r2e)
+        .create("range_to_edge_id")
+        .unwrap();
+}
+
+/// The census computed the obvious way, for `n_targets` targets (None: max target + 1).
+pub fn naive_census(sources: &[u64], targets: &[u64], n_targets: Option<u64>) -> Census {
+    let mut pairs: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+    for (&s, &t) in sources.iter().zip(targets) {
+        *pairs.entry((t, s)).or_default() += 1;
+    }
+    let n = n_targets.unwrap_or_else(|| targets.iter().max().map_or(0, |m| m + 1));
+    let mut syn = vec![0u64; n as usize];
+    let mut conn = vec![0u64; n as usize];
+    let mut src = Vec::new();
+    let mut cnt = Vec::new();
+    for (&(t, s), &c) in &pairs {
+        syn[t as usize] += c;
+        conn[t as usize] += 1;
+        src.push(s);
+        cnt.push(c as u32);
+    }
+    let mut offsets = vec![0u64];
+    for &c in &conn {
+        offsets.push(offsets.last().unwrap() + c);
+    }
+    let max = cnt.iter().copied().max().unwrap_or(0) as usize;
+    let mut hist = vec![0u64; max + 1];
+    for &c in &cnt {
+        hist[c as usize] += 1;
+    }
+    let by_target = targets.windows(2).all(|w| w[0] <= w[1]);
+    let by_target_source = by_target
+        && sources
+            .iter()
+            .zip(targets)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| (w[0].1, w[0].0) <= (w[1].1, w[1].0));
+    Census {
+        population: String::new(),
+        source_population: None,
+        target_population: None,
+        edge_count: sources.len() as u64,
+        n_targets: n,
+        sortedness: sonata_census::census::Sortedness {
+            by_target,
+            by_target_source,
+        },
+        target_synapse_count: syn,
+        target_connection_count: conn,
+        target_offsets: offsets,
+        source_node_id: src,
+        synapse_count: cnt,
+        synapses_per_connection: hist,
+        target_nsyns_total: None,
+        backend: String::new(),
+    }
+}
+
+/// Asserts that `got` has exactly the tables of `want` (metadata other than counts ignored).
+pub fn assert_same_tables(got: &Census, want: &Census, what: &str) {
+    assert_eq!(got.n_targets, want.n_targets, "{what}: n_targets");
+    assert_eq!(got.edge_count, want.edge_count, "{what}: edge_count");
+    assert_eq!(
+        got.target_synapse_count, want.target_synapse_count,
+        "{what}: target_synapse_count"
+    );
+    assert_eq!(
+        got.target_connection_count, want.target_connection_count,
+        "{what}: target_connection_count"
+    );
+    assert_eq!(
+        got.target_offsets, want.target_offsets,
+        "{what}: target_offsets"
+    );
+    assert_eq!(
+        got.source_node_id, want.source_node_id,
+        "{what}: source_node_id"
+    );
+    assert_eq!(
+        got.synapse_count, want.synapse_count,
+        "{what}: synapse_count"
+    );
+    assert_eq!(
+        got.synapses_per_connection, want.synapses_per_connection,
+        "{what}: synapses_per_connection"
+    );
+    assert_eq!(got.sortedness, want.sortedness, "{what}: sortedness");
+}
+
+/// A seeded SplitMix64 stream (no dependency on rand's algorithm choices).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The shared sample folder, when present (CI has it). Prints why tests skip otherwise.
+pub fn samples_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sonata_samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("../shared/sonata_samples is absent: sample-file checks skipped");
+        None
+    }
+}
