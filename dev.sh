@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set-up and everyday commands of sonata-census, for a fresh Debian/Ubuntu machine with Rust.
+#
+#   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
+#   ./dev.sh test     install what is missing, run the whole test suite
+#   ./dev.sh bench    the census against h5py reading the id columns (the floor); see BENCHMARKS.md
+#
+# System packages (installed with apt-get when missing, as root or through sudo):
+#   libhdf5-dev pkg-config          HDF5 library the crate links against
+#   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(libhdf5-dev pkg-config mesa-vulkan-drivers libvulkan1)
+
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "dev.sh: installing ${missing[*]}" >&2
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null; then sudo=(sudo); else
+            echo "dev.sh: please install as root: apt-get install -y ${missing[*]}" >&2; exit 1
+        fi
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+case "${1:-}" in
+    demo)
+        install_packages
+        cargo run --release --quiet -- demo "${@:2}"
+        ;;
+    test)
+        install_packages
+        cargo test --all-targets "${@:2}"
+        cargo test --doc
+        ;;
+    bench)
+        install_packages
+        bash benches/floor.sh "${@:2}"
+        ;;
+    *)
+        sed -n '2,12p' "$0" >&2
+        exit 2
+        ;;
+esac
