@@ -1,0 +1,240 @@
+//! The `sonata-census` binary: success paths and error paths of each subcommand, with exit codes,
+//! messages and the state of the disk.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Ids, write_edges};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
+    c.env_remove("SONATA_CENSUS_BACKEND");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Lists the folder, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn fixture(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("edges.h5");
+    write_edges(&path, "a", &[5, 2, 5, 1], &[0, 0, 0, 2], Ids::U64);
+    write_edges(&path, "b", &[0, 1], &[1, 0], Ids::I64);
+    path
+}
+
+#[test]
+fn count_writes_every_population_and_prints_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = dir.path().join("census.h5");
+    let o = run(&["count", p(&input), "-o", p(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("backend: cpu (auto:"), "{err}");
+    assert!(
+        err.contains("a: 4 edges, 3 connections, 3 targets (sorted by target)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b: 2 edges, 2 connections, 2 targets (unsorted)"),
+        "{err}"
+    );
+    let f = hdf5::File::open(&out).unwrap();
+    let a = f.group("a").unwrap();
+    assert_eq!(
+        a.dataset("target_synapse_count")
+            .unwrap()
+            .read_raw::<u64>()
+            .unwrap(),
+        vec![3, 0, 1]
+    );
+    assert_eq!(
+        a.dataset("connections/source_node_id")
+            .unwrap()
+            .read_raw::<u64>()
+            .unwrap(),
+        vec![2, 5, 1]
+    );
+    assert_eq!(
+        a.dataset("connections/synapse_count")
+            .unwrap()
+            .read_raw::<u32>()
+            .unwrap(),
+        vec![1, 2, 1]
+    );
+    assert_eq!(
+        a.attr("edge_count").unwrap().read_scalar::<u64>().unwrap(),
+        4
+    );
+    assert_eq!(
+        a.attr("sorted_by_target")
+            .unwrap()
+            .read_scalar::<u8>()
+            .unwrap(),
+        1
+    );
+    assert!(f.group("b").is_ok());
+    assert_eq!(files_in(dir.path()), vec!["census.h5", "edges.h5"]);
+
+    // -q prints nothing; -p picks one population.
+    let out2 = dir.path().join("only_b.h5");
+    let o = run(&["count", p(&input), "-p", "b", "-o", p(&out2), "-q"]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+    let f = hdf5::File::open(&out2).unwrap();
+    assert_eq!(f.member_names().unwrap(), vec!["b"]);
+}
+
+#[test]
+fn count_errors_exit_2_with_one_line_and_leave_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = dir.path().join("out.h5");
+    let not_hdf5 = dir.path().join("text.h5");
+    std::fs::write(&not_hdf5, "not an hdf5 file\n").unwrap();
+    let empty = dir.path().join("empty.h5");
+    std::fs::write(&empty, "").unwrap();
+    let missing = dir.path().join("missing.h5");
+    let no_edges = dir.path().join("noedges.h5");
+    hdf5::File::create(&no_edges)
+        .unwrap()
+        .create_group("nodes")
+        .unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["count", p(&missing), "-o", p(&out)],
+            "missing.h5: No such file",
+        ),
+        (
+            vec!["count", p(&not_hdf5), "-o", p(&out)],
+            "cannot open as an HDF5 file",
+        ),
+        (
+            vec!["count", p(&empty), "-o", p(&out)],
+            "cannot open as an HDF5 file",
+        ),
+        (
+            vec!["count", p(&no_edges), "-o", p(&out)],
+            "no '/edges' group",
+        ),
+        (
+            vec!["count", p(&input), "-p", "zzz", "-o", p(&out)],
+            "no population 'zzz' (the file has: a, b)",
+        ),
+        (
+            vec!["count", p(&input), "-o", "/nonexistent-dir/out.h5"],
+            "/nonexistent-dir",
+        ),
+        (
+            vec!["count", p(&input), "-o", p(&out), "--nodes-count", "2"],
+            "target node id 2 at row 3 is beyond the 2 target nodes",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert_ne!(o.status.code(), Some(101), "{args:?} panicked: {err}");
+        assert!(err.contains(want), "{args:?}: expected '{want}' in: {err}");
+        let error_lines: Vec<_> = err
+            .lines()
+            .filter(|l| l.starts_with("sonata-census:"))
+            .collect();
+        assert_eq!(error_lines.len(), 1, "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} left an output");
+    }
+    // Input errors are exit code 2; a missing output folder is the environment's: 1.
+    assert_eq!(
+        run(&["count", p(&not_hdf5), "-o", p(&out)]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["count", p(&input), "-o", "/nonexistent-dir/out.h5"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["edges.h5", "empty.h5", "noedges.h5", "text.h5"]
+    );
+}
+
+#[test]
+fn existing_output_is_kept_without_force_and_replaced_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = dir.path().join("out.h5");
+    std::fs::write(&out, "precious").unwrap();
+    let o = run(&["count", p(&input), "-o", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("output exists (pass --force to replace it)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    let o = run(&["count", p(&input), "-o", p(&out), "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(hdf5::File::open(&out).is_ok());
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let o = run(&["count"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["count", "x.h5", "-o", "y.h5", "--backend", "tpu"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("invalid value 'tpu'"), "{}", stderr(&o));
+    let o = run(&["count", "x.h5", "-o", "y.h5", "--nodes-count", "-4"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let o = run(&["--help"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in [
+        "count",
+        "info",
+        "generate",
+        "demo",
+        "Examples:",
+        "Exit codes",
+    ] {
+        assert!(out.contains(word), "--help lacks '{word}'");
+    }
+    let o = run(&["count", "--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    for word in [
+        "--nodes-count",
+        "--backend",
+        "--force",
+        "target_offsets",
+        "synapses_per_connection",
+    ] {
+        assert!(out.contains(word), "count --help lacks '{word}'");
+    }
+}
