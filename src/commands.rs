@@ -143,8 +143,32 @@ fn summary_line(c: &Census, seconds: f64) -> String {
     )
 }
 
-fn info(_args: &crate::cli::InfoArgs, _v: Verbosity) -> Result<()> {
-    Err(Error::InvalidArgument("info: not yet".into()))
+fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {
+    let progress = v.progress("info", 0, "edges");
+    let described = sonata_census::info::describe(&args.file, !args.no_scan, &progress);
+    progress.finish();
+    let described = described?;
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&described)
+            .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
+        s.push('\n');
+        s
+    } else {
+        sonata_census::info::render_text(&described)
+    };
+    print_stdout(&text)
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn generate(_args: &crate::cli::GenerateArgs, _v: Verbosity) -> Result<()> {

@@ -25,6 +25,8 @@ pub use sortedness::Sortedness;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::sonata::EdgePopulation;
+use crate::sonata::attributes::NsynsReader;
+use crate::sonata::index::{EdgeIndex, IndexDirection};
 
 /// Default rows per streamed chunk (16 MiB of u64 ids for both columns).
 pub const DEFAULT_CHUNK_LEN: usize = 1 << 20;
@@ -109,10 +111,9 @@ impl TargetSpace {
                 origin: "--nodes-count".into(),
             });
         }
-        // TODO(lead): switch to sonata::index::EdgeIndex once it lands.
-        if let Some(n) = target_index_rows(pop) {
+        if let Some(index) = EdgeIndex::open(pop, IndexDirection::TargetToSource)? {
             return Ok(TargetSpace {
-                n_targets: Some(n),
+                n_targets: Some(index.node_count()),
                 origin: "the target index (indices/target_to_source)".into(),
             });
         }
@@ -222,18 +223,11 @@ pub fn census_population(
         });
     }
     let space = TargetSpace::resolve(pop, options.nodes_count)?;
-    let nsyns = || -> Result<Option<stream::NsynsSource>> { Ok(None) };
+    let nsyns = || -> Result<Option<stream::NsynsSource>> {
+        Ok(NsynsReader::open(pop)?.map(|mut reader| {
+            Box::new(move |first: u64, out: &mut [u64]| reader.read_range_into(first, out))
+                as stream::NsynsSource
+        }))
+    };
     cpu::census(pop, options, &space, nsyns, progress)
-}
-
-fn target_index_rows(pop: &EdgePopulation) -> Option<u64> {
-    for name in [
-        "indices/target_to_source/node_id_to_ranges",
-        "indices/target_to_source/node_id_to_range",
-    ] {
-        if let Ok(ds) = pop.group().dataset(name) {
-            return ds.shape().first().map(|&n| n as u64);
-        }
-    }
-    None
 }
