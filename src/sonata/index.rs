@@ -1,1 +1,733 @@
-//! Edge indices (stub: being written).
+//! Edge indices: node ids to edge [`Selection`]s through `indices/<direction>/`, as libsonata does.
+//!
+//! An index (`indices/target_to_source` or `indices/source_to_target`) has two `(k, 2)` integer
+//! datasets (spec §1.2):
+//! - `node_id_to_ranges[n] = [a, b)`: rows `a..b` of `range_to_edge_id` belong to node `n`
+//!   (bmtk / Allen files spell it `node_id_to_range`; both are accepted, see [`IndexSpelling`]);
+//! - `range_to_edge_id[r] = [e0, e1)`: edge ids `e0..e1`.
+//!
+//! [`EdgeIndex::resolve`] reproduces libsonata's `edge_index::resolve`: ids are sorted and
+//! deduplicated, ids past the index are dropped, the needed rows are read with a few contiguous
+//! block reads (rows closer than [`INDEX_MERGE_GAP_ROWS`] share one read; never one HDF5 call per
+//! id, never an OR-ed hyperslab), empty ranges are dropped and both levels are sorted and merged.
+//! The datasets stay in the file: memory is bounded by the block size and the result.
+//!
+//! Unlike libsonata, rows that are malformed (inverted, pointing past the other dataset or past
+//! the edges, negative) are reported as [`Error::InvalidData`] instead of being dropped or
+//! surfacing as an HDF5 range error.
+
+use std::fmt;
+
+use hdf5::types::TypeDescriptor;
+use hdf5::{Dataset, H5Type};
+use hdf5_sys::h5d::{H5Dget_space, H5Dread};
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::H5P_DEFAULT;
+use hdf5_sys::h5s::{H5S_SELECT_SET, H5Sclose, H5Screate_simple, H5Sselect_hyperslab};
+
+use super::edges::describe_type;
+use super::schema;
+use crate::error::{Error, H5Context, Location, Result};
+use crate::selection::{Selection, sort_and_merge};
+use crate::sonata::EdgePopulation;
+
+/// Index rows closer than this many rows are read with one block read: 4 MiB of `(u64, u64)`
+/// rows, libsonata's page size (`SONATA_PAGESIZE / 16` = 262,144 rows).
+pub const INDEX_MERGE_GAP_ROWS: u64 = super::bulk::MERGE_GAP_BYTES / 16;
+
+/// Largest block of index rows read at once (16 MiB of `(u64, u64)` rows); longer runs are split.
+pub const INDEX_MAX_BLOCK_ROWS: u64 = 1 << 20;
+
+/// Rows per read when [`EdgeIndex::validate`] streams a whole dataset (1 MiB of rows).
+const VALIDATE_BLOCK_ROWS: u64 = 1 << 16;
+
+/// Which of a population's two indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexDirection {
+    /// `indices/target_to_source`: keyed by target node, for afferent lookups.
+    TargetToSource,
+    /// `indices/source_to_target`: keyed by source node, for efferent lookups.
+    SourceToTarget,
+}
+
+impl IndexDirection {
+    /// The index group's name inside `indices/` (`target_to_source` or `source_to_target`).
+    pub fn group_name(self) -> &'static str {
+        match self {
+            IndexDirection::TargetToSource => schema::TARGET_TO_SOURCE,
+            IndexDirection::SourceToTarget => schema::SOURCE_TO_TARGET,
+        }
+    }
+
+    /// The group's path relative to the population (`indices/target_to_source`, ...).
+    pub fn group_path(self) -> String {
+        format!("{}/{}", schema::INDICES_GROUP, self.group_name())
+    }
+}
+
+impl fmt::Display for IndexDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.group_name())
+    }
+}
+
+/// How the per-node dataset of an index is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexSpelling {
+    /// `node_id_to_ranges` (SONATA spec, libsonata, BBP).
+    Sonata,
+    /// `node_id_to_range` (bmtk / Allen files; libsonata cannot read these).
+    Bmtk,
+}
+
+impl IndexSpelling {
+    /// The per-node dataset's name under this spelling.
+    pub fn dataset_name(self) -> &'static str {
+        match self {
+            IndexSpelling::Sonata => schema::NODE_ID_TO_RANGES,
+            IndexSpelling::Bmtk => schema::NODE_ID_TO_RANGE_BMTK,
+        }
+    }
+}
+
+/// One `(k, 2)` integer dataset of an index, left in the file.
+#[derive(Debug, Clone)]
+struct IndexTable {
+    dataset: Dataset,
+    at: Location,
+    rows: u64,
+    signed: bool,
+}
+
+impl IndexTable {
+    /// Opens `group/name` and checks that it is a 2-D `(k, 2)` integer dataset.
+    fn open(group: &hdf5::Group, name: &str, at: Location) -> Result<Self> {
+        if !group.link_exists(name) {
+            return Err(Error::invalid(at, "dataset is missing"));
+        }
+        let dataset = group
+            .dataset(name)
+            .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
+        let shape = dataset.shape();
+        if shape.len() != 2 || shape[1] != 2 {
+            return Err(Error::invalid(
+                at,
+                format!("an index dataset must have shape (n, 2) but has shape {shape:?}"),
+            ));
+        }
+        let descriptor = dataset.dtype().and_then(|t| t.to_descriptor()).at(&at)?;
+        let signed = match descriptor {
+            TypeDescriptor::Unsigned(_) => false,
+            TypeDescriptor::Integer(_) => true,
+            other => {
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "an index dataset must hold integers but holds {}",
+                        describe_type(&other)
+                    ),
+                ));
+            }
+        };
+        Ok(IndexTable {
+            rows: shape[0] as u64,
+            dataset,
+            at,
+            signed,
+        })
+    }
+
+    /// Reads rows `start .. start + out.len() / 2` as `u64` pairs, flattened, into `out`.
+    ///
+    /// Signed datasets are read as `i64` and negative values rejected.
+    fn read_rows_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        if !self.signed {
+            return read_rows_2d_into(&self.dataset, start, out).at(&self.at);
+        }
+        let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
+        read_rows_2d_into(&self.dataset, start, signed).at(&self.at)?;
+        if let Some(pos) = signed.iter().position(|&v| v < 0) {
+            return Err(Error::invalid(
+                self.at.clone(),
+                format!(
+                    "negative value {} at row {}",
+                    signed[pos],
+                    start + pos as u64 / 2
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One index of an edge population (`indices/target_to_source` or `indices/source_to_target`).
+///
+/// The datasets stay in the file; [`EdgeIndex::resolve`] reads only the rows it needs.
+#[derive(Debug, Clone)]
+pub struct EdgeIndex {
+    direction: IndexDirection,
+    spelling: IndexSpelling,
+    nodes: IndexTable,
+    ranges: IndexTable,
+    edge_count: u64,
+}
+
+impl EdgeIndex {
+    /// Opens the index of `pop` in `direction`.
+    ///
+    /// Returns `Ok(None)` when `indices/<direction>` does not exist. Accepts both spellings of
+    /// the per-node dataset (`node_id_to_ranges` is preferred when both exist).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the group or dataset when the index exists but is malformed:
+    /// not a group, per-node dataset or `range_to_edge_id` missing, a dataset that is not a 2-D
+    /// `(n, 2)` integer dataset.
+    pub fn open(pop: &EdgePopulation, direction: IndexDirection) -> Result<Option<EdgeIndex>> {
+        let path = direction.group_path();
+        let group_at = pop.location().dataset(&path);
+        if !pop.group().link_exists(&path) {
+            return Ok(None);
+        }
+        let group = pop
+            .group()
+            .group(&path)
+            .map_err(|_| Error::invalid(group_at.clone(), "is not a group"))?;
+        let spelling = if group.link_exists(schema::NODE_ID_TO_RANGES) {
+            IndexSpelling::Sonata
+        } else if group.link_exists(schema::NODE_ID_TO_RANGE_BMTK) {
+            IndexSpelling::Bmtk
+        } else {
+            return Err(Error::invalid(
+                group_at,
+                format!(
+                    "index has no '{}' (nor bmtk's '{}') dataset",
+                    schema::NODE_ID_TO_RANGES,
+                    schema::NODE_ID_TO_RANGE_BMTK
+                ),
+            ));
+        };
+        let nodes_name = spelling.dataset_name();
+        let nodes = IndexTable::open(
+            &group,
+            nodes_name,
+            pop.location().dataset(&format!("{path}/{nodes_name}")),
+        )?;
+        let ranges = IndexTable::open(
+            &group,
+            schema::RANGE_TO_EDGE_ID,
+            pop.location()
+                .dataset(&format!("{path}/{}", schema::RANGE_TO_EDGE_ID)),
+        )?;
+        Ok(Some(EdgeIndex {
+            direction,
+            spelling,
+            nodes,
+            ranges,
+            edge_count: pop.size(),
+        }))
+    }
+
+    /// Which index this is.
+    pub fn direction(&self) -> IndexDirection {
+        self.direction
+    }
+
+    /// How its per-node dataset is spelled.
+    pub fn spelling(&self) -> IndexSpelling {
+        self.spelling
+    }
+
+    /// Rows of the per-node dataset: node ids `0..node_count()` can be looked up.
+    pub fn node_count(&self) -> u64 {
+        self.nodes.rows
+    }
+
+    /// Rows of `range_to_edge_id`.
+    pub fn range_count(&self) -> u64 {
+        self.ranges.rows
+    }
+
+    /// The edge ids of `node_ids`, as libsonata's `edge_index::resolve` computes them.
+    ///
+    /// `node_ids` may be in any order and contain duplicates; ids `>= node_count()` are dropped
+    /// silently (libsonata, after SYN2). The result is canonical: sorted, merged ranges.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the per-node dataset and the node id when a node's row is
+    /// inverted (`a > b`), points past `range_to_edge_id` or is negative; naming
+    /// `range_to_edge_id` and the row when an edge range is inverted or reaches past the
+    /// population's edges. [`Error::Hdf5`] when a read fails.
+    pub fn resolve(&self, node_ids: &[u64]) -> Result<Selection> {
+        let mut ids: Vec<u64> = node_ids
+            .iter()
+            .copied()
+            .filter(|&id| id < self.nodes.rows)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let node_ranges = Selection::from_values(&ids);
+        drop(ids);
+
+        let mut buffer: Vec<u64> = Vec::new();
+        let mut row_ranges: Vec<(u64, u64)> = Vec::new();
+        for block in plan_blocks(
+            node_ranges.ranges(),
+            INDEX_MERGE_GAP_ROWS,
+            INDEX_MAX_BLOCK_ROWS,
+        ) {
+            buffer.resize(2 * (block.end - block.start) as usize, 0);
+            self.nodes.read_rows_into(block.start, &mut buffer)?;
+            for &(a, b) in &block.parts {
+                for node in a..b {
+                    let k = 2 * (node - block.start) as usize;
+                    let (lo, hi) = (buffer[k], buffer[k + 1]);
+                    self.check_node_row(node, lo, hi)?;
+                    push_coalescing(&mut row_ranges, lo, hi);
+                }
+            }
+        }
+        sort_and_merge(&mut row_ranges);
+
+        let mut edge_ranges: Vec<(u64, u64)> = Vec::new();
+        for block in plan_blocks(&row_ranges, INDEX_MERGE_GAP_ROWS, INDEX_MAX_BLOCK_ROWS) {
+            buffer.resize(2 * (block.end - block.start) as usize, 0);
+            self.ranges.read_rows_into(block.start, &mut buffer)?;
+            for &(a, b) in &block.parts {
+                for row in a..b {
+                    let k = 2 * (row - block.start) as usize;
+                    let (lo, hi) = (buffer[k], buffer[k + 1]);
+                    self.check_edge_row(row, lo, hi)?;
+                    push_coalescing(&mut edge_ranges, lo, hi);
+                }
+            }
+        }
+        Ok(Selection::from_ranges(edge_ranges))
+    }
+
+    /// Checks every row of both datasets, streaming them in bounded blocks.
+    ///
+    /// Checks: no negative values; per-node rows `[a, b)` with `a <= b <= range_count()`;
+    /// edge ranges `[e0, e1)` with `e0 <= e1 <= ` the population's edge count. It does not check
+    /// that the ranges cover every edge exactly once (that needs memory proportional to the edge
+    /// count) nor that the index agrees with the id columns.
+    ///
+    /// # Errors
+    /// The first violation, as [`EdgeIndex::resolve`] reports it.
+    pub fn validate(&self) -> Result<()> {
+        let mut buffer: Vec<u64> = Vec::new();
+        let mut start = 0;
+        while start < self.nodes.rows {
+            let n = (self.nodes.rows - start).min(VALIDATE_BLOCK_ROWS);
+            buffer.resize(2 * n as usize, 0);
+            self.nodes.read_rows_into(start, &mut buffer)?;
+            for (k, pair) in buffer.chunks_exact(2).enumerate() {
+                self.check_node_row(start + k as u64, pair[0], pair[1])?;
+            }
+            start += n;
+        }
+        start = 0;
+        while start < self.ranges.rows {
+            let n = (self.ranges.rows - start).min(VALIDATE_BLOCK_ROWS);
+            buffer.resize(2 * n as usize, 0);
+            self.ranges.read_rows_into(start, &mut buffer)?;
+            for (k, pair) in buffer.chunks_exact(2).enumerate() {
+                self.check_edge_row(start + k as u64, pair[0], pair[1])?;
+            }
+            start += n;
+        }
+        Ok(())
+    }
+
+    fn check_node_row(&self, node: u64, lo: u64, hi: u64) -> Result<()> {
+        if lo > hi {
+            return Err(Error::invalid(
+                self.nodes.at.clone(),
+                format!("node {node} has an inverted range [{lo}, {hi})"),
+            ));
+        }
+        if hi > self.ranges.rows {
+            return Err(Error::invalid(
+                self.nodes.at.clone(),
+                format!(
+                    "node {node} has range [{lo}, {hi}) but '{}' has {} rows",
+                    schema::RANGE_TO_EDGE_ID,
+                    self.ranges.rows
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_edge_row(&self, row: u64, lo: u64, hi: u64) -> Result<()> {
+        if lo > hi {
+            return Err(Error::invalid(
+                self.ranges.at.clone(),
+                format!("row {row} is an inverted edge range [{lo}, {hi})"),
+            ));
+        }
+        if hi > self.edge_count {
+            return Err(Error::invalid(
+                self.ranges.at.clone(),
+                format!(
+                    "row {row} is the edge range [{lo}, {hi}) but the population has {} edges",
+                    self.edge_count
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Appends `[lo, hi)` to `ranges`, dropping it when empty and merging it into the last range when
+/// it starts inside or right at its end (keeps target-sorted results small while reading).
+fn push_coalescing(ranges: &mut Vec<(u64, u64)>, lo: u64, hi: u64) {
+    if lo >= hi {
+        return;
+    }
+    match ranges.last_mut() {
+        Some(last) if lo >= last.0 && lo <= last.1 => last.1 = last.1.max(hi),
+        _ => ranges.push((lo, hi)),
+    }
+}
+
+impl EdgePopulation {
+    /// The `indices/target_to_source` index, or `None` when the file has none.
+    ///
+    /// # Errors
+    /// See [`EdgeIndex::open`].
+    pub fn target_index(&self) -> Result<Option<EdgeIndex>> {
+        EdgeIndex::open(self, IndexDirection::TargetToSource)
+    }
+
+    /// The `indices/source_to_target` index, or `None` when the file has none.
+    ///
+    /// # Errors
+    /// See [`EdgeIndex::open`].
+    pub fn source_index(&self) -> Result<Option<EdgeIndex>> {
+        EdgeIndex::open(self, IndexDirection::SourceToTarget)
+    }
+
+    /// Edges whose target is one of `node_ids` (libsonata `afferent_edges`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the file and population when there is no
+    /// `indices/target_to_source`; otherwise as [`EdgeIndex::resolve`].
+    pub fn afferent_edges(&self, node_ids: &[u64]) -> Result<Selection> {
+        self.require_index(IndexDirection::TargetToSource, "afferent")?
+            .resolve(node_ids)
+    }
+
+    /// Edges whose source is one of `node_ids` (libsonata `efferent_edges`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the file and population when there is no
+    /// `indices/source_to_target`; otherwise as [`EdgeIndex::resolve`].
+    pub fn efferent_edges(&self, node_ids: &[u64]) -> Result<Selection> {
+        self.require_index(IndexDirection::SourceToTarget, "efferent")?
+            .resolve(node_ids)
+    }
+
+    /// Edges from one of `sources` to one of `targets`: the intersection of
+    /// [`EdgePopulation::efferent_edges`] and [`EdgePopulation::afferent_edges`], as libsonata's
+    /// `connecting_edges` (computed on ranges, without flattening).
+    ///
+    /// # Errors
+    /// As [`EdgePopulation::efferent_edges`] and [`EdgePopulation::afferent_edges`].
+    pub fn connecting_edges(&self, sources: &[u64], targets: &[u64]) -> Result<Selection> {
+        let efferent = self.efferent_edges(sources)?;
+        let afferent = self.afferent_edges(targets)?;
+        Ok(intersect(&efferent, &afferent))
+    }
+
+    fn require_index(&self, direction: IndexDirection, what: &str) -> Result<EdgeIndex> {
+        EdgeIndex::open(self, direction)?.ok_or_else(|| {
+            Error::invalid(
+                self.location().clone(),
+                format!(
+                    "has no {}: cannot look up {what} edges",
+                    direction.group_path()
+                ),
+            )
+        })
+    }
+}
+
+/// Intersection of two selections, range by range.
+pub(crate) fn intersect(a: &Selection, b: &Selection) -> Selection {
+    let (a, b) = (a.ranges(), b.ranges());
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let lo = a[i].0.max(b[j].0);
+        let hi = a[i].1.min(b[j].1);
+        if lo < hi {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    Selection::from_ranges(out)
+}
+
+/// One contiguous read `[start, end)` and the wanted parts inside it (in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReadBlock {
+    /// First row read.
+    pub(crate) start: u64,
+    /// One past the last row read.
+    pub(crate) end: u64,
+    /// Wanted `[a, b)` row ranges, all inside `[start, end)`, ascending.
+    pub(crate) parts: Vec<(u64, u64)>,
+}
+
+/// Plans merge-read-extract reads (libsonata `sortAndMerge` with a gap and a block cap).
+///
+/// `ranges` must be sorted and non-overlapping (empty ones are skipped). Ranges separated by
+/// fewer than `gap` rows share a block; no block is longer than `max_rows` rows (longer ranges are
+/// split over several blocks), so the caller's buffer stays bounded.
+pub(crate) fn plan_blocks(ranges: &[(u64, u64)], gap: u64, max_rows: u64) -> Vec<ReadBlock> {
+    let max_rows = max_rows.max(1);
+    let mut blocks: Vec<ReadBlock> = Vec::new();
+    for &(a, b) in ranges {
+        let mut a = a;
+        while a < b {
+            if let Some(last) = blocks.last_mut() {
+                let limit = last.start.saturating_add(max_rows);
+                if a >= last.start && a.saturating_sub(last.end) < gap && a < limit {
+                    let piece_end = b.min(limit);
+                    last.end = last.end.max(piece_end);
+                    last.parts.push((a, piece_end));
+                    a = piece_end;
+                    continue;
+                }
+            }
+            let piece_end = b.min(a.saturating_add(max_rows));
+            blocks.push(ReadBlock {
+                start: a,
+                end: piece_end,
+                parts: vec![(a, piece_end)],
+            });
+            a = piece_end;
+        }
+    }
+    blocks
+}
+
+/// Reads rows `start .. start + out.len() / 2` of the 2-D `(n, 2)` dataset `ds` into `out`
+/// (row-major), with one hyperslab and one `H5Dread`, converting to `T`.
+///
+/// # Errors
+/// The HDF5 error when `out.len()` is odd, the rows are outside the dataset, the dataset is not
+/// `(n, 2)`, or the stored type cannot be converted to `T`.
+pub(crate) fn read_rows_2d_into<T: H5Type + bytemuck::Pod>(
+    ds: &Dataset,
+    start: u64,
+    out: &mut [T],
+) -> hdf5::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    if !out.len().is_multiple_of(2) {
+        return Err(hdf5::Error::from(
+            "a buffer of (n, 2) rows must have an even length",
+        ));
+    }
+    let mem_type = hdf5::Datatype::from_type::<T>()?;
+    check_conversion::<T>(ds, &mem_type)?;
+    let rows = (out.len() / 2) as u64;
+    read_hyperslab_bytes(
+        ds,
+        &mem_type,
+        &[start, 0],
+        &[rows, 2],
+        bytemuck::cast_slice_mut(out),
+    )
+}
+
+/// Fails unless HDF5 can convert `ds`'s stored type into `mem_type` (hard or soft conversion).
+pub(crate) fn check_conversion<T>(ds: &Dataset, mem_type: &hdf5::Datatype) -> hdf5::Result<()> {
+    match ds.dtype()?.conv_path(mem_type) {
+        Some(conv) if conv <= hdf5::Conversion::Soft => Ok(()),
+        _ => Err(hdf5::Error::from(format!(
+            "cannot convert the stored type to {}",
+            std::any::type_name::<T>()
+        ))),
+    }
+}
+
+/// Reads the hyperslab `start`/`count` of `ds` into `out` as `mem_type` with one `H5Dread`.
+///
+/// `mem_type` must be a fixed-size type (numbers, fixed-length strings, the dataset's own type
+/// when that is fixed-size): variable-length data would leave HDF5-owned pointers in `out`.
+///
+/// # Errors
+/// The HDF5 error when the hyperslab is outside the dataset, `out` has the wrong size, or the
+/// read fails.
+pub(crate) fn read_hyperslab_bytes(
+    ds: &Dataset,
+    mem_type: &hdf5::Datatype,
+    start: &[u64],
+    count: &[u64],
+    out: &mut [u8],
+) -> hdf5::Result<()> {
+    let elements = count.iter().try_fold(1u64, |acc, &c| acc.checked_mul(c));
+    let Some(elements) = elements else {
+        return Err(hdf5::Error::from("hyperslab is too large"));
+    };
+    if elements == 0 {
+        return Ok(());
+    }
+    if elements.checked_mul(mem_type.size() as u64) != Some(out.len() as u64) {
+        return Err(hdf5::Error::from(
+            "buffer size does not match the hyperslab",
+        ));
+    }
+    let shape = ds.shape();
+    let inside = shape.len() == start.len()
+        && start.len() == count.len()
+        && start
+            .iter()
+            .zip(count)
+            .zip(&shape)
+            .all(|((&s, &c), &n)| s.checked_add(c).is_some_and(|end| end <= n as u64));
+    if !inside {
+        return Err(hdf5::Error::from(format!(
+            "hyperslab start {start:?} count {count:?} is outside a dataset of shape {shape:?}"
+        )));
+    }
+    let rank = start.len() as std::ffi::c_int;
+    hdf5::sync::sync(|| {
+        // SAFETY: the dataspaces are created and closed here; `out` holds exactly
+        // `elements * sizeof(mem_type)` bytes, checked above, and `mem_type` is fixed-size.
+        unsafe {
+            let fspace: hid_t = H5Dget_space(ds.id());
+            if fspace < 0 {
+                return Err(hdf5::Error::from("H5Dget_space failed"));
+            }
+            let sel = H5Sselect_hyperslab(
+                fspace,
+                H5S_SELECT_SET,
+                start.as_ptr(),
+                std::ptr::null(),
+                count.as_ptr(),
+                std::ptr::null(),
+            );
+            if sel < 0 {
+                H5Sclose(fspace);
+                return Err(hdf5::Error::from("H5Sselect_hyperslab failed"));
+            }
+            let mspace = H5Screate_simple(rank, count.as_ptr(), std::ptr::null());
+            if mspace < 0 {
+                H5Sclose(fspace);
+                return Err(hdf5::Error::from("H5Screate_simple failed"));
+            }
+            let status = H5Dread(
+                ds.id(),
+                mem_type.id(),
+                mspace,
+                fspace,
+                H5P_DEFAULT,
+                out.as_mut_ptr().cast(),
+            );
+            H5Sclose(mspace);
+            H5Sclose(fspace);
+            if status < 0 {
+                return Err(hdf5::Error::query().unwrap_or_else(|_| "H5Dread failed".into()));
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(start: u64, end: u64, parts: &[(u64, u64)]) -> ReadBlock {
+        ReadBlock {
+            start,
+            end,
+            parts: parts.to_vec(),
+        }
+    }
+
+    #[test]
+    fn plan_blocks_merges_close_ranges() {
+        let blocks = plan_blocks(&[(0, 2), (5, 6), (100, 101)], 10, 1000);
+        assert_eq!(
+            blocks,
+            vec![
+                block(0, 6, &[(0, 2), (5, 6)]),
+                block(100, 101, &[(100, 101)])
+            ]
+        );
+    }
+
+    #[test]
+    fn plan_blocks_gap_is_exclusive() {
+        // A gap of exactly `gap` rows starts a new block (libsonata: last + gap <= next.start).
+        let blocks = plan_blocks(&[(0, 2), (12, 13)], 10, 1000);
+        assert_eq!(blocks.len(), 2);
+        let blocks = plan_blocks(&[(0, 2), (11, 13)], 10, 1000);
+        assert_eq!(blocks, vec![block(0, 13, &[(0, 2), (11, 13)])]);
+    }
+
+    #[test]
+    fn plan_blocks_caps_block_length() {
+        let blocks = plan_blocks(&[(0, 25)], 10, 10);
+        assert_eq!(
+            blocks,
+            vec![
+                block(0, 10, &[(0, 10)]),
+                block(10, 20, &[(10, 20)]),
+                block(20, 25, &[(20, 25)])
+            ]
+        );
+        let blocks = plan_blocks(&[(0, 4), (6, 15), (16, 17)], 10, 10);
+        assert_eq!(
+            blocks,
+            vec![
+                block(0, 10, &[(0, 4), (6, 10)]),
+                block(10, 17, &[(10, 15), (16, 17)])
+            ]
+        );
+        assert!(blocks.iter().all(|b| b.end - b.start <= 10));
+    }
+
+    #[test]
+    fn plan_blocks_skips_empty() {
+        assert!(plan_blocks(&[(3, 3), (5, 5)], 10, 10).is_empty());
+        assert!(plan_blocks(&[], 10, 10).is_empty());
+    }
+
+    #[test]
+    fn push_coalescing_merges_touching_and_drops_empty() {
+        let mut v = Vec::new();
+        push_coalescing(&mut v, 0, 2);
+        push_coalescing(&mut v, 2, 4);
+        push_coalescing(&mut v, 3, 3);
+        push_coalescing(&mut v, 1, 3);
+        push_coalescing(&mut v, 6, 7);
+        push_coalescing(&mut v, 0, 1);
+        assert_eq!(v, vec![(0, 4), (6, 7), (0, 1)]);
+        sort_and_merge(&mut v);
+        assert_eq!(v, vec![(0, 4), (6, 7)]);
+    }
+
+    #[test]
+    fn intersect_ranges() {
+        let a = Selection::from_ranges(vec![(0, 5), (8, 12), (20, 30)]);
+        let b = Selection::from_ranges(vec![(3, 9), (11, 21), (29, 40)]);
+        let c = intersect(&a, &b);
+        assert_eq!(c.ranges(), &[(3, 5), (8, 9), (11, 12), (20, 21), (29, 30)]);
+        // Same as the flattened set intersection (libsonata's definition).
+        let fa = a.flatten();
+        let fb = b.flatten();
+        let naive: Vec<u64> = fa.iter().copied().filter(|x| fb.contains(x)).collect();
+        assert_eq!(c, Selection::from_values(&naive));
+        assert!(intersect(&a, &Selection::empty()).is_empty());
+    }
+}
