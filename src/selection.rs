@@ -112,14 +112,4 @@ mod tests {
         assert_eq!(s.ranges(), &[(1, 4), (5, 6), (9, 10)]);
         assert!(Selection::from_values(&[]).is_empty());
     }
-
-    #[test]
-    fn read_blocks_merge_nearby_ranges() {
-        let s = Selection::from_ranges(vec![(0, 2), (5, 6), (100, 101)]);
-        let blocks = s.read_blocks(10);
-        assert_eq!(
-            blocks,
-            vec![(0, 6, vec![(0, 2), (5, 6)]), (100, 101, vec![(100, 101)])]
-        );
-    }
 }

@@ -35,7 +35,7 @@ use hdf5_sys::h5t::{H5T_str_t, H5Tget_strpad};
 use serde::Serialize;
 
 use super::bulk::{MERGE_GAP_BYTES, read_range_into};
-use super::index::{plan_blocks, read_hyperslab_bytes};
+use super::bulk::{plan_blocks, read_hyperslab_bytes};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 use crate::selection::Selection;
@@ -349,7 +349,10 @@ impl Column {
         }
     }
 
-    fn read_numeric<T: H5Type + Copy + Default>(&self, ranges: &[(u64, u64)]) -> Result<Vec<T>> {
+    fn read_numeric<T: H5Type + bytemuck::Pod + Default>(
+        &self,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<T>> {
         let mut out: Vec<T> = Vec::with_capacity(flat_len(ranges));
         let mut buffer: Vec<T> = Vec::new();
         for block in plan_blocks(ranges, NUMERIC_GAP_ROWS, NUMERIC_MAX_BLOCK_ROWS) {

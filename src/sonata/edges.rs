@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::TypeDescriptor;
 
-use super::bulk::read_range_into;
+use super::bulk::{plan_blocks, read_range_into};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 
@@ -268,23 +268,23 @@ impl IdColumn {
     /// As [`IdColumn::read_range_into`], and [`Error::InvalidData`] when a range is past the end.
     pub fn read_selection(&self, selection: &crate::selection::Selection) -> Result<Vec<u64>> {
         let mut out = vec![0u64; selection.flat_size() as usize];
-        let mut block = Vec::new();
+        let mut buffer = Vec::new();
         let mut written = 0usize;
-        for (block_start, block_end, parts) in selection.read_blocks(MERGE_GAP_ROWS_U64) {
-            if block_end > self.len {
+        for block in plan_blocks(selection.ranges(), MERGE_GAP_ROWS_U64, MAX_BLOCK_ROWS_U64) {
+            if block.end > self.len {
                 return Err(Error::invalid(
                     self.at.clone(),
                     format!(
-                        "selection reaches row {block_end} but the dataset has {} rows",
-                        self.len
+                        "selection reaches row {} but the dataset has {} rows",
+                        block.end, self.len
                     ),
                 ));
             }
-            block.resize((block_end - block_start) as usize, 0);
-            self.read_range_into(block_start, &mut block)?;
-            for (a, b) in parts {
-                let (a, b) = ((a - block_start) as usize, (b - block_start) as usize);
-                out[written..written + (b - a)].copy_from_slice(&block[a..b]);
+            buffer.resize((block.end - block.start) as usize, 0);
+            self.read_range_into(block.start, &mut buffer)?;
+            for (a, b) in block.parts {
+                let (a, b) = ((a - block.start) as usize, (b - block.start) as usize);
+                out[written..written + (b - a)].copy_from_slice(&buffer[a..b]);
                 written += b - a;
             }
         }
@@ -293,6 +293,8 @@ impl IdColumn {
 }
 
 const MERGE_GAP_ROWS_U64: u64 = super::bulk::MERGE_GAP_BYTES / 8;
+/// Largest single read of [`IdColumn::read_selection`] (16 MiB of u64).
+const MAX_BLOCK_ROWS_U64: u64 = 1 << 21;
 
 /// A short human name for an HDF5 type, for messages.
 pub(crate) fn describe_type(t: &TypeDescriptor) -> String {
