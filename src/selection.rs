@@ -62,23 +62,6 @@ impl Selection {
     pub fn flatten(&self) -> Vec<u64> {
         self.ranges.iter().flat_map(|&(a, b)| a..b).collect()
     }
-
-    /// Groups the ranges into read blocks: ranges separated by fewer than `gap` ids are read with
-    /// one contiguous read `[block_start, block_end)`, then the wanted parts are copied out.
-    /// Each item is `(block_start, block_end, parts)`.
-    pub fn read_blocks(&self, gap: u64) -> Vec<(u64, u64, Vec<(u64, u64)>)> {
-        let mut blocks: Vec<(u64, u64, Vec<(u64, u64)>)> = Vec::new();
-        for &(a, b) in &self.ranges {
-            match blocks.last_mut() {
-                Some(block) if a.saturating_sub(block.1) < gap => {
-                    block.1 = block.1.max(b);
-                    block.2.push((a, b));
-                }
-                _ => blocks.push((a, b, vec![(a, b)])),
-            }
-        }
-        blocks
-    }
 }
 
 /// Sorts ranges by start and merges those that overlap or touch (libsonata `sortAndMerge`, gap 1).

@@ -19,7 +19,7 @@
 //!   connection. A single target whose in-degree exceeds the budget gets a partition of its own
 //!   and may exceed it.
 //!
-//! Both strategies end in the same [`TableBuilder`], so their tables are identical by
+//! Both strategies end in the same `TableBuilder`, so their tables are identical by
 //! construction, and tests compare both with a naive reference.
 
 use std::fs::File;

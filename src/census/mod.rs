@@ -153,7 +153,7 @@ pub struct Census {
     pub synapses_per_connection: Vec<u64>,
     /// Per-target sum of the bmtk `nsyns` column, when the population has one.
     pub target_nsyns_total: Option<Vec<u64>>,
-    /// The engine that counted ("cpu", or "gpu: <adapter>").
+    /// The engine that counted (`"cpu"`, or `"gpu: "` followed by the adapter name).
     pub backend: String,
 }
 
