@@ -3,12 +3,21 @@
 use std::io::Write;
 use std::time::Instant;
 
-use sonata_census::census::output::{CensusWriter, check_output_path};
 use sonata_census::census::{Backend, Census, CensusOptions, census_population};
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error, Result};
 
-use crate::cli::{BackendArg, Cli, Command, CountArgs, DemoArgs};
+use std::path::{Path, PathBuf};
+
+use sonata_census::census::output::{CensusWriter, check_output_path};
+use sonata_census::generate::{
+    self, AttributeSet, EdgeOrder, GenerateOptions, GenerateSummary, IdDtype, IndexSpelling,
+};
+
+use crate::cli::{
+    AttributesArg, BackendArg, Cli, Command, CountArgs, DemoArgs, GenerateArgs, IdDtypeArg,
+    IndexSpellingArg, OrderArg,
+};
 
 /// How chatty the tool is on stderr.
 #[derive(Debug, Clone, Copy)]
@@ -171,11 +180,188 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-fn generate(_args: &crate::cli::GenerateArgs, _v: Verbosity) -> Result<()> {
-    Err(Error::InvalidArgument("generate: not yet".into()))
+fn generate(args: &GenerateArgs, v: Verbosity) -> Result<()> {
+    let options = GenerateOptions {
+        nodes: args.nodes,
+        source_nodes: args.source_nodes,
+        edges: args.edges,
+        seed: args.seed,
+        order: match args.order {
+            OrderArg::Sorted => EdgeOrder::Sorted,
+            OrderArg::TargetSorted => EdgeOrder::TargetSorted,
+            OrderArg::Shuffled => EdgeOrder::Shuffled,
+        },
+        id_dtype: match args.id_dtype {
+            IdDtypeArg::U64 => IdDtype::U64,
+            IdDtypeArg::I64 => IdDtype::I64,
+        },
+        groups: args.groups,
+        attributes: match args.attributes {
+            AttributesArg::Bbp => AttributeSet::Bbp,
+            AttributesArg::Bmtk => AttributeSet::Bmtk,
+            AttributesArg::None => AttributeSet::None,
+        },
+        write_index: !args.no_index,
+        index_spelling: match args.index_spelling {
+            IndexSpellingArg::Sonata => IndexSpelling::Sonata,
+            IndexSpellingArg::Bmtk => IndexSpelling::Bmtk,
+        },
+        populations: args.populations,
+    };
+    let started = Instant::now();
+    let summary = generate_file(&args.output, &options, args.force, v)?;
+    for p in &summary.populations {
+        v.info(&format!(
+            "{}: {} -> {}, {} edges, {} connections",
+            p.name, p.source_population, p.target_population, p.edges, p.connections
+        ));
+    }
+    v.info(&format!(
+        "wrote {} in {:.2} s",
+        summary.path.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
-fn demo(_args: &DemoArgs, _v: Verbosity) -> Result<()> {
-    let _ = std::io::stdout().flush();
-    Err(Error::InvalidArgument("demo: not yet".into()))
+/// Generates into a temporary file next to `path`, renamed when complete.
+fn generate_file(
+    path: &Path,
+    options: &GenerateOptions,
+    force: bool,
+    v: Verbosity,
+) -> Result<GenerateSummary> {
+    options.validate()?;
+    check_output_path(path, force)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".sonata-census-generate-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?
+        .into_temp_path();
+    let total = options.edges.saturating_mul(u64::from(options.populations));
+    let progress = v.progress("generating", total, "edges");
+    let summary = generate::generate(&temp, options, &|done| progress.set_position(done));
+    progress.finish();
+    let mut summary = summary?;
+    temp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    summary.path = path.to_path_buf();
+    Ok(summary)
+}
+
+fn demo(args: &DemoArgs, v: Verbosity) -> Result<()> {
+    let temp_dir;
+    let dir = match &args.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|source| Error::Io {
+                path: d.clone(),
+                source,
+            })?;
+            d.clone()
+        }
+        None => {
+            temp_dir = tempfile::tempdir().map_err(|source| Error::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            temp_dir.path().to_path_buf()
+        }
+    };
+    let circuit = dir.join("demo_circuit.h5");
+    let census_path = dir.join("demo_census.h5");
+    let options = GenerateOptions {
+        nodes: args.nodes,
+        edges: args.edges,
+        order: EdgeOrder::Sorted,
+        ..GenerateOptions::default()
+    };
+    v.info(&format!(
+        "demo: generating a circuit of {} edges onto {} nodes in {}",
+        args.edges,
+        args.nodes,
+        dir.display()
+    ));
+    let started = Instant::now();
+    generate_file(&circuit, &options, true, v)?;
+    v.info(&format!(
+        "demo: generated in {:.2} s; counting",
+        started.elapsed().as_secs_f64()
+    ));
+    let count_args = CountArgs {
+        file: circuit.clone(),
+        populations: Vec::new(),
+        output: census_path.clone(),
+        nodes_count: None,
+        backend: args.backend,
+        force: true,
+        memory_budget: 1024,
+        spill_dir: None,
+        chunk_len: sonata_census::census::DEFAULT_CHUNK_LEN,
+    };
+    let censuses = count(&count_args, v)?;
+    let mut text = String::new();
+    for c in &censuses {
+        text.push_str(&census_summary(c));
+    }
+    if args.keep.is_some() {
+        text.push_str(&format!(
+            "\nfiles kept: {} (circuit), {} (census tables)\n",
+            circuit.display(),
+            census_path.display()
+        ));
+    }
+    print_stdout(&text)
+}
+
+/// A short statistical summary of a census, for people.
+fn census_summary(c: &Census) -> String {
+    let n = c.n_targets.max(1) as f64;
+    let mut in_degree: Vec<u64> = c.target_synapse_count.clone();
+    in_degree.sort_unstable();
+    let median = in_degree.get(in_degree.len() / 2).copied().unwrap_or(0);
+    let max = in_degree.last().copied().unwrap_or(0);
+    let empty = c.target_synapse_count.iter().filter(|&&x| x == 0).count();
+    let conns = c.connection_count();
+    let mean_spc = if conns > 0 {
+        c.edge_count as f64 / conns as f64
+    } else {
+        0.0
+    };
+    let mut s = format!(
+        "\n{} ({} -> {})\n",
+        c.population,
+        c.source_population.as_deref().unwrap_or("unknown"),
+        c.target_population.as_deref().unwrap_or("unknown")
+    );
+    s.push_str(&format!("  synapses:                {}\n", c.edge_count));
+    s.push_str(&format!("  connections:             {conns}\n"));
+    s.push_str(&format!(
+        "  targets:                 {} ({} without synapses)\n",
+        c.n_targets, empty
+    ));
+    s.push_str(&format!(
+        "  synapses per target:     mean {:.1}, median {median}, max {max}\n",
+        c.edge_count as f64 / n
+    ));
+    s.push_str(&format!("  synapses per connection: mean {mean_spc:.2}\n"));
+    s.push_str("  connections with k synapses:\n");
+    let total = conns.max(1) as f64;
+    for (k, &count) in c.synapses_per_connection.iter().enumerate().skip(1) {
+        if count == 0 {
+            continue;
+        }
+        let bar = "#".repeat(((count as f64 / total) * 50.0).round() as usize);
+        s.push_str(&format!("    {k:>4}: {count:>10}  {bar}\n"));
+    }
+    s
 }

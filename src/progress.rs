@@ -55,6 +55,11 @@ impl Progress {
         self.bar.inc(n);
     }
 
+    /// Sets the position (for callers that report cumulative progress).
+    pub fn set_position(&self, n: u64) {
+        self.bar.set_position(n);
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
