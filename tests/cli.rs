@@ -238,3 +238,124 @@ fn help_teaches_with_examples() {
         assert!(out.contains(word), "count --help lacks '{word}'");
     }
 }
+
+#[test]
+fn generate_then_info_then_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = dir.path().join("c.h5");
+    let o = run(&[
+        "generate",
+        p(&circuit),
+        "--nodes",
+        "200",
+        "--edges",
+        "5000",
+        "--order",
+        "shuffled",
+        "--id-dtype",
+        "i64",
+        "--groups",
+        "2",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("All__All__chemical: All -> All, 5000 edges"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files_in(dir.path()), vec!["c.h5"]);
+
+    let o = run(&["info", p(&circuit)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "All__All__chemical",
+        "All -> All",
+        "edges:        5000",
+        "source_node_id int64",
+        "target index: 200 nodes",
+        "order:        unsorted",
+        "groups:       0, 1 (edge_group_id / edge_group_index)",
+        "conductance",
+    ] {
+        assert!(text.contains(want), "info lacks '{want}':\n{text}");
+    }
+    let o = run(&["info", p(&circuit), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pop = &json["populations"][0];
+    assert_eq!(pop["edge_count"], 5000);
+    assert_eq!(pop["target_index"]["nodes"], 200);
+    assert_eq!(pop["target_index"]["spelling"], "node_id_to_ranges");
+    assert_eq!(pop["sortedness"]["by_target"], false);
+    assert_eq!(pop["attribute_groups"], serde_json::json!(["0", "1"]));
+
+    // Generating over an existing file needs --force.
+    let o = run(&["generate", p(&circuit), "--nodes", "10", "--edges", "10"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("output exists"), "{}", stderr(&o));
+
+    let out = dir.path().join("census.h5");
+    let o = run(&["count", p(&circuit), "-o", p(&out), "-v"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = hdf5::File::open(&out).unwrap();
+    let g = f.group("All__All__chemical").unwrap();
+    let syn = g
+        .dataset("target_synapse_count")
+        .unwrap()
+        .read_raw::<u64>()
+        .unwrap();
+    assert_eq!(syn.len(), 200);
+    assert_eq!(syn.iter().sum::<u64>(), 5000);
+}
+
+#[test]
+fn generate_and_info_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.h5");
+    let o = run(&["generate", p(&out), "--nodes", "0", "--edges", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = run(&[
+        "generate",
+        "/nonexistent-dir/g.h5",
+        "--nodes",
+        "5",
+        "--edges",
+        "10",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run(&["info", p(&dir.path().join("missing.h5"))]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("missing.h5"), "{}", stderr(&o));
+    std::fs::write(&out, "text").unwrap();
+    let o = run(&["info", p(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot open as an HDF5 file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files_in(dir.path()), vec!["g.h5"]);
+}
+
+#[test]
+fn demo_generates_counts_and_summarises() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let o = run(&[
+        "demo",
+        "--edges",
+        "20000",
+        "--nodes",
+        "300",
+        "--keep",
+        p(&keep),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("synapses:                20000"), "{text}");
+    assert!(text.contains("connections with k synapses"), "{text}");
+    assert_eq!(files_in(&keep), vec!["demo_census.h5", "demo_circuit.h5"]);
+}

@@ -1,0 +1,165 @@
+//! `count` on generated circuits of every shape equals the naive reference computed from the raw
+//! id columns: sorted, target-sorted, shuffled, int64 ids, several attribute groups, no index,
+//! several populations, bmtk index spelling and `nsyns`, many empty targets, and one target with
+//! 10^5 synapses. Each is counted with small chunks (runs cross chunk borders) and with a tiny
+//! memory budget (unsorted partitions spill to disk).
+
+mod common;
+
+use common::{assert_same_tables, naive_census};
+use sonata_census::EdgeFile;
+use sonata_census::census::{CensusOptions, census_population};
+use sonata_census::generate::{
+    AttributeSet, EdgeOrder, GenerateOptions, IdDtype, IndexSpelling, generate,
+};
+use sonata_census::progress::Progress;
+
+fn check(options: &GenerateOptions, what: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.h5");
+    generate(&path, options, &|_| {}).unwrap();
+    let file = EdgeFile::open(&path).unwrap();
+    let h5 = hdf5::File::open(&path).unwrap();
+    let names = file.population_names().unwrap();
+    assert_eq!(names.len(), options.populations as usize, "{what}");
+    for name in names {
+        let g = h5.group(&format!("edges/{name}")).unwrap();
+        let read = |n: &str| -> Vec<u64> {
+            g.dataset(n)
+                .unwrap()
+                .read_raw::<i64>()
+                .unwrap()
+                .into_iter()
+                .map(|v| u64::try_from(v).unwrap())
+                .collect()
+        };
+        let (sources, targets) = (read("source_node_id"), read("target_node_id"));
+        // With an index, the tables have one row per target node; without, max target + 1.
+        let n_targets = options.write_index.then_some(options.nodes);
+        let want = naive_census(&sources, &targets, n_targets);
+        let pop = file.population(&name).unwrap();
+        for (chunk_len, memory_budget) in [(1 << 20, 1 << 30), (997, 1 << 30), (4096, 20_000)] {
+            let census_options = CensusOptions {
+                chunk_len,
+                memory_budget,
+                ..Default::default()
+            };
+            let got = census_population(&pop, &census_options, &Progress::hidden()).unwrap();
+            let label = format!("{what} {name} chunk {chunk_len} budget {memory_budget}");
+            assert_same_tables(&got, &want, &label);
+            if options.attributes == AttributeSet::Bmtk {
+                let nsyns_total = got.target_nsyns_total.as_ref().expect("bmtk nsyns");
+                let total: u64 = nsyns_total.iter().sum();
+                assert!(
+                    total > got.edge_count,
+                    "{label}: nsyns are >= 1, mostly > 1"
+                );
+            } else {
+                assert_eq!(got.target_nsyns_total, None, "{label}");
+            }
+        }
+    }
+}
+
+fn base(edges: u64, nodes: u64) -> GenerateOptions {
+    GenerateOptions {
+        edges,
+        nodes,
+        seed: 5,
+        ..GenerateOptions::default()
+    }
+}
+
+#[test]
+fn every_order() {
+    for order in [
+        EdgeOrder::Sorted,
+        EdgeOrder::TargetSorted,
+        EdgeOrder::Shuffled,
+    ] {
+        check(
+            &GenerateOptions {
+                order,
+                ..base(30_000, 500)
+            },
+            &format!("{order:?}"),
+        );
+    }
+}
+
+#[test]
+fn int64_ids_groups_no_index_and_populations() {
+    check(
+        &GenerateOptions {
+            id_dtype: IdDtype::I64,
+            order: EdgeOrder::Shuffled,
+            ..base(20_000, 300)
+        },
+        "int64",
+    );
+    check(
+        &GenerateOptions {
+            groups: 3,
+            ..base(20_000, 300)
+        },
+        "3 groups bbp",
+    );
+    check(
+        &GenerateOptions {
+            write_index: false,
+            order: EdgeOrder::TargetSorted,
+            ..base(20_000, 300)
+        },
+        "no index",
+    );
+    check(
+        &GenerateOptions {
+            populations: 3,
+            ..base(5_000, 100)
+        },
+        "3 populations",
+    );
+}
+
+#[test]
+fn bmtk_spelling_and_nsyns() {
+    check(
+        &GenerateOptions {
+            attributes: AttributeSet::Bmtk,
+            index_spelling: IndexSpelling::Bmtk,
+            groups: 2,
+            ..base(20_000, 300)
+        },
+        "bmtk",
+    );
+    check(
+        &GenerateOptions {
+            attributes: AttributeSet::Bmtk,
+            order: EdgeOrder::Shuffled,
+            ..base(20_000, 300)
+        },
+        "bmtk shuffled",
+    );
+}
+
+#[test]
+fn many_empty_targets_and_a_huge_target() {
+    // 50k target nodes for 5k edges: most targets are empty.
+    check(&base(5_000, 50_000), "many empty targets");
+    check(
+        &GenerateOptions {
+            order: EdgeOrder::Shuffled,
+            ..base(5_000, 50_000)
+        },
+        "many empty targets shuffled",
+    );
+    // One target node receiving 10^5 synapses from 2000 sources.
+    check(
+        &GenerateOptions {
+            source_nodes: Some(2000),
+            ..base(100_000, 1)
+        },
+        "one target 1e5",
+    );
+    check(&base(0, 10), "no edges");
+}
