@@ -28,7 +28,6 @@ use std::ops::ControlFlow;
 
 use rayon::prelude::*;
 
-use super::sortedness::SortednessTracker;
 use super::stream::{Chunk, NsynsSource, for_each_chunk};
 use super::{Census, CensusOptions, TargetSpace};
 use crate::error::{Error, Location, Result};
@@ -44,6 +43,29 @@ pub(crate) struct Piece {
     sources: Vec<u64>,
     /// Synapses of each connection.
     counts: Vec<u32>,
+    /// Every run's sources were already ascending (the input is sorted by (target, source)).
+    sources_sorted: bool,
+    /// The runs' targets strictly increase (the input is sorted by target).
+    targets_increasing: bool,
+}
+
+impl Piece {
+    /// Empties the piece, keeping its buffers (they are reused chunk after chunk).
+    fn reset(&mut self) {
+        self.runs.clear();
+        self.sources.clear();
+        self.counts.clear();
+        self.sources_sorted = true;
+        self.targets_increasing = true;
+    }
+
+    fn first_target(&self) -> Option<u64> {
+        self.runs.first().map(|r| r.0)
+    }
+
+    fn last_target(&self) -> Option<u64> {
+        self.runs.last().map(|r| r.0)
+    }
 }
 
 /// Accumulates pieces (in ascending target order) into the census tables.
@@ -56,15 +78,21 @@ pub(crate) struct TableBuilder {
 }
 
 impl TableBuilder {
-    fn with_targets(n: u64) -> Self {
+    /// A builder for `n` targets (more when target ids say so) and up to `edges` connections.
+    fn with_targets(n: u64, edges: u64) -> Self {
+        // Reserving address space for the connections avoids copies as the table grows; pages
+        // are only touched (and counted in RSS) as connections arrive. Capped so that huge
+        // populations do not ask for absurd reservations up front.
+        let reserve = edges.min(MAX_CONNECTION_RESERVE) as usize;
         TableBuilder {
             synapses: vec![0; n as usize],
             connections: vec![0; n as usize],
-            ..Default::default()
+            sources: Vec::with_capacity(reserve),
+            counts: Vec::with_capacity(reserve),
         }
     }
 
-    fn push(&mut self, piece: Piece) {
+    fn push(&mut self, piece: &Piece) {
         for &(t, syn, conn) in &piece.runs {
             let t = t as usize;
             if t >= self.synapses.len() {
@@ -100,6 +128,9 @@ impl TableBuilder {
         }
     }
 }
+
+/// Largest number of connections reserved up front (beyond it the table grows by doubling).
+const MAX_CONNECTION_RESERVE: u64 = 1 << 27;
 
 /// The tables of a census, before metadata is attached.
 #[derive(Debug)]
@@ -173,7 +204,8 @@ fn too_many_synapses(at: &Location, target: u64, source: u64) -> Error {
     )
 }
 
-/// Counts one run of edges of target `target`.
+/// Counts one run of edges of target `target`: run-length encodes its sources in one pass when
+/// they are ascending (the common, BBP case), else sorts a copy first.
 fn count_run(
     target: u64,
     sources: &[u64],
@@ -181,25 +213,69 @@ fn count_run(
     piece: &mut Piece,
     at: &Location,
 ) -> Result<()> {
-    let sorted = sources.windows(2).all(|w| w[0] <= w[1]);
-    let run: &[u64] = if sorted {
-        sources
-    } else {
-        scratch.clear();
-        scratch.extend_from_slice(sources);
-        scratch.sort_unstable();
-        scratch
+    if piece.last_target().is_some_and(|last| last >= target) {
+        piece.targets_increasing = false;
+    }
+    let mark = piece.sources.len();
+    let conns = match encode_ascending(sources, &mut piece.sources, &mut piece.counts) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            piece.sources_sorted = false;
+            piece.sources.truncate(mark);
+            piece.counts.truncate(mark);
+            scratch.clear();
+            scratch.extend_from_slice(sources);
+            scratch.sort_unstable();
+            encode_connections(scratch, &mut piece.sources, &mut piece.counts)
+                .map_err(|s| too_many_synapses(at, target, s))?
+        }
+        Err(s) => return Err(too_many_synapses(at, target, s)),
     };
-    let conns = encode_connections(run, &mut piece.sources, &mut piece.counts)
-        .map_err(|s| too_many_synapses(at, target, s))?;
     piece.runs.push((target, sources.len() as u64, conns));
     Ok(())
 }
 
-/// Counts complete runs of target-sorted edges.
-fn count_sorted_segment(targets: &[u64], sources: &[u64], at: &Location) -> Result<Piece> {
-    let mut piece = Piece::default();
-    let mut scratch = Vec::new();
+/// Run-length encodes `sources` if they are ascending; `Ok(None)` (output partly written) when
+/// they are not, `Err(source)` when a connection has more than `u32::MAX` synapses.
+fn encode_ascending(
+    sources: &[u64],
+    out_sources: &mut Vec<u64>,
+    out_counts: &mut Vec<u32>,
+) -> std::result::Result<Option<u64>, u64> {
+    let Some((&first, rest)) = sources.split_first() else {
+        return Ok(Some(0));
+    };
+    let mut current = first;
+    let mut count = 1u64;
+    let mut n = 0u64;
+    for &s in rest {
+        if s == current {
+            count += 1;
+        } else if s > current {
+            out_sources.push(current);
+            out_counts.push(u32::try_from(count).map_err(|_| current)?);
+            n += 1;
+            current = s;
+            count = 1;
+        } else {
+            return Ok(None);
+        }
+    }
+    out_sources.push(current);
+    out_counts.push(u32::try_from(count).map_err(|_| current)?);
+    Ok(Some(n + 1))
+}
+
+/// Counts complete runs of (supposedly) target-sorted edges into `piece` (reset first). Whether
+/// the targets really increase is recorded in the piece.
+fn count_sorted_segment(
+    targets: &[u64],
+    sources: &[u64],
+    piece: &mut Piece,
+    scratch: &mut Vec<u64>,
+    at: &Location,
+) -> Result<()> {
+    piece.reset();
     let mut i = 0;
     while i < targets.len() {
         let t = targets[i];
@@ -207,10 +283,10 @@ fn count_sorted_segment(targets: &[u64], sources: &[u64], at: &Location) -> Resu
         while j < targets.len() && targets[j] == t {
             j += 1;
         }
-        count_run(t, &sources[i..j], &mut scratch, &mut piece, at)?;
+        count_run(t, &sources[i..j], scratch, piece, at)?;
         i = j;
     }
-    Ok(piece)
+    Ok(())
 }
 
 /// Splits `[0, targets.len())` into about `parts` pieces whose boundaries fall between runs.
@@ -320,27 +396,76 @@ fn sorted_census(
     progress: &Progress,
     at: &Location,
 ) -> Result<SortedAttempt> {
-    let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0));
-    let mut tracker = SortednessTracker::default();
+    let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0), pop.size());
+    // The run carried over from the previous chunk: (target, its sources so far).
     let mut pending: Option<(u64, Vec<u64>)> = None;
+    let mut sources_sorted = true;
     let threads = rayon::current_num_threads().max(1);
+    // Pieces and their sort scratch are reused chunk after chunk.
+    let mut pieces: Vec<(Piece, Vec<u64>)> = Vec::new();
+    let mut single = Piece::default();
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
     let broke = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
         let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-        if !tracker.feed(sources, targets) {
+        // Continue the run carried over from the previous chunk.
+        let mut start = 0;
+        if let Some((t, run)) = pending.as_mut() {
+            start = targets.iter().position(|x| x != t).unwrap_or(targets.len());
+            run.extend_from_slice(&sources[..start]);
+            if start == targets.len() {
+                progress.inc(targets.len() as u64);
+                return Ok(ControlFlow::Continue(()));
+            }
+            if targets[start] < *t {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        // The last run may continue in the next chunk: carry it.
+        let last_t = targets[targets.len() - 1];
+        let mut end = targets.len();
+        while end > start && targets[end - 1] == last_t {
+            end -= 1;
+        }
+        let (mid_t, mid_s) = (&targets[start..end], &sources[start..end]);
+        let cuts = run_boundaries(mid_t, threads * 4);
+        pieces.resize_with(cuts.len() - 1, Default::default);
+        pieces
+            .par_iter_mut()
+            .zip(cuts.par_windows(2))
+            .try_for_each(|((piece, scratch), w)| {
+                count_sorted_segment(&mid_t[w[0]..w[1]], &mid_s[w[0]..w[1]], piece, scratch, at)
+            })?;
+        // Sorted by target iff every piece's targets increase and so do the pieces'.
+        let mut previous = pending.as_ref().map(|p| p.0);
+        for (piece, _) in &pieces {
+            let (Some(first), Some(last)) = (piece.first_target(), piece.last_target()) else {
+                continue;
+            };
+            if !piece.targets_increasing || previous.is_some_and(|p| p >= first) {
+                return Ok(ControlFlow::Break(()));
+            }
+            previous = Some(last);
+        }
+        if previous.is_some_and(|p| p >= last_t) {
             return Ok(ControlFlow::Break(()));
         }
-        if let (Some(limit), Some(&last)) = (space.n_targets, targets.last()) {
-            if last >= limit {
+        if let Some(limit) = space.n_targets {
+            if last_t >= limit {
                 let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
-                return Err(target_beyond(
-                    at,
-                    targets[row],
-                    chunk.first_edge + row as u64,
-                    space,
-                ));
+                let (t, row) = (targets[row], chunk.first_edge + row as u64);
+                return Err(target_beyond(at, t, row, space));
             }
+        }
+        if let Some((t, run)) = pending.take() {
+            single.reset();
+            count_run(t, &run, &mut Vec::new(), &mut single, at)?;
+            sources_sorted &= single.sources_sorted;
+            builder.push(&single);
+        }
+        for (piece, _) in &pieces {
+            sources_sorted &= piece.sources_sorted;
+            builder.push(piece);
         }
         if let Some(ns) = &chunk.nsyns {
             for (&t, &n) in targets.iter().zip(ns) {
@@ -351,37 +476,7 @@ fn sorted_census(
                 nsyns_acc[t] += n;
             }
         }
-        // Continue the run carried over from the previous chunk.
-        let mut start = 0;
-        if let Some((t, run)) = pending.as_mut() {
-            start = targets.iter().position(|x| x != t).unwrap_or(targets.len());
-            run.extend_from_slice(&sources[..start]);
-            if start == targets.len() {
-                progress.inc(targets.len() as u64);
-                return Ok(ControlFlow::Continue(()));
-            }
-        }
-        if let Some((t, run)) = pending.take() {
-            let mut piece = Piece::default();
-            count_run(t, &run, &mut Vec::new(), &mut piece, at)?;
-            builder.push(piece);
-        }
-        // The last run may continue in the next chunk: carry it.
-        let last_t = targets[targets.len() - 1];
-        let mut end = targets.len();
-        while end > start && targets[end - 1] == last_t {
-            end -= 1;
-        }
         pending = Some((last_t, sources[end..].to_vec()));
-        let (mid_t, mid_s) = (&targets[start..end], &sources[start..end]);
-        let cuts = run_boundaries(mid_t, threads * 4);
-        let pieces: Vec<Result<Piece>> = cuts
-            .par_windows(2)
-            .map(|w| count_sorted_segment(&mid_t[w[0]..w[1]], &mid_s[w[0]..w[1]], at))
-            .collect();
-        for piece in pieces {
-            builder.push(piece?);
-        }
         progress.inc(targets.len() as u64);
         Ok(ControlFlow::Continue(()))
     })?;
@@ -389,18 +484,18 @@ fn sorted_census(
         return Ok(SortedAttempt::Unsorted);
     }
     if let Some((t, run)) = pending.take() {
-        let mut piece = Piece::default();
-        count_run(t, &run, &mut Vec::new(), &mut piece, at)?;
-        builder.push(piece);
+        single.reset();
+        count_run(t, &run, &mut Vec::new(), &mut single, at)?;
+        sources_sorted &= single.sources_sorted;
+        builder.push(&single);
     }
     let n_targets = space.n_targets.unwrap_or(builder.synapses.len() as u64);
     if with_nsyns {
         *nsyns_total = Some(nsyns_acc);
     }
-    let by_target_source = tracker.result().by_target_source;
     Ok(SortedAttempt::Done(
         builder.finish(n_targets),
-        by_target_source,
+        sources_sorted,
     ))
 }
 
@@ -519,7 +614,7 @@ fn gather_census<S: SourceId>(
     let width = std::mem::size_of::<S>() as u64;
     let budget_edges = (options.memory_budget / width).max(1);
     let parts = partitions(&degrees.synapses, budget_edges);
-    let mut builder = TableBuilder::with_targets(degrees.synapses.len() as u64);
+    let mut builder = TableBuilder::with_targets(degrees.synapses.len() as u64, pop.size());
     if parts.len() == 1 {
         progress.phase(
             &format!("{}: unsorted, grouping by target", pop.name()),
@@ -532,7 +627,7 @@ fn gather_census<S: SourceId>(
             progress.inc(chunk.targets.len() as u64);
             Ok(ControlFlow::Continue(()))
         })?;
-        builder.push(group.count(at)?);
+        builder.push(&group.count(at)?);
     } else {
         spill_census::<S>(pop, options, degrees, &parts, &mut builder, progress, at)?;
     }
@@ -733,7 +828,7 @@ fn spill_census<S: SourceId>(
             group.scatter(&ts, &ss);
             progress.inc(ts.len() as u64);
         }
-        builder.push(group.count(at)?);
+        builder.push(&group.count(at)?);
         std::fs::remove_file(path).ok();
     }
     Ok(())
@@ -786,9 +881,21 @@ mod tests {
     #[test]
     fn sorted_segment_counts_connections() {
         let at = Location::file("x");
-        let piece = count_sorted_segment(&[1, 1, 1, 4, 4], &[7, 2, 7, 0, 0], &at).unwrap();
+        let mut piece = Piece::default();
+        let mut scratch = Vec::new();
+        count_sorted_segment(
+            &[1, 1, 1, 4, 4],
+            &[7, 2, 7, 0, 0],
+            &mut piece,
+            &mut scratch,
+            &at,
+        )
+        .unwrap();
         assert_eq!(piece.runs, vec![(1, 3, 2), (4, 2, 1)]);
         assert_eq!(piece.sources, vec![2, 7, 0]);
         assert_eq!(piece.counts, vec![1, 2, 2]);
+        assert!(!piece.sources_sorted && piece.targets_increasing);
+        count_sorted_segment(&[1, 1, 3, 2], &[0, 1, 0, 0], &mut piece, &mut scratch, &at).unwrap();
+        assert!(piece.sources_sorted && !piece.targets_increasing);
     }
 }
