@@ -1,1 +1,79 @@
-fn main() {}
+//! Criterion benches of the CPU census's stages on a generated 1e6-edge circuit (10k nodes):
+//! reading both id columns, narrowing ids to u32, counting (sorted and shuffled input), and
+//! writing the census tables. Whole-process comparisons against h5py live in `benches/floor.py`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sonata_census::EdgeFile;
+use sonata_census::census::output::CensusWriter;
+use sonata_census::census::{CensusOptions, DEFAULT_CHUNK_LEN, census_population};
+use sonata_census::generate::{AttributeSet, EdgeOrder, GenerateOptions, generate};
+use sonata_census::ids::narrow_to_u32;
+use sonata_census::progress::Progress;
+
+const EDGES: u64 = 1_000_000;
+const POPULATION: &str = "All__All__chemical";
+
+fn circuit(dir: &std::path::Path, order: EdgeOrder) -> std::path::PathBuf {
+    let path = dir.join(format!("{order:?}.h5"));
+    let options = GenerateOptions {
+        nodes: 10_000,
+        edges: EDGES,
+        order,
+        attributes: AttributeSet::None,
+        ..GenerateOptions::default()
+    };
+    generate(&path, &options, &|_| {}).expect("generate the bench circuit");
+    path
+}
+
+fn stages(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let sorted = circuit(dir.path(), EdgeOrder::Sorted);
+    let shuffled = circuit(dir.path(), EdgeOrder::Shuffled);
+    let file = EdgeFile::open(&sorted).expect("open");
+    let pop = file.population(POPULATION).expect("population");
+
+    let mut group = c.benchmark_group("census_stages");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(EDGES));
+
+    group.bench_function("read_id_columns", |b| {
+        b.iter(|| {
+            let mut chunks = pop.id_chunks(DEFAULT_CHUNK_LEN);
+            let mut n = 0usize;
+            while let Some(chunk) = chunks.next_chunk().expect("read") {
+                n += chunk.sources.len();
+            }
+            n
+        })
+    });
+
+    let ids: Vec<u64> = (0..EDGES).map(|i| i * 2654435761 % 100_000).collect();
+    let mut narrowed = Vec::new();
+    group.bench_function("narrow_to_u32", |b| {
+        b.iter(|| narrow_to_u32(&ids, &mut narrowed).expect("fits"))
+    });
+
+    for (name, path) in [("sorted", &sorted), ("shuffled", &shuffled)] {
+        let file = EdgeFile::open(path).expect("open");
+        let pop = file.population(POPULATION).expect("population");
+        group.bench_with_input(BenchmarkId::new("count", name), &pop, |b, pop| {
+            b.iter(|| census_population(pop, &CensusOptions::default(), &Progress::hidden()))
+        });
+    }
+
+    let census =
+        census_population(&pop, &CensusOptions::default(), &Progress::hidden()).expect("census");
+    let out = dir.path().join("census.h5");
+    group.bench_function("write_tables", |b| {
+        b.iter(|| {
+            let mut writer = CensusWriter::create(&out, true).expect("create");
+            writer.write(&census).expect("write");
+            writer.finish().expect("finish")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
