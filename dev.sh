@@ -37,6 +37,8 @@ case "${1:-}" in
         ;;
     test)
         install_packages
+        [ -d ../shared/sonata_samples ] ||
+            echo "dev.sh: ../shared/sonata_samples is absent: the sample-file tests will skip" >&2
         cargo test --all-targets "${@:2}"
         cargo test --doc
         ;;
