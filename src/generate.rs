@@ -34,7 +34,7 @@
 use std::path::{Path, PathBuf};
 
 use hdf5::H5Type;
-use hdf5::types::{TypeDescriptor, VarLenUnicode};
+use hdf5::types::VarLenUnicode;
 use ndarray::{ArrayView2, s};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -43,7 +43,7 @@ use rand_distr::{Distribution, Exp1, Poisson, StandardNormal};
 use rayon::prelude::*;
 
 use crate::error::{Error, H5Context, Location, Result};
-use crate::sonata::bulk::read_range_into;
+use crate::sonata::IdColumn;
 use crate::sonata::schema;
 
 /// Rows per write: the id columns and every attribute column are written in slices of this many
@@ -1260,41 +1260,20 @@ pub fn write_indices(
     Ok(())
 }
 
-/// An id column being indexed.
+/// An id column being indexed: the checked reader of `sonata::IdColumn` plus the node count ids
+/// must stay below.
 struct IndexColumn {
-    dataset: hdf5::Dataset,
-    at: Location,
+    ids: IdColumn,
     len: u64,
-    signed: bool,
     node_count: u64,
 }
 
 impl IndexColumn {
     fn open(group: &hdf5::Group, name: &str, node_count: u64, pop_at: &Location) -> Result<Self> {
-        let at = pop_at.dataset(name);
-        if !group.link_exists(name) {
-            return Err(Error::invalid(at, "dataset is missing"));
-        }
-        let dataset = group
-            .dataset(name)
-            .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
-        let shape = dataset.shape();
-        if shape.len() != 1 {
-            return Err(Error::invalid(
-                at,
-                format!("must be 1-D but has shape {shape:?}"),
-            ));
-        }
-        let signed = match dataset.dtype().and_then(|t| t.to_descriptor()).at(&at)? {
-            TypeDescriptor::Unsigned(_) => false,
-            TypeDescriptor::Integer(_) => true,
-            _ => return Err(Error::invalid(at, "node ids must be integers")),
-        };
+        let ids = IdColumn::open(group, name, pop_at)?;
         Ok(IndexColumn {
-            len: shape[0] as u64,
-            dataset,
-            at,
-            signed,
+            len: ids.len(),
+            ids,
             node_count,
         })
     }
@@ -1307,7 +1286,7 @@ impl IndexColumn {
         while pos < self.len {
             let n = ((self.len - pos) as usize).min(buf.len());
             let chunk = &mut buf[..n];
-            self.read(pos, chunk)?;
+            self.ids.read_range_into(pos, chunk)?;
             for (i, &id) in chunk.iter().enumerate() {
                 let row = pos + i as u64;
                 match run {
@@ -1315,7 +1294,7 @@ impl IndexColumn {
                     _ => {
                         if id >= self.node_count {
                             return Err(Error::invalid(
-                                self.at.clone(),
+                                self.ids.location().clone(),
                                 format!(
                                     "node id {id} at row {row} is not below the node count {}",
                                     self.node_count
@@ -1333,21 +1312,6 @@ impl IndexColumn {
         }
         if let Some((node, first)) = run {
             f(node, first, self.len);
-        }
-        Ok(())
-    }
-
-    fn read(&self, start: u64, out: &mut [u64]) -> Result<()> {
-        if !self.signed {
-            return read_range_into(&self.dataset, start, out).at(&self.at);
-        }
-        let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
-        read_range_into(&self.dataset, start, signed).at(&self.at)?;
-        if let Some(i) = signed.iter().position(|&v| v < 0) {
-            return Err(Error::invalid(
-                self.at.clone(),
-                format!("negative node id {} at row {}", signed[i], start + i as u64),
-            ));
         }
         Ok(())
     }

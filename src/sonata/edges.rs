@@ -164,7 +164,8 @@ pub struct IdColumn {
 }
 
 impl IdColumn {
-    fn open(group: &hdf5::Group, name: &str, pop_at: &Location) -> Result<Self> {
+    /// Opens and validates `<group>/<name>` (1-D, integer).
+    pub(crate) fn open(group: &hdf5::Group, name: &str, pop_at: &Location) -> Result<Self> {
         let at = pop_at.dataset(name);
         if !group.link_exists(name) {
             return Err(Error::invalid(at, "dataset is missing"));
