@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use sonata_census::census::{Backend, Census, CensusOptions, census_population};
+use sonata_census::census::{Backend, Census, CensusOptions, census_population_noted};
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error, Result};
 
@@ -68,15 +68,6 @@ fn backend(arg: BackendArg) -> Backend {
     }
 }
 
-/// Says which engine runs and why (always, unless quiet: the choice is never silent).
-fn announce_backend(b: Backend, v: Verbosity) {
-    match b {
-        Backend::Auto => v.info("backend: cpu (auto: this build has no GPU engine yet)"),
-        Backend::Cpu => v.detail("backend: cpu (asked for)"),
-        Backend::Gpu => {}
-    }
-}
-
 fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     check_output_path(&args.output, args.force)?;
     if args.chunk_len == 0 {
@@ -115,14 +106,21 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         spill_dir: args.spill_dir.clone(),
         backend: backend(args.backend),
     };
-    announce_backend(options.backend, v);
     let mut writer = CensusWriter::create(&args.output, args.force)?;
     let mut censuses = Vec::new();
     for pop in &pops {
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
-        let census = census_population(pop, &options, &progress);
+        let mut notes = Vec::new();
+        let census = census_population_noted(pop, &options, &progress, &mut notes);
         progress.finish();
+        for n in &notes {
+            if n.detail {
+                v.detail(&n.text);
+            } else {
+                v.info(&n.text);
+            }
+        }
         let census = census?;
         writer.write(&census)?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));

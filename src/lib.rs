@@ -18,8 +18,10 @@
 pub mod census;
 pub mod error;
 pub mod generate;
+pub mod gpu;
 pub mod ids;
 pub mod info;
+pub mod kernels;
 pub mod progress;
 pub mod selection;
 pub mod sonata;

@@ -51,7 +51,10 @@ fn count_writes_every_population_and_prints_a_summary() {
     let o = run(&["count", p(&input), "-o", p(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("backend: cpu (auto:"), "{err}");
+    assert!(
+        err.contains("backend: cpu (auto: ") || err.contains("backend: gpu (auto: "),
+        "{err}"
+    );
     assert!(
         err.contains("a: 4 edges, 3 connections, 3 targets (sorted by target)"),
         "{err}"

@@ -218,12 +218,45 @@ pub fn census_population(
     options: &CensusOptions,
     progress: &Progress,
 ) -> Result<Census> {
-    if options.backend == Backend::Gpu {
-        return Err(Error::BackendUnavailable {
-            backend: "gpu".into(),
-            reason: "this build has no GPU engine yet; use --backend cpu or auto".into(),
-        });
+    census_population_noted(pop, options, progress, &mut Vec::new())
+}
+
+/// A line for the log from [`census_population_noted`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Shown only with `-v`.
+    pub detail: bool,
+    /// The line.
+    pub text: String,
+}
+
+impl Note {
+    fn info(text: impl Into<String>) -> Self {
+        Note {
+            detail: false,
+            text: text.into(),
+        }
     }
+    fn detail(text: impl Into<String>) -> Self {
+        Note {
+            detail: true,
+            text: text.into(),
+        }
+    }
+}
+
+/// [`census_population`], and what is worth logging about it in `notes`: the engine chosen and
+/// why, CPU fallbacks, and for GPU runs the `gpu:` and `gpu timings:` lines.
+///
+/// # Errors
+/// As [`census_population`].
+pub fn census_population_noted(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    progress: &Progress,
+    notes: &mut Vec<Note>,
+) -> Result<Census> {
+    use crate::gpu::{self, AdapterChoice, GpuTimings};
     let space = TargetSpace::resolve(pop, options.nodes_count)?;
     let nsyns = || -> Result<Option<stream::NsynsSource>> {
         Ok(NsynsReader::open(pop)?.map(|mut reader| {
@@ -231,5 +264,59 @@ pub fn census_population(
                 as stream::NsynsSource
         }))
     };
-    cpu::census(pop, options, &space, nsyns, progress)
+    let gpu_notes = |t: &GpuTimings, notes: &mut Vec<Note>| {
+        for n in &t.notices {
+            notes.push(Note::info(format!("notice: {}: {n}", pop.name())));
+        }
+        notes.push(Note::detail(format!("gpu: {t}")));
+        notes.push(Note::detail(format!("gpu timings: {}", t.to_kv())));
+    };
+    match options.backend {
+        Backend::Cpu => {
+            notes.push(Note::detail("backend: cpu (asked for)"));
+            cpu::census(pop, options, &space, nsyns, progress)
+        }
+        Backend::Gpu => {
+            let ctx = gpu::shared_context(AdapterChoice::Any)?.map_err(|why| {
+                Error::BackendUnavailable {
+                    backend: "gpu".into(),
+                    reason: why,
+                }
+            })?;
+            notes.push(Note::detail(format!("backend: gpu ({})", ctx.describe())));
+            let (census, t) = gpu::census(pop, options, &space, nsyns, progress, ctx)?;
+            gpu_notes(&t, notes);
+            Ok(census)
+        }
+        Backend::Auto => match gpu::shared_context(AdapterChoice::Auto) {
+            Ok(Ok(ctx)) => {
+                notes.push(Note::info(format!(
+                    "backend: gpu (auto: {})",
+                    ctx.describe()
+                )));
+                match gpu::census(pop, options, &space, nsyns, progress, ctx) {
+                    Ok((census, t)) => {
+                        gpu_notes(&t, notes);
+                        Ok(census)
+                    }
+                    Err(e @ Error::BackendUnavailable { .. }) => {
+                        notes.push(Note::info(format!(
+                            "warning: {e}; counting {} again on the CPU",
+                            pop.name()
+                        )));
+                        cpu::census(pop, options, &space, nsyns, progress)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(Err(why)) => {
+                notes.push(Note::info(format!("backend: cpu (auto: {why})")));
+                cpu::census(pop, options, &space, nsyns, progress)
+            }
+            Err(e) => {
+                notes.push(Note::info(format!("backend: cpu (auto: {e})")));
+                cpu::census(pop, options, &space, nsyns, progress)
+            }
+        },
+    }
 }

@@ -1,0 +1,164 @@
+//! Every `map_async` and `device.poll` of the engine lives here (wgpu changes its polling API
+//! between versions; this keeps an upgrade to one file): waiting for the GPU, mapping staging
+//! buffers for writing again, and reading results back.
+
+use std::sync::mpsc;
+
+use super::GpuContext;
+use crate::error::{Error, Result};
+
+/// Bytes copied back per round trip.
+const READBACK_PIECE: u64 = 64 << 20;
+
+fn failed(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::BackendUnavailable {
+        backend: "gpu".into(),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+/// Waits until the GPU has finished all submitted work, then reports device errors.
+///
+/// # Errors
+/// [`Error::BackendUnavailable`] when the device is lost or reported an error.
+pub(crate) fn wait_idle(ctx: &GpuContext) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| failed("waiting for the GPU", e))?;
+    ctx.check()
+}
+
+/// A pending `map_async` of a buffer last used by submission `index`.
+#[derive(Debug)]
+pub(crate) struct MapWait {
+    rx: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    index: wgpu::SubmissionIndex,
+}
+
+/// Starts mapping all of `buffer` for writing (a staging buffer whose copy was submitted as
+/// `index`).
+pub(crate) fn map_for_write(buffer: &wgpu::Buffer, index: wgpu::SubmissionIndex) -> MapWait {
+    let (tx, rx) = mpsc::channel();
+    buffer.map_async(wgpu::MapMode::Write, .., move |r| {
+        let _ = tx.send(r);
+    });
+    MapWait { rx, index }
+}
+
+/// Waits for a mapping started by [`map_for_write`].
+///
+/// # Errors
+/// [`Error::BackendUnavailable`] when the mapping fails or the device reports an error.
+pub(crate) fn wait_mapped(ctx: &GpuContext, wait: MapWait) -> Result<()> {
+    let result = match wait.rx.try_recv() {
+        Ok(r) => r,
+        Err(_) => {
+            // Wait only for the submission that used the buffer, so that later work keeps the
+            // GPU busy while the host fills it again.
+            ctx.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(wait.index),
+                    timeout: None,
+                })
+                .map_err(|e| failed("waiting for a staging buffer", e))?;
+            wait.rx
+                .recv()
+                .map_err(|e| failed("waiting for a staging buffer", e))?
+        }
+    };
+    result.map_err(|e| failed("mapping a staging buffer", e))?;
+    ctx.check()
+}
+
+/// Reads `count` u32 starting at word `first` of `src` (which must have `COPY_SRC`), through a
+/// readback buffer made for this call (tests and one-off reads; the engine keeps a [`Readback`]).
+///
+/// # Errors
+/// [`Error::BackendUnavailable`] when the copy or the mapping fails.
+pub(crate) fn read_u32s(
+    ctx: &GpuContext,
+    src: &wgpu::Buffer,
+    first: u64,
+    count: usize,
+) -> Result<Vec<u32>> {
+    Readback::default().read_u32s(ctx, src, first, count)
+}
+
+/// A `MAP_READ` buffer kept for many reads: a fresh host-visible allocation per read costs more
+/// than the copy (the driver pins and the host faults in every page).
+#[derive(Debug, Default)]
+pub(crate) struct Readback {
+    buffer: Option<wgpu::Buffer>,
+}
+
+impl Readback {
+    /// Reads `count` u32 starting at word `first` of `src` (which must have `COPY_SRC`).
+    ///
+    /// # Errors
+    /// [`Error::BackendUnavailable`] when the copy or the mapping fails.
+    pub(crate) fn read_u32s(
+        &mut self,
+        ctx: &GpuContext,
+        src: &wgpu::Buffer,
+        first: u64,
+        count: usize,
+    ) -> Result<Vec<u32>> {
+        let mut out: Vec<u32> = Vec::with_capacity(count);
+        let total = count as u64 * 4;
+        if total == 0 {
+            return Ok(out);
+        }
+        let want = total.min(READBACK_PIECE);
+        let staging = match &self.buffer {
+            Some(b) if b.size() >= want => b.clone(),
+            _ => {
+                let b = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("readback"),
+                    size: want.max(self.buffer.as_ref().map_or(0, |b| b.size())),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                self.buffer = Some(b.clone());
+                b
+            }
+        };
+        let piece = staging.size().min(READBACK_PIECE);
+        let mut done = 0u64;
+        while done < total {
+            let len = piece.min(total - done);
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("readback"),
+                });
+            encoder.copy_buffer_to_buffer(src, first * 4 + done, &staging, 0, len);
+            ctx.queue.submit([encoder.finish()]);
+            let (tx, rx) = mpsc::channel();
+            staging.map_async(wgpu::MapMode::Read, 0..len, move |r| {
+                let _ = tx.send(r);
+            });
+            ctx.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| failed("reading results back", e))?;
+            rx.recv()
+                .map_err(|e| failed("reading results back", e))?
+                .map_err(|e| failed("mapping results", e))?;
+            {
+                let view = staging
+                    .get_mapped_range(0..len)
+                    .map_err(|e| failed("mapping results", e))?;
+                match bytemuck::try_cast_slice::<u8, u32>(&view) {
+                    Ok(words) => out.extend_from_slice(words),
+                    Err(_) => out.extend(
+                        view.chunks_exact(4)
+                            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])),
+                    ),
+                }
+            }
+            staging.unmap();
+            done += len;
+        }
+        ctx.check()?;
+        Ok(out)
+    }
+}

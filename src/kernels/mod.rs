@@ -1,0 +1,103 @@
+//! The compute kernels of the GPU census engine: WGSL shaders (in `shaders/`, bundled here), their
+//! parameter structs and shared constants ([`params`]), the host-side plan of a segmented sort
+//! ([`layout`]), and a CPU twin of every shader ([`cpu`]).
+//!
+//! A shader, its CPU twin and its host side share one name: `shaders/segment_sort.wgsl` ↔
+//! [`cpu::segment_sort()`] ↔ `gpu::segment_sort`. The twins mirror the shaders step for step,
+//! serially, with the same constants; `tests/gpu_kernels.rs` checks that every shader gives
+//! exactly what its twin gives.
+//!
+//! How the kernels make a census of one batch of edges (a chunk of a file sorted by target, or
+//! one target partition of an unsorted file, grouped by `sources_by_target`):
+//! 1. `target_counts`: synapses per target (resident counters);
+//! 2. `segment_sort` (+ `segment_merge` for segments longer than [`params::SORT_TILE`]): each
+//!    target's sources sorted in place;
+//! 3. `connection_counts` (with `prefix_sum`): run-length encoding into connections
+//!    (source, synapses) and connections per segment, appended to resident arenas;
+//! 4. `synapses_per_connection`: the histogram of synapses per connection (resident).
+
+pub mod cpu;
+pub mod layout;
+pub mod params;
+
+/// One WGSL shader of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Shader {
+    /// The file name without `.wgsl`, which is also the name of its CPU twin.
+    pub name: &'static str,
+    /// The WGSL source.
+    pub source: &'static str,
+    /// Its entry points.
+    pub entry_points: &'static [&'static str],
+}
+
+/// `shaders/target_counts.wgsl`.
+pub const TARGET_COUNTS: Shader = Shader {
+    name: "target_counts",
+    source: include_str!("../../shaders/target_counts.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/sources_by_target.wgsl`.
+pub const SOURCES_BY_TARGET: Shader = Shader {
+    name: "sources_by_target",
+    source: include_str!("../../shaders/sources_by_target.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/segment_sort.wgsl`.
+pub const SEGMENT_SORT: Shader = Shader {
+    name: "segment_sort",
+    source: include_str!("../../shaders/segment_sort.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/segment_merge.wgsl`.
+pub const SEGMENT_MERGE: Shader = Shader {
+    name: "segment_merge",
+    source: include_str!("../../shaders/segment_merge.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/prefix_sum.wgsl`.
+pub const PREFIX_SUM: Shader = Shader {
+    name: "prefix_sum",
+    source: include_str!("../../shaders/prefix_sum.wgsl"),
+    entry_points: &["scan_blocks", "add_offsets"],
+};
+
+/// `shaders/connection_counts.wgsl`.
+pub const CONNECTION_COUNTS: Shader = Shader {
+    name: "connection_counts",
+    source: include_str!("../../shaders/connection_counts.wgsl"),
+    entry_points: &["count_heads", "scatter_heads", "finish", "advance"],
+};
+
+/// `shaders/synapses_per_connection.wgsl`.
+pub const SYNAPSES_PER_CONNECTION: Shader = Shader {
+    name: "synapses_per_connection",
+    source: include_str!("../../shaders/synapses_per_connection.wgsl"),
+    entry_points: &["main"],
+};
+
+/// Every shader, sorted by name.
+pub const SHADERS: &[Shader] = &[
+    CONNECTION_COUNTS,
+    PREFIX_SUM,
+    SEGMENT_MERGE,
+    SEGMENT_SORT,
+    SOURCES_BY_TARGET,
+    SYNAPSES_PER_CONNECTION,
+    TARGET_COUNTS,
+];
+
+/// The connections of one batch of segments, as the per-batch pipeline makes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchConnections {
+    /// Source of each connection, segment after segment, ascending within a segment.
+    pub sources: Vec<u32>,
+    /// Synapses of each connection.
+    pub counts: Vec<u32>,
+    /// Connections of each segment.
+    pub per_segment: Vec<u32>,
+}

@@ -1,0 +1,487 @@
+//! Every GPU kernel against its CPU twin (exact equality, seeded random inputs), and the shader
+//! sources against the Rust constants. Kernel tests need a GPU adapter (lavapipe counts): without
+//! one they print "no GPU adapter - skipped" and pass, unless SONATA_CENSUS_REQUIRE_GPU=1.
+
+mod common;
+
+use sonata_census::kernels::{self, params};
+
+/// Every shader parses and validates with naga, and every constant it shares with the host has
+/// the host's value.
+#[test]
+fn shader_constants_match_rust() {
+    for shader in kernels::SHADERS {
+        let module = naga::front::wgsl::parse_str(shader.source).unwrap_or_else(|e| {
+            panic!("{}.wgsl: {}", shader.name, e.emit_to_string(shader.source))
+        });
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        );
+        validator.validate(&module).unwrap_or_else(|e| {
+            panic!("{}.wgsl: {}", shader.name, e.emit_to_string(shader.source))
+        });
+        for ep in shader.entry_points {
+            assert!(
+                module.entry_points.iter().any(|e| e.name == *ep),
+                "{}.wgsl has no entry point {ep}",
+                shader.name
+            );
+        }
+        let mut checked = 0;
+        for (_, c) in module.constants.iter() {
+            let Some(name) = c.name.as_deref() else {
+                continue;
+            };
+            let Some(&(_, want)) = params::SHARED_CONSTANTS.iter().find(|(n, _)| *n == name) else {
+                panic!(
+                    "{}.wgsl: constant {name} is not in params::SHARED_CONSTANTS",
+                    shader.name
+                );
+            };
+            let got = match module.global_expressions[c.init] {
+                naga::Expression::Literal(naga::Literal::U32(v)) => v,
+                ref other => panic!(
+                    "{}.wgsl: {name} is not a u32 literal: {other:?}",
+                    shader.name
+                ),
+            };
+            assert_eq!(got, want, "{}.wgsl: {name}", shader.name);
+            checked += 1;
+        }
+        assert!(checked > 0, "{}.wgsl shares no constant", shader.name);
+    }
+}
+
+use std::sync::OnceLock;
+
+use common::Rng;
+use sonata_census::gpu::{self, AdapterChoice, GpuContext, Opened};
+use sonata_census::kernels::cpu;
+use sonata_census::kernels::layout::SegmentLayout;
+use sonata_census::kernels::params::{
+    ConnectionCountsParams, HIST_BINS, MODE_EDGES, MODE_MERGE, MODE_SEGMENTS, MODE_SORT,
+    PrefixSumParams, SCAN_BLOCK, SORT_TILE, SegmentMergeParams, SegmentSortParams,
+    SourcesByTargetParams, SynapsesPerConnectionParams, TC_PER_THREAD, TargetCountsParams, WG_SIZE,
+};
+
+/// The shared adapter (any, software included), or None after saying why; panics when
+/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
+fn gpu() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    let ctx = CTX
+        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
+            Ok(Opened::Ready(c)) => Some(*c),
+            Ok(Opened::Unavailable(why)) => {
+                eprintln!("{why}");
+                None
+            }
+            // An adapter that cannot run the engine is a failure, not a skip.
+            Err(e) => panic!("{e}"),
+        })
+        .as_ref();
+    if ctx.is_none() {
+        assert!(
+            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
+        );
+        eprintln!("no GPU adapter - skipped");
+    }
+    ctx
+}
+
+const WG: usize = WG_SIZE as usize;
+const TILE: usize = SORT_TILE as usize;
+const BLOCK: usize = SCAN_BLOCK as usize;
+
+/// Sizes around every boundary of the kernels.
+fn sizes() -> Vec<usize> {
+    let tc = WG * TC_PER_THREAD as usize;
+    vec![
+        0,
+        1,
+        WG - 1,
+        WG,
+        WG + 1,
+        TILE - 1,
+        TILE,
+        TILE + 1,
+        tc - 1,
+        tc,
+        tc + 1,
+        3 * BLOCK + 17,
+        100_003,
+    ]
+}
+
+/// `n` ids in `0..range`: shuffled, sorted, or skewed (70% on id 3).
+fn ids(rng: &mut Rng, n: usize, range: u64, shape: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = (0..n)
+        .map(|_| {
+            if shape == "skewed" && rng.below(10) < 7 {
+                3.min(range - 1) as u32
+            } else {
+                rng.below(range) as u32
+            }
+        })
+        .collect();
+    if shape != "shuffled" {
+        v.sort_unstable();
+    }
+    v
+}
+
+/// Segment boundaries for `n` elements with lengths drawn from `lens` (cycled), the last one
+/// cut to fit.
+fn offsets_for(n: usize, lens: &[usize]) -> Vec<u32> {
+    let mut offsets = vec![0u32];
+    let mut i = 0;
+    while (*offsets.last().unwrap() as usize) < n {
+        let l = lens[i % lens.len()].max(1);
+        let next = (*offsets.last().unwrap() as usize + l).min(n);
+        offsets.push(next as u32);
+        i += 1;
+    }
+    offsets
+}
+
+#[test]
+fn target_counts_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(1);
+    for n in sizes() {
+        for (shape, range) in [
+            ("sorted", 50u64),
+            ("shuffled", 1000),
+            ("skewed", 200),
+            ("shuffled", 1 << 20),
+        ] {
+            let targets = ids(&mut rng, n, range, shape);
+            let n_counts = range as usize;
+            // Counters start non-zero: the kernel accumulates.
+            let start: Vec<u32> = (0..n_counts).map(|i| (i % 7) as u32).collect();
+            let p = TargetCountsParams {
+                n: n as u32,
+                mode: MODE_EDGES,
+                n_counts: n_counts as u32,
+                _pad: 0,
+            };
+            let mut want = start.clone();
+            cpu::target_counts(&p, &targets, &targets, &mut want);
+            let got = gpu::target_counts::run(ctx, &p, &targets, &targets, &start).unwrap();
+            assert_eq!(got, want, "edges n={n} {shape} range={range}");
+            // Segment mode: entry i is a run of offsets[i+1] - offsets[i] edges.
+            let offsets = offsets_for(n * 3, &[1, 5, 2, 300, 7]);
+            let m = offsets.len() - 1;
+            let seg_targets = ids(&mut rng, m, range, shape);
+            let p = TargetCountsParams {
+                n: m as u32,
+                mode: MODE_SEGMENTS,
+                ..p
+            };
+            let mut want = start.clone();
+            cpu::target_counts(&p, &seg_targets, &offsets, &mut want);
+            let got = gpu::target_counts::run(ctx, &p, &seg_targets, &offsets, &start).unwrap();
+            assert_eq!(got, want, "segments m={m} {shape} range={range}");
+        }
+    }
+}
+
+#[test]
+fn sources_by_target_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(2);
+    for n in sizes() {
+        for range in [10u64, 5000] {
+            let targets = ids(&mut rng, n, range, "shuffled");
+            let sources: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
+            let (t0, t1) = (range / 4, range - range / 4);
+            let mut degrees = vec![0u32; (t1 - t0) as usize];
+            for &t in &targets {
+                if (t0..t1).contains(&u64::from(t)) {
+                    degrees[(u64::from(t) - t0) as usize] += 1;
+                }
+            }
+            let mut offsets = Vec::new();
+            let mut acc = 0u32;
+            for &d in &degrees {
+                offsets.push(acc);
+                acc += d;
+            }
+            let p = SourcesByTargetParams {
+                n: n as u32,
+                t0: t0 as u32,
+                t1: t1 as u32,
+                _pad: 0,
+            };
+            let cursor = vec![0u32; degrees.len()];
+            let grouped = vec![u32::MAX; acc as usize];
+            let (mut want_cursor, mut want) = (cursor.clone(), grouped.clone());
+            cpu::sources_by_target(
+                &p,
+                &targets,
+                &sources,
+                &offsets,
+                &mut want_cursor,
+                &mut want,
+            );
+            let (got_cursor, mut got) = gpu::sources_by_target::run(
+                ctx, &p, &targets, &sources, &offsets, &cursor, &grouped,
+            )
+            .unwrap();
+            assert_eq!(got_cursor, want_cursor, "cursor n={n} range={range}");
+            // Within a target the order is the GPU's arrival order: compare as multisets.
+            for (k, &o) in offsets.iter().enumerate() {
+                let r = o as usize..(o + degrees[k]) as usize;
+                got[r.clone()].sort_unstable();
+                want[r].sort_unstable();
+            }
+            assert_eq!(got, want, "grouped n={n} range={range}");
+        }
+    }
+}
+
+#[test]
+fn segment_sort_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(3);
+    for n in sizes() {
+        for lens in [
+            vec![1usize],
+            vec![3, 1, 17, 200],
+            vec![TILE - 1, 2, TILE, TILE + 1],
+            vec![5 * TILE + 3, 40],
+        ] {
+            let offsets = offsets_for(n, &lens);
+            let keys: Vec<u32> = (0..n).map(|_| rng.below(100) as u32).collect();
+            let layout = SegmentLayout::build(&offsets);
+            for mode in [MODE_SORT, MODE_MERGE] {
+                let p = SegmentSortParams {
+                    first_block: 0,
+                    n_blocks: layout.blocks.len() as u32,
+                    mode,
+                    m: layout.m,
+                };
+                let mut want = keys.clone();
+                cpu::segment_sort(&p, &layout.blocks, &offsets, &mut want);
+                let got = gpu::segment_sort::run(ctx, &p, &layout.blocks, &offsets, &keys).unwrap();
+                assert_eq!(got, want, "n={n} lens={lens:?} mode={mode}");
+            }
+        }
+    }
+}
+
+#[test]
+fn segment_merge_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(4);
+    for n in [0usize, TILE + 1, 2 * TILE, 9 * TILE + 5, 100_003] {
+        let offsets = offsets_for(n, &[3 * TILE + 1, 7, TILE + 1, 40 * TILE]);
+        let keys: Vec<u32> = (0..n).map(|_| rng.next() as u32).collect();
+        let layout = SegmentLayout::build(&offsets);
+        let widest = layout.long_segs.first().map_or(0, |l| l[2]);
+        let mut k = 2 * SORT_TILE;
+        while k <= widest {
+            let r = layout.long_segs.iter().take_while(|l| l[2] >= k).count();
+            let n_comparators = layout.long_segs.get(r).map_or(layout.comparators, |l| l[3]);
+            for j in [k / 2, SORT_TILE] {
+                let p = SegmentMergeParams {
+                    k,
+                    j,
+                    n_segs: r as u32,
+                    n_comparators,
+                };
+                let mut want = keys.clone();
+                cpu::segment_merge(&p, &layout.long_segs, &mut want);
+                let got = gpu::segment_merge::run(ctx, &p, &layout.long_segs, &keys).unwrap();
+                assert_eq!(got, want, "n={n} k={k} j={j}");
+            }
+            k *= 2;
+        }
+    }
+}
+
+#[test]
+fn prefix_sum_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(5);
+    for n in sizes().into_iter().chain([BLOCK * BLOCK + 1]) {
+        let data: Vec<u32> = (0..n).map(|_| rng.below(9) as u32).collect();
+        let p = PrefixSumParams {
+            n: n as u32,
+            _pad: [0; 3],
+        };
+        let blocks = n.div_ceil(BLOCK);
+        let sums = vec![7u32; blocks];
+        let (mut want, mut want_sums) = (data.clone(), sums.clone());
+        cpu::scan_blocks(&p, &mut want, &mut want_sums);
+        let (got, got_sums) = gpu::prefix_sum::run_scan_blocks(ctx, &p, &data, &sums).unwrap();
+        assert_eq!(
+            (got, got_sums),
+            (want.clone(), want_sums.clone()),
+            "scan_blocks n={n}"
+        );
+        let mut want_added = want.clone();
+        cpu::add_offsets(&p, &mut want_added, &want_sums);
+        let got = gpu::prefix_sum::run_add_offsets(ctx, &p, &want, &want_sums).unwrap();
+        assert_eq!(got, want_added, "add_offsets n={n}");
+        let mut want = data.clone();
+        let total = cpu::exclusive_scan(&mut want);
+        let got = gpu::prefix_sum::run(ctx, &data).unwrap();
+        assert_eq!(got, (want, total), "whole scan n={n}");
+    }
+}
+
+#[test]
+fn connection_counts_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(6);
+    for n in sizes() {
+        for lens in [vec![1usize], vec![2, 9, 40], vec![3000, 1]] {
+            let offsets = offsets_for(n, &lens);
+            let m = offsets.len() - 1;
+            // Sorted segments with repeated sources, as after segment_sort.
+            let mut keys: Vec<u32> = (0..n).map(|_| rng.below(6) as u32 * 1000).collect();
+            for w in offsets.windows(2) {
+                keys[w[0] as usize..w[1] as usize].sort_unstable();
+            }
+            let p = ConnectionCountsParams {
+                n: n as u32,
+                m: m as u32,
+                seg_base: 3,
+                _pad: 0,
+            };
+            let what = format!("n={n} lens={lens:?}");
+            let blocks = n.div_ceil(BLOCK);
+            let mut block_heads = vec![0u32; blocks];
+            cpu::count_heads(&p, &keys, &offsets, &mut block_heads);
+            let got =
+                gpu::connection_counts::run_count_heads(ctx, &p, &keys, &offsets, &vec![0; blocks])
+                    .unwrap();
+            assert_eq!(got, block_heads, "count_heads {what}");
+            let total = cpu::exclusive_scan(&mut block_heads);
+            let state = [5u32];
+            let conn_len = 5 + total as usize;
+            let (mut conn_src, mut head_idx, mut seg_first) =
+                (vec![0u32; conn_len], vec![0u32; n], vec![0u32; m]);
+            cpu::scatter_heads(
+                &p,
+                &keys,
+                &offsets,
+                &block_heads,
+                &state,
+                &mut conn_src,
+                &mut head_idx,
+                &mut seg_first,
+            );
+            let got = gpu::connection_counts::run_scatter_heads(
+                ctx,
+                &p,
+                &keys,
+                &offsets,
+                &block_heads,
+                &state,
+                &vec![0; conn_len],
+                &vec![0; n],
+                &vec![0; m],
+            )
+            .unwrap();
+            assert_eq!(got.conn_src, conn_src, "scatter conn_src {what}");
+            assert_eq!(got.head_idx, head_idx, "scatter head_idx {what}");
+            assert_eq!(got.seg_first, seg_first, "scatter seg_first {what}");
+            let (mut conn_count, mut seg_conn) = (vec![0u32; conn_len], vec![0u32; 3 + m]);
+            cpu::finish(
+                &p,
+                &[total],
+                &head_idx,
+                &seg_first,
+                &state,
+                &mut conn_count,
+                &mut seg_conn,
+            );
+            let got = gpu::connection_counts::run_finish(
+                ctx,
+                &p,
+                &state,
+                &[total],
+                &vec![0; conn_len],
+                &head_idx,
+                &seg_first,
+                &vec![0; 3 + m],
+            )
+            .unwrap();
+            assert_eq!(got, (conn_count, seg_conn), "finish {what}");
+            let mut want_state = state;
+            cpu::advance(&[total], &mut want_state);
+            let got = gpu::connection_counts::run_advance(ctx, &state, &[total]).unwrap();
+            assert_eq!(got, want_state.to_vec(), "advance {what}");
+        }
+    }
+}
+
+#[test]
+fn synapses_per_connection_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(7);
+    for n in sizes() {
+        let counts: Vec<u32> = (0..n)
+            .map(|_| match rng.below(100) {
+                0 => HIST_BINS + rng.below(10) as u32,
+                1..=3 => 256 + rng.below(5000) as u32,
+                _ => 1 + rng.below(12) as u32,
+            })
+            .collect();
+        let base = n / 3;
+        let state = [base as u32];
+        let total = [(n - base) as u32];
+        for n_bins in [HIST_BINS, 100] {
+            let p = SynapsesPerConnectionParams {
+                n_bins,
+                _pad: [0; 3],
+            };
+            let bins = vec![1u32; n_bins as usize];
+            let mut want = bins.clone();
+            cpu::synapses_per_connection(&p, &state, &total, &counts, &mut want);
+            let got =
+                gpu::synapses_per_connection::run(ctx, &p, &state, &total, &counts, &bins).unwrap();
+            assert_eq!(got, want, "n={n} n_bins={n_bins}");
+        }
+    }
+}
+
+/// The whole per-batch pipeline: GPU == CPU twins == sort-and-count reference, including one
+/// segment of 10^6 synapses, many one-edge segments, and segments around the tile size.
+#[test]
+fn connections_gpu_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(8);
+    let cases: Vec<(&str, usize, Vec<usize>, u64)> = vec![
+        ("empty", 0, vec![1], 10),
+        ("one edge", 1, vec![1], 10),
+        ("single-edge segments", 5000, vec![1], 1 << 30),
+        (
+            "around the tile",
+            9 * TILE,
+            vec![TILE - 1, TILE, TILE + 1, 1],
+            300,
+        ),
+        ("mixed", 200_000, vec![3, 70, 5000, 2, 33_000, 1], 2000),
+        (
+            "one target with 10^6 synapses",
+            1_000_000,
+            vec![1_000_000],
+            5000,
+        ),
+    ];
+    for (what, n, lens, range) in cases {
+        let offsets = offsets_for(n, &lens);
+        let keys: Vec<u32> = (0..n).map(|_| rng.below(range) as u32).collect();
+        let want = cpu::reference_connections(&keys, &offsets);
+        let mut twin_keys = keys.clone();
+        let twin = cpu::connections(&mut twin_keys, &offsets);
+        assert_eq!(twin, want, "{what}: twins");
+        let (got, sorted) = gpu::connections::run(ctx, &keys, &offsets).unwrap();
+        assert_eq!(got, want, "{what}: gpu");
+        assert_eq!(sorted, twin_keys, "{what}: sorted keys");
+    }
+}
