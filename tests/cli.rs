@@ -5,6 +5,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 use common::{Ids, write_edges};
 
@@ -14,8 +15,18 @@ fn bin() -> Command {
     c
 }
 
+/// Serialises spawning the binary with writing HDF5 fixtures. A child forked while another test
+/// thread holds a freshly written HDF5 file open inherits that descriptor, and with it HDF5's
+/// `flock`, until it exits; a later open of that file then fails with "unable to lock file".
+static FORK_LOCK: Mutex<()> = Mutex::new(());
+
+fn locked<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
+    locked(|| bin().args(args).output().unwrap())
 }
 
 fn stderr(o: &Output) -> String {
@@ -38,8 +49,10 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 fn fixture(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("edges.h5");
-    write_edges(&path, "a", &[5, 2, 5, 1], &[0, 0, 0, 2], Ids::U64);
-    write_edges(&path, "b", &[0, 1], &[1, 0], Ids::I64);
+    locked(|| {
+        write_edges(&path, "a", &[5, 2, 5, 1], &[0, 0, 0, 2], Ids::U64);
+        write_edges(&path, "b", &[0, 1], &[1, 0], Ids::I64);
+    });
     path
 }
 
@@ -120,10 +133,12 @@ fn count_errors_exit_2_with_one_line_and_leave_no_output() {
     std::fs::write(&empty, "").unwrap();
     let missing = dir.path().join("missing.h5");
     let no_edges = dir.path().join("noedges.h5");
-    hdf5::File::create(&no_edges)
-        .unwrap()
-        .create_group("nodes")
-        .unwrap();
+    locked(|| {
+        hdf5::File::create(&no_edges)
+            .unwrap()
+            .create_group("nodes")
+            .unwrap();
+    });
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["count", p(&missing), "-o", p(&out)],
