@@ -5,24 +5,13 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
-use common::{Ids, write_edges};
+use common::{Ids, locked, write_edges};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
     c.env_remove("SONATA_CENSUS_BACKEND");
     c
-}
-
-/// Serialises spawning the binary with writing HDF5 fixtures. A child forked while another test
-/// thread holds a freshly written HDF5 file open inherits that descriptor, and with it HDF5's
-/// `flock`, until it exits; a later open of that file then fails with "unable to lock file".
-static FORK_LOCK: Mutex<()> = Mutex::new(());
-
-fn locked<T>(f: impl FnOnce() -> T) -> T {
-    let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    f()
 }
 
 fn run(args: &[&str]) -> Output {

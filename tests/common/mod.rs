@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use hdf5::types::VarLenUnicode;
 use sonata_census::Census;
@@ -198,4 +199,17 @@ pub fn samples_dir() -> Option<PathBuf> {
         eprintln!("../shared/sonata_samples is absent: sample-file checks skipped");
         None
     }
+}
+
+/// Serialises spawning processes with writing HDF5 files, within one test binary. A child forked
+/// while another test thread holds a freshly written HDF5 file open inherits that descriptor,
+/// and with it HDF5's `flock`, until it exits; a later open of that file then fails with "unable
+/// to lock file". Wrap every fixture write and every `Command::output()` of a test that spawns
+/// the binary in `locked`.
+pub static FORK_LOCK: Mutex<()> = Mutex::new(());
+
+/// Runs `f` holding [`FORK_LOCK`].
+pub fn locked<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    f()
 }
