@@ -39,8 +39,14 @@ case "${1:-}" in
         install_packages
         [ -d ../shared/sonata_samples ] ||
             echo "dev.sh: ../shared/sonata_samples is absent: the sample-file tests will skip" >&2
-        cargo test --all-targets "${@:2}"
-        cargo test --doc
+        log=$(mktemp)
+        trap 'rm -f "$log"' EXIT
+        set -o pipefail
+        cargo test --all-targets "${@:2}" 2>&1 | tee "$log"
+        cargo test --doc 2>&1 | tee -a "$log"
+        # One closing line for the whole suite (cargo prints one per test binary).
+        awk '/^test result:/ {p += $4; f += $6; s += $8}
+             END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
         ;;
     bench)
         install_packages
