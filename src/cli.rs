@@ -48,6 +48,15 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// neurodamus cell readers on SONATA nodes: round-robin and me-type distribution,
+    /// me-types, load_sonata (JSON on stdout).
+    #[command(subcommand_required = true)]
+    Nodes(crate::nodes_cmd::NodesArgs),
+
+    /// Exact dry-run statistics of a circuit config: synapses and connections per me-type,
+    /// synapse memory, per-rank memory of a round-robin distribution.
+    DryRun(crate::nodes_cmd::DryRunArgs),
+
     /// Describe an edge file: populations, node populations, edge counts, indices, order,
     /// attribute groups and columns with their types.
     #[command(after_help = "Example:\n  sonata-census info edges.h5 --json")]
@@ -65,6 +74,10 @@ pub enum Command {
 
     /// Generate a circuit in a temporary folder, count it, and print a summary.
     Demo(DemoArgs),
+
+    /// neurodamus synapse reader answers as JSON on stdout: synapses per target, per connection,
+    /// and the synapse parameter records of a gid.
+    Query(crate::query_cmd::QueryArgs),
 }
 
 const COUNT_HELP: &str = "\

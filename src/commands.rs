@@ -53,10 +53,13 @@ pub fn run(cli: Cli) -> Result<()> {
         verbose: cli.verbose,
     };
     match cli.command {
+        Command::Nodes(args) => crate::nodes_cmd::run_nodes(&args),
+        Command::DryRun(args) => crate::nodes_cmd::run_dry_run(&args, v.quiet),
         Command::Info(args) => info(&args, v),
         Command::Count(args) => count(&args, v).map(|_| ()),
         Command::Generate(args) => generate(&args, v),
         Command::Demo(args) => demo(&args, v),
+        Command::Query(args) => crate::query_cmd::run(&args),
     }
 }
 

@@ -15,6 +15,7 @@
 //! [`info`] describes a file.
 #![deny(missing_docs)]
 
+pub mod cells;
 pub mod census;
 pub mod error;
 pub mod generate;
@@ -22,6 +23,7 @@ pub mod gpu;
 pub mod ids;
 pub mod info;
 pub mod kernels;
+pub mod neurodamus;
 pub mod progress;
 pub mod selection;
 pub mod sonata;

@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+mod nodes_cmd;
+mod query_cmd;
 
 use std::process::ExitCode;
 

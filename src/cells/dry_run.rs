@@ -1,0 +1,305 @@
+//! Exact dry-run statistics: what neurodamus's dry run estimates, counted exactly.
+//!
+//! neurodamus samples 100 of every 5000 cells per me-type, counts their synapses with
+//! `get_conn_counts` and extrapolates (neurodamus-io.md §3). Here every edge population of a
+//! circuit config is counted whole with the census ([`crate::census`]; the GPU engine when
+//! `auto` finds one), and the per-target counts are summed per me-type of the target node
+//! population ([`retrieve_unique_metypes`] over all its cells). Memory uses neurodamus's
+//! `SynapseMemoryUsage`: 1.9 KB per chemical synapse, 2.0 KB per gap junction (config
+//! population `type` `electrical`), MiB = KB / 1024 as neurodamus prints them.
+//!
+//! Per rank: the synapse memory of each rank's cells under neurodamus's round-robin split
+//! (`split_round_robin(all cells, N, rank)`, cell by cell) and under the dry-run split
+//! (`dry_run_distribution` of whole me-type bundles).
+
+use serde::Serialize;
+
+use crate::census::{CensusOptions, census_population_noted};
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::sonata::EdgeFile;
+
+use super::config::CircuitConfig;
+use super::distribution::{
+    Metypes, dry_run_distribution, retrieve_unique_metypes, split_round_robin,
+};
+use super::nodes::NodeFile;
+
+/// KB per chemical synapse (neurodamus `SynapseMemoryUsage`, `ConnectionTypes.Synaptic`).
+pub const CHEMICAL_SYNAPSE_KB: f64 = 1.9;
+/// KB per gap junction (neurodamus `SynapseMemoryUsage`, `ConnectionTypes.GapJunction`).
+pub const GAP_JUNCTION_KB: f64 = 2.0;
+
+/// Exact totals of one me-type of the target population of one edge population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetypeStats {
+    /// `"{mtype}-{etype}"`.
+    pub metype: String,
+    /// Cells of this me-type.
+    pub cells: u64,
+    /// Afferent synapses of these cells in this edge population.
+    pub synapses: u64,
+    /// Afferent connections (distinct sources per cell).
+    pub connections: u64,
+    /// `synapses / cells` (neurodamus's `metype_cell_syn_average`, exact).
+    pub synapses_per_cell: f64,
+    /// `connections / cells`.
+    pub connections_per_cell: f64,
+    /// `synapses × KB per synapse / 1024`.
+    pub synapse_memory_mib: f64,
+}
+
+/// Exact totals of one edge population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EdgePopulationStats {
+    /// The edge population.
+    pub edge_population: String,
+    /// Its file.
+    pub edges_file: String,
+    /// `"Synaptic"` or `"GapJunction"` (from the config population `type`).
+    pub connection_type: String,
+    /// KB per synapse used for memory.
+    pub synapse_kb: f64,
+    /// Source node population (`"unknown"` when the file does not say).
+    pub source_population: String,
+    /// Target node population.
+    pub target_population: String,
+    /// Cells of the target population.
+    pub target_cells: u64,
+    /// Synapses (edges).
+    pub synapses: u64,
+    /// Connections (distinct (source, target) pairs).
+    pub connections: u64,
+    /// `synapses × synapse_kb / 1024`.
+    pub synapse_memory_mib: f64,
+    /// The census engine that counted.
+    pub backend: String,
+    /// Per me-type totals, first-seen order; empty when the target population is not in the
+    /// config's node networks or has no `mtype` / `etype` (see `note`).
+    pub metypes: Vec<MetypeStats>,
+    /// Why `metypes` is empty, when it is.
+    pub note: Option<String>,
+}
+
+/// Synapse memory of one rank.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankStats {
+    /// The rank.
+    pub rank: u64,
+    /// Cells of every node population on this rank.
+    pub cells: u64,
+    /// Afferent synapses of those cells, all edge populations.
+    pub synapses: u64,
+    /// Their memory in MiB.
+    pub synapse_memory_mib: f64,
+}
+
+/// The result of [`dry_run_stats`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DryRunStats {
+    /// The circuit config.
+    pub config: String,
+    /// Number of ranks of the per-rank tables.
+    pub ranks: u64,
+    /// Every edge population of the config, in config order.
+    pub populations: Vec<EdgePopulationStats>,
+    /// Synapses of all populations.
+    pub total_synapses: u64,
+    /// Connections of all populations.
+    pub total_connections: u64,
+    /// Synapse memory of all populations, MiB.
+    pub total_synapse_memory_mib: f64,
+    /// Per rank, cell-by-cell round robin (`split_round_robin`), as normal runs distribute.
+    pub ranks_round_robin: Vec<RankStats>,
+    /// Per rank, whole me-type bundles round robin (`dry_run_distribution`), as the dry run
+    /// distributes.
+    pub ranks_metype_bundles: Vec<RankStats>,
+    /// Lines worth logging (engine choice, fallbacks).
+    pub notes: Vec<String>,
+}
+
+/// Per target population: size, me-types (if readable) and per-cell synapse memory (KB).
+struct TargetAcc {
+    name: String,
+    size: u64,
+    metypes: Option<Metypes>,
+    synapses: Vec<u64>,
+    memory_kb: Vec<f64>,
+}
+
+/// Counts every edge population of `config` exactly and sums per me-type and per rank.
+///
+/// # Errors
+/// Config, node and edge file errors, census errors (a target id at or beyond the target
+/// population's size included), `ranks` of 0.
+pub fn dry_run_stats(
+    config: &CircuitConfig,
+    ranks: u64,
+    options: &CensusOptions,
+    progress: &Progress,
+) -> Result<DryRunStats> {
+    if ranks == 0 {
+        return Err(crate::Error::InvalidArgument(
+            "--ranks must be at least 1".into(),
+        ));
+    }
+    let node_pops = config.node_populations()?;
+    let mut targets: Vec<TargetAcc> = Vec::new();
+    let mut populations = Vec::new();
+    let mut notes = Vec::new();
+    for edge_ref in config.edge_populations()? {
+        let file = EdgeFile::open(&edge_ref.file)?;
+        let pop = file.population(&edge_ref.name)?;
+        let (connection_type, kb) = match edge_ref.kind.as_deref() {
+            Some("electrical") => ("GapJunction", GAP_JUNCTION_KB),
+            _ => ("Synaptic", CHEMICAL_SYNAPSE_KB),
+        };
+        let target_name = pop.target_population().map(str::to_string);
+        let node_ref = target_name
+            .as_ref()
+            .and_then(|t| node_pops.iter().find(|p| &p.name == t));
+        // The target population's size fixes the census's target space when known.
+        let mut slot: Option<usize> = None;
+        let mut note = None;
+        if let Some(node_ref) = node_ref {
+            match targets.iter().position(|t| t.name == node_ref.name) {
+                Some(i) => slot = Some(i),
+                None => {
+                    let nodes = NodeFile::open(&node_ref.file)?.population(&node_ref.name)?;
+                    let all: Vec<u64> = (0..nodes.size()).collect();
+                    let metypes = match retrieve_unique_metypes(&nodes, &all, &[]) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            note = Some(format!("no me-types: {e}"));
+                            None
+                        }
+                    };
+                    targets.push(TargetAcc {
+                        name: node_ref.name.clone(),
+                        size: nodes.size(),
+                        metypes,
+                        synapses: vec![0; nodes.size() as usize],
+                        memory_kb: vec![0.0; nodes.size() as usize],
+                    });
+                    slot = Some(targets.len() - 1);
+                }
+            }
+        } else {
+            note = Some(match &target_name {
+                Some(t) => format!("target population '{t}' is not in the config's node networks"),
+                None => "the edge file does not name its target population".to_string(),
+            });
+        }
+        let mut census_options = options.clone();
+        if let Some(i) = slot {
+            census_options.nodes_count = Some(targets[i].size);
+        }
+        let mut census_notes = Vec::new();
+        let census = census_population_noted(&pop, &census_options, progress, &mut census_notes)?;
+        notes.extend(
+            census_notes
+                .into_iter()
+                .filter(|n| !n.detail)
+                .map(|n| format!("{}: {}", edge_ref.name, n.text)),
+        );
+        let synapses = census.edge_count;
+        let connections = census.connection_count();
+        let mut metypes = Vec::new();
+        if let Some(i) = slot {
+            let acc = &mut targets[i];
+            for (t, &s) in census.target_synapse_count.iter().enumerate() {
+                if let (Some(a), Some(m)) = (acc.synapses.get_mut(t), acc.memory_kb.get_mut(t)) {
+                    *a += s;
+                    *m += s as f64 * kb;
+                }
+            }
+            if let Some(m) = &acc.metypes {
+                for (metype, gids) in &m.gids {
+                    let sum = |v: &[u64]| -> u64 {
+                        gids.iter()
+                            .map(|&g| v.get(g as usize).copied().unwrap_or(0))
+                            .sum()
+                    };
+                    let s = sum(&census.target_synapse_count);
+                    let c = sum(&census.target_connection_count);
+                    let cells = gids.len() as u64;
+                    metypes.push(MetypeStats {
+                        metype: metype.clone(),
+                        cells,
+                        synapses: s,
+                        connections: c,
+                        synapses_per_cell: s as f64 / cells.max(1) as f64,
+                        connections_per_cell: c as f64 / cells.max(1) as f64,
+                        synapse_memory_mib: s as f64 * kb / 1024.0,
+                    });
+                }
+            } else if note.is_none() {
+                note = Some("the target population's me-types could not be read".into());
+            }
+        }
+        populations.push(EdgePopulationStats {
+            edge_population: edge_ref.name.clone(),
+            edges_file: edge_ref.file.display().to_string(),
+            connection_type: connection_type.into(),
+            synapse_kb: kb,
+            source_population: census
+                .source_population
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+            target_population: target_name.unwrap_or_else(|| "unknown".into()),
+            target_cells: slot.map_or(census.n_targets, |i| targets[i].size),
+            synapses,
+            connections,
+            synapse_memory_mib: synapses as f64 * kb / 1024.0,
+            backend: census.backend.clone(),
+            metypes,
+            note,
+        });
+    }
+    let ranks_round_robin = per_rank(&targets, ranks, |acc, r| {
+        split_round_robin(None, ranks, r, Some(acc.size)).unwrap_or_default()
+    });
+    let ranks_metype_bundles = per_rank(&targets, ranks, |acc, r| match &acc.metypes {
+        Some(m) => dry_run_distribution(&m.bundles(), ranks, r).unwrap_or_default(),
+        // Without me-types every cell is its own bundle: the round robin again.
+        None => split_round_robin(None, ranks, r, Some(acc.size)).unwrap_or_default(),
+    });
+    Ok(DryRunStats {
+        config: config.path.display().to_string(),
+        ranks,
+        total_synapses: populations.iter().map(|p| p.synapses).sum(),
+        total_connections: populations.iter().map(|p| p.connections).sum(),
+        total_synapse_memory_mib: populations.iter().map(|p| p.synapse_memory_mib).sum(),
+        populations,
+        ranks_round_robin,
+        ranks_metype_bundles,
+        notes,
+    })
+}
+
+fn per_rank(
+    targets: &[TargetAcc],
+    ranks: u64,
+    cells_of: impl Fn(&TargetAcc, u64) -> Vec<u64>,
+) -> Vec<RankStats> {
+    (0..ranks)
+        .map(|r| {
+            let mut stats = RankStats {
+                rank: r,
+                cells: 0,
+                synapses: 0,
+                synapse_memory_mib: 0.0,
+            };
+            let mut kb = 0.0;
+            for acc in targets {
+                for g in cells_of(acc, r) {
+                    stats.cells += 1;
+                    stats.synapses += acc.synapses.get(g as usize).copied().unwrap_or(0);
+                    kb += acc.memory_kb.get(g as usize).copied().unwrap_or(0.0);
+                }
+            }
+            stats.synapse_memory_mib = kb / 1024.0;
+            stats
+        })
+        .collect()
+}

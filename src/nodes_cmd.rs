@@ -1,0 +1,381 @@
+//! The `nodes` and `dry-run` commands: neurodamus cell readers and exact dry-run statistics on
+//! the command line. JSON goes to stdout; the work is in `sonata_census::cells`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use sonata_census::cells::dry_run::{DryRunStats, dry_run_stats};
+use sonata_census::cells::{
+    CircuitConfig, LoadOptions, NodeFile, NodePopulation, dry_run_distribution, load_sonata,
+    retrieve_unique_metypes, split_round_robin,
+};
+use sonata_census::census::{Backend, CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
+use sonata_census::progress::Progress;
+use sonata_census::{Error, Result};
+
+use crate::cli::BackendArg;
+
+const NODES_HELP: &str = "\
+Examples:
+  sonata-census nodes distribute nodes.h5 --population All --stride 4 --offset 1
+  sonata-census nodes distribute nodes.h5 --population All --stride 4 --offset 1 --by-metype
+  sonata-census nodes metypes nodes.h5 --population All --gids 0,5,9
+  sonata-census nodes load circuit_config.json --population All --stride 2 --offset 0 \\
+      --dynamic-props layer,@dynamics:AIS_scaler
+  sonata-census nodes load nodes.h5 --population All --gids 0,1,2 --dry-run
+
+FILE is a SONATA node file or a circuit_config.json naming the population.
+Gids are 0-based node ids of the population (neurodamus >= 4.0).";
+
+/// Arguments of `nodes`.
+#[derive(Debug, Args)]
+#[command(after_help = NODES_HELP)]
+pub struct NodesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: NodesCommand,
+}
+
+/// Subcommands of `nodes`.
+#[derive(Debug, Subcommand)]
+pub enum NodesCommand {
+    /// The gids one rank gets: split_round_robin (stride before sort), or with --by-metype
+    /// dry_run_distribution over whole me-type bundles (not sorted). JSON list.
+    Distribute(DistributeArgs),
+    /// The me-types of the cells: {"metypes": {"m-e": [gids]}, "counts": {"m-e": n}}.
+    Metypes(SelectArgs),
+    /// neurodamus load_sonata: {"total_cells", "gids", "cells": {"<gid>": {...}}}.
+    Load(LoadArgs),
+}
+
+/// The node population and the cells asked for.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// SONATA node file, or circuit_config.json.
+    pub file: PathBuf,
+    /// Node population.
+    #[arg(short, long)]
+    pub population: String,
+    /// Comma-separated gids (0-based node ids); default: every cell.
+    #[arg(long, value_name = "LIST")]
+    pub gids: Option<String>,
+}
+
+/// Arguments of `nodes distribute`.
+#[derive(Debug, Args)]
+pub struct DistributeArgs {
+    /// The population and cells.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Number of ranks.
+    #[arg(long, default_value_t = 1)]
+    pub stride: u64,
+    /// This rank.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Distribute whole me-type bundles (the dry run's distribution).
+    #[arg(long)]
+    pub by_metype: bool,
+}
+
+/// Arguments of `nodes load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The population and cells.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Number of ranks.
+    #[arg(long, default_value_t = 1)]
+    pub stride: u64,
+    /// This rank.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Comma-separated extra properties: attribute names, `@dynamics:<name>` for
+    /// dynamics_params.
+    #[arg(long, value_name = "LIST")]
+    pub dynamic_props: Option<String>,
+    /// The dry-run path: me-type bundles, info of the first 100 cells of every me-type.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `dry-run`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sonata-census dry-run circuit_config.json\n  sonata-census dry-run circuit_config.json --ranks 64 --json"
+)]
+pub struct DryRunArgs {
+    /// circuit_config.json.
+    pub config: PathBuf,
+    /// Number of ranks of the per-rank memory table.
+    #[arg(long, default_value_t = 1)]
+    pub ranks: u64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Counting engine: auto picks a real GPU when there is one, else the CPU.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
+    pub backend: BackendArg,
+}
+
+/// Runs `nodes`.
+pub fn run_nodes(args: &NodesArgs) -> Result<()> {
+    match &args.command {
+        NodesCommand::Distribute(a) => distribute(a),
+        NodesCommand::Metypes(a) => metypes(a),
+        NodesCommand::Load(a) => load(a),
+    }
+}
+
+fn open_population(path: &Path, population: &str) -> Result<NodePopulation> {
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json {
+        let config = CircuitConfig::open(path)?;
+        let node_ref = config.node_population(population)?;
+        NodeFile::open(&node_ref.file)?.population(population)
+    } else {
+        NodeFile::open(path)?.population(population)
+    }
+}
+
+fn parse_gids(list: &Option<String>) -> Result<Option<Vec<u64>>> {
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        out.push(part.parse::<u64>().map_err(|_| {
+            Error::InvalidArgument(format!("--gids: '{part}' is not a non-negative integer"))
+        })?);
+    }
+    Ok(Some(out))
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn distribute(a: &DistributeArgs) -> Result<()> {
+    let pop = open_population(&a.select.file, &a.select.population)?;
+    let gids = parse_gids(&a.select.gids)?;
+    let out = if a.by_metype {
+        let all: Vec<u64>;
+        let gids = match &gids {
+            Some(g) => g.as_slice(),
+            None => {
+                all = (0..pop.size()).collect();
+                &all
+            }
+        };
+        let metypes = retrieve_unique_metypes(&pop, gids, &[])?;
+        dry_run_distribution(&metypes.bundles(), a.stride, a.offset)?
+    } else {
+        split_round_robin(gids.as_deref(), a.stride, a.offset, Some(pop.size()))?
+    };
+    print_stdout(&format!("{}\n", json(&out)?))
+}
+
+/// `{"k": v, ...}` in the given order (serde_json's map would sort the keys).
+fn ordered_object(entries: impl Iterator<Item = (String, String)>) -> Result<String> {
+    let mut s = String::from("{");
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&json(&k)?);
+        s.push(':');
+        s.push_str(&v);
+    }
+    s.push('}');
+    Ok(s)
+}
+
+fn metypes(a: &SelectArgs) -> Result<()> {
+    let pop = open_population(&a.file, &a.population)?;
+    let gids = parse_gids(&a.gids)?.unwrap_or_else(|| (0..pop.size()).collect());
+    let m = retrieve_unique_metypes(&pop, &gids, &[])?;
+    let gids_obj = ordered_object(
+        m.gids
+            .iter()
+            .map(|(k, g)| Ok((k.clone(), json(g)?)))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter(),
+    )?;
+    let counts_obj = ordered_object(m.counts.iter().map(|(k, c)| (k.clone(), c.to_string())))?;
+    print_stdout(&format!(
+        "{{\"metypes\":{gids_obj},\"counts\":{counts_obj}}}\n"
+    ))
+}
+
+fn load(a: &LoadArgs) -> Result<()> {
+    let pop = open_population(&a.select.file, &a.select.population)?;
+    let gids = parse_gids(&a.select.gids)?;
+    let options = LoadOptions {
+        stride: a.stride,
+        stride_offset: a.offset,
+        dynamic_props: a
+            .dynamic_props
+            .as_deref()
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        dry_run: a.dry_run,
+    };
+    let loaded = load_sonata(&pop, gids.as_deref(), &options)?;
+    // Streamed: 10^6 cells make half a gigabyte of JSON, not worth holding twice in memory.
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout);
+    let written = write_loaded(&mut out, &loaded).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the `nodes load` JSON object, cells keyed by gid in load order.
+fn write_loaded(
+    out: &mut impl Write,
+    loaded: &sonata_census::cells::LoadedCells,
+) -> std::io::Result<()> {
+    write!(out, "{{\"total_cells\":{},\"gids\":", loaded.total_cells)?;
+    serde_json::to_writer(&mut *out, &loaded.gids)?;
+    out.write_all(b",\"cells\":{")?;
+    for (i, (gid, info)) in loaded.cells.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        write!(out, "\"{gid}\":")?;
+        serde_json::to_writer(&mut *out, info)?;
+    }
+    out.write_all(b"}")?;
+    if let Some(m) = &loaded.metypes {
+        out.write_all(b",\"metype_counts\":{")?;
+        for (i, (k, c)) in m.counts.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, k)?;
+            write!(out, ":{c}")?;
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// Runs `dry-run`; `quiet` silences the backend notes on stderr.
+pub fn run_dry_run(args: &DryRunArgs, quiet: bool) -> Result<()> {
+    let config = CircuitConfig::open(&args.config)?;
+    let options = CensusOptions {
+        nodes_count: None,
+        chunk_len: DEFAULT_CHUNK_LEN,
+        memory_budget: DEFAULT_MEMORY_BUDGET,
+        spill_dir: None,
+        backend: match args.backend {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        },
+    };
+    let stats = dry_run_stats(&config, args.ranks, &options, &Progress::hidden())?;
+    if !quiet {
+        for n in &stats.notes {
+            eprintln!("{n}");
+        }
+    }
+    if args.json {
+        let mut s = serde_json::to_string_pretty(&stats)
+            .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
+        s.push('\n');
+        print_stdout(&s)
+    } else {
+        print_stdout(&render(&stats))
+    }
+}
+
+/// The text tables of `dry-run`.
+fn render(s: &DryRunStats) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let _ = writeln!(t, "{}: exact dry-run statistics", s.config);
+    for p in &s.populations {
+        let _ = writeln!(
+            t,
+            "\n{} ({} -> {}, {}, {} KB/synapse)",
+            p.edge_population,
+            p.source_population,
+            p.target_population,
+            p.connection_type,
+            p.synapse_kb
+        );
+        let _ = writeln!(
+            t,
+            "  {} synapses, {} connections, {} target cells, {:.3} MiB",
+            p.synapses, p.connections, p.target_cells, p.synapse_memory_mib
+        );
+        if let Some(n) = &p.note {
+            let _ = writeln!(t, "  note: {n}");
+        }
+        if !p.metypes.is_empty() {
+            let _ = writeln!(
+                t,
+                "  {:<32} {:>8} {:>12} {:>12} {:>10} {:>10} {:>10}",
+                "me-type", "cells", "synapses", "connections", "syn/cell", "conn/cell", "MiB"
+            );
+            for m in &p.metypes {
+                let _ = writeln!(
+                    t,
+                    "  {:<32} {:>8} {:>12} {:>12} {:>10.2} {:>10.2} {:>10.3}",
+                    m.metype,
+                    m.cells,
+                    m.synapses,
+                    m.connections,
+                    m.synapses_per_cell,
+                    m.connections_per_cell,
+                    m.synapse_memory_mib
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\ntotal: {} synapses, {} connections, {:.3} MiB of synapses",
+        s.total_synapses, s.total_connections, s.total_synapse_memory_mib
+    );
+    let _ = writeln!(
+        t,
+        "\nper rank ({} ranks)      round robin (cells, MiB)    me-type bundles (cells, MiB)",
+        s.ranks
+    );
+    for (a, b) in s.ranks_round_robin.iter().zip(&s.ranks_metype_bundles) {
+        let _ = writeln!(
+            t,
+            "  rank {:<6} {:>12} {:>12.3}    {:>12} {:>12.3}",
+            a.rank, a.cells, a.synapse_memory_mib, b.cells, b.synapse_memory_mib
+        );
+    }
+    t
+}

@@ -1,0 +1,217 @@
+//! `sonata-census query`: neurodamus `SonataReader` answers as JSON on stdout, so they can be
+//! diffed against neurodamus (`get_counts`, `get_conn_counts`, `get_synapse_parameters`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use sonata_census::census::CensusOptions;
+use sonata_census::neurodamus::{Column, ReaderOptions, ReaderVariant, SonataReader};
+use sonata_census::progress::Progress;
+use sonata_census::{Error, Result};
+
+const QUERY_HELP: &str = "\
+Examples:
+  sonata-census query counts edges.h5 --population All__All__chemical --targets 0,1,2
+      {\"0\": 2, \"1\": 2, \"2\": 0}
+  sonata-census query conn-counts edges.h5 --targets @targets.txt
+      {\"0\": {\"1\": 2}, \"1\": {\"0\": 2}, \"2\": {}}
+  sonata-census query synapses edges.h5 --gid 0 --calcium 1.2 --dt 0.025";
+
+/// Arguments of `query`.
+#[derive(Debug, Args)]
+#[command(after_help = QUERY_HELP)]
+pub struct QueryArgs {
+    /// What to ask.
+    #[command(subcommand)]
+    pub what: QueryCommand,
+}
+
+/// The questions `query` answers.
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// Synapses per target (`get_counts`): `{"target": count}`, targets found in the file first
+    /// (ascending), then requested targets without edges with 0.
+    Counts(TargetsArgs),
+    /// Synapses per (target, source) (`get_conn_counts`): `{"target": {"source": count}}` in
+    /// request order, `{}` for targets without edges.
+    ConnCounts(TargetsArgs),
+    /// The synapse parameter records of one gid (`get_synapse_parameters`): one JSON object
+    /// whose keys are the record fields in record order, each a list of values.
+    Synapses(SynapsesArgs),
+}
+
+/// The file and population to read.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// SONATA edge file.
+    pub file: PathBuf,
+    /// Edge population (may be left out when the file has exactly one).
+    #[arg(short, long)]
+    pub population: Option<String>,
+}
+
+/// Arguments of `query counts` and `query conn-counts`.
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// File and population.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Target node ids: comma-separated (`0,1,2`) or `@PATH` (one id per line).
+    #[arg(long, value_name = "LIST")]
+    pub targets: String,
+    /// Count the whole population once with the census engine and answer from it (for lists
+    /// covering much of the population) instead of reading the targets' edges through the index.
+    #[arg(long)]
+    pub census: bool,
+    /// Census engine with --census: auto (a real GPU when present, else the CPU), cpu or gpu.
+    #[arg(long, default_value = "auto", requires = "census")]
+    pub backend: String,
+}
+
+/// Arguments of `query synapses`.
+#[derive(Debug, Args)]
+pub struct SynapsesArgs {
+    /// File and population.
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// The gid (target node id; source node id for `--reader neuroglial`).
+    #[arg(long)]
+    pub gid: String,
+    /// The neurodamus reader class: sonata, gap-junction, neuromodulation, point-process,
+    /// exp2syn, neuroglial.
+    #[arg(long, default_value = "sonata")]
+    pub reader: String,
+    /// Extracellular calcium: scales U (and --scale-vars) when the file has u_hill_coefficient.
+    #[arg(long)]
+    pub calcium: Option<f64>,
+    /// NEURON's dt, for the delay patch.
+    #[arg(long, default_value_t = 0.025)]
+    pub dt: f64,
+    /// ModOverride NeededAttributes: extra f64 fields (mandatory attributes), comma-separated.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub extra_fields: Vec<String>,
+    /// ModOverride UHillScaleVariables: fields scaled like U, comma-separated.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub scale_vars: Vec<String>,
+}
+
+/// Runs `query`.
+pub fn run(args: &QueryArgs) -> Result<()> {
+    let text = match &args.what {
+        QueryCommand::Counts(a) => {
+            let targets = parse_targets(&a.targets)?;
+            let reader = open_counting(a)?;
+            let counts = reader.get_counts(&targets)?;
+            let items: Vec<String> = counts
+                .iter()
+                .map(|(t, n)| format!("\"{t}\": {n}"))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        QueryCommand::ConnCounts(a) => {
+            let targets = parse_targets(&a.targets)?;
+            let mut reader = open_counting(a)?;
+            let counts = reader.get_conn_counts(&targets)?;
+            let items: Vec<String> = counts
+                .iter()
+                .map(|(t, per_source)| {
+                    let inner: Vec<String> = per_source
+                        .iter()
+                        .map(|(s, n)| format!("\"{s}\": {n}"))
+                        .collect();
+                    format!("\"{t}\": {{{}}}", inner.join(", "))
+                })
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        QueryCommand::Synapses(a) => {
+            let gid = parse_id(&a.gid, "--gid")?;
+            let options = ReaderOptions {
+                variant: ReaderVariant::from_name(&a.reader)?,
+                extracellular_calcium: a.calcium,
+                dt: a.dt,
+            };
+            let mut reader = open(&a.file, options)?;
+            reader.configure_override(&a.extra_fields, &a.scale_vars);
+            let table = reader.get_synapse_parameters(gid)?;
+            let items: Vec<String> = table
+                .columns()
+                .map(|(name, column)| format!("\"{name}\": [{}]", values(column).join(", ")))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|source| Error::Io {
+        path: PathBuf::from("<stdout>"),
+        source,
+    })
+}
+
+fn open(file: &FileArgs, options: ReaderOptions) -> Result<SonataReader> {
+    SonataReader::open(&file.file, file.population.as_deref(), options)
+}
+
+/// The reader of `counts` / `conn-counts`, with the census counted first under `--census`.
+fn open_counting(args: &TargetsArgs) -> Result<SonataReader> {
+    let mut reader = open(&args.file, ReaderOptions::default())?;
+    if args.census {
+        let options = CensusOptions {
+            backend: args.backend.parse()?,
+            ..CensusOptions::default()
+        };
+        let progress = Progress::stderr("counting", reader.population().size(), "edges");
+        reader.count_with_census(&options, &progress)?;
+        progress.finish();
+    }
+    Ok(reader)
+}
+
+/// JSON numbers of a column: integers as integers, floats in shortest round-trip form.
+fn values(column: &Column) -> Vec<String> {
+    fn float(v: f64) -> String {
+        // JSON has no NaN or infinity; serde_json writes them as null.
+        serde_json::to_string(&v).unwrap_or_else(|_| "null".to_string())
+    }
+    match column {
+        Column::I32(a) => a.iter().map(i32::to_string).collect(),
+        Column::I64(a) => a.iter().map(i64::to_string).collect(),
+        Column::F64(a) => a.iter().map(|&v| float(v)).collect(),
+    }
+}
+
+/// `LIST`: comma-separated ids, or `@PATH` with one id per line (blank lines skipped).
+fn parse_targets(list: &str) -> Result<Vec<u64>> {
+    if let Some(path) = list.strip_prefix('@') {
+        let text = std::fs::read_to_string(Path::new(path)).map_err(|source| Error::Io {
+            path: PathBuf::from(path),
+            source,
+        })?;
+        return text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| parse_id(l, &format!("{path}:{}", i + 1)))
+            .collect();
+    }
+    list.split(',')
+        .map(|token| parse_id(token, "--targets"))
+        .collect()
+}
+
+/// One node id: a non-negative integer that fits in 64 bits.
+fn parse_id(token: &str, what: &str) -> Result<u64> {
+    let t = token.trim();
+    t.parse::<u64>().map_err(|_| {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let why = if t.strip_prefix('-').is_some_and(digits) {
+            "is negative"
+        } else if digits(t) {
+            "does not fit in 64 bits"
+        } else {
+            "is not a node id"
+        };
+        Error::InvalidArgument(format!("{what}: '{t}' {why}"))
+    })
+}
