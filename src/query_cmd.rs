@@ -101,7 +101,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
     let text = match &args.what {
         QueryCommand::Counts(a) => {
             let targets = parse_targets(&a.targets)?;
-            let reader = open_counting(a)?;
+            let mut reader = open_counting(a)?;
             let counts = reader.get_counts(&targets)?;
             let items: Vec<String> = counts
                 .iter()

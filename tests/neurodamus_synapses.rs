@@ -1131,3 +1131,52 @@ fn record_layouts_and_scaling() {
         "{err}"
     );
 }
+
+/// A batch covering most of a large population is answered from one census (one streamed pass)
+/// with exactly the answers of the index path; small batches keep the index path.
+#[test]
+fn large_batches_are_answered_from_one_census() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.h5");
+    let edges = sonata_census::neurodamus::synapse_reader::AUTO_CENSUS_MIN_EDGES + 4321;
+    let options = GenerateOptions {
+        nodes: 3000,
+        edges,
+        order: EdgeOrder::Shuffled,
+        attributes: AttributeSet::None,
+        seed: 9,
+        ..GenerateOptions::default()
+    };
+    generate(&path, &options, &|_| {}).unwrap();
+    let all: Vec<u64> = (0..3005).collect();
+    let mut big = SonataReader::open(&path, None, ReaderOptions::default()).unwrap();
+    let conns_all = big.get_conn_counts(&all).unwrap();
+    assert!(
+        big.uses_census(),
+        "a batch of every target must use the census"
+    );
+    let counts_all = big.get_counts(&all).unwrap();
+
+    let mut small = SonataReader::open(&path, None, ReaderOptions::default()).unwrap();
+    let mut conns_by_index = Vec::new();
+    for batch in all.chunks(500) {
+        conns_by_index.extend(small.get_conn_counts(batch).unwrap());
+    }
+    assert!(
+        !small.uses_census(),
+        "batches of a sixth of the targets keep the index path"
+    );
+    assert_eq!(conns_all, conns_by_index);
+    let mut fresh = SonataReader::open(&path, None, ReaderOptions::default()).unwrap();
+    let mut counts_by_index = Vec::new();
+    for batch in all.chunks(500) {
+        counts_by_index.extend(fresh.get_counts(batch).unwrap());
+    }
+    // get_counts lists targets with edges first (ascending), then ids without: compare as sets.
+    let mut a = counts_all.clone();
+    let mut b = counts_by_index;
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    assert_eq!(counts_all.iter().map(|c| c.1).sum::<u64>(), edges);
+}

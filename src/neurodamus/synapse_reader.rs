@@ -27,6 +27,10 @@ pub const SYNAPSE_INDEX_NAMES: &[&str] = &["synapse_index"];
 /// preloads at all.
 pub const PRELOAD_CHUNK_SIZE: usize = 1000;
 
+/// Populations of at least this many edges answer batches covering half of their edges from one
+/// census (see [`SonataReader::get_counts`]); smaller ones always take the index path.
+pub const AUTO_CENSUS_MIN_EDGES: u64 = 1 << 20;
+
 /// Fields that are computed, never read as attributes (`compute_fields`).
 const COMPUTE_FIELDS: &[&str] = &["sgid", "tgid", "synapse_index"];
 
@@ -234,6 +238,8 @@ pub struct SonataReader {
     syn_params: HashMap<u64, SynapseParameters>,
     counts: HashMap<u64, BTreeMap<u64, u64>>,
     census: Option<Census>,
+    /// The data refused an automatic census (see `census_for_large_batch`): do not try again.
+    census_refused: bool,
 }
 
 impl SonataReader {
@@ -298,6 +304,7 @@ impl SonataReader {
             syn_params: HashMap::new(),
             counts: HashMap::new(),
             census: None,
+            census_refused: false,
         })
     }
 
@@ -455,6 +462,34 @@ impl SonataReader {
         Ok(())
     }
 
+    /// Runs the census engine once (GPU when `auto` finds one) when a batch's edges cover at
+    /// least half of a population of [`AUTO_CENSUS_MIN_EDGES`] edges or more: one streamed pass
+    /// over the id columns then answers this and every later batch, instead of sorting the
+    /// batch's (target, source) pairs. A census refused by the data (an index that disagrees with
+    /// the target ids) keeps the index path, whose answers are neurodamus's for such files.
+    fn census_for_large_batch(&mut self, selection: &Selection) -> Result<()> {
+        let size = self.pop.size();
+        if self.census.is_some()
+            || self.census_refused
+            || size < AUTO_CENSUS_MIN_EDGES
+            || selection.flat_size().saturating_mul(2) < size
+        {
+            return Ok(());
+        }
+        match census_population(&self.pop, &CensusOptions::default(), &Progress::hidden()) {
+            Ok(census) => self.census = Some(census),
+            Err(Error::InvalidData { .. }) => self.census_refused = true,
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Whether counts are answered from a census (after [`SonataReader::count_with_census`], or
+    /// automatically after a batch covering half of a large population).
+    pub fn uses_census(&self) -> bool {
+        self.census.is_some()
+    }
+
     /// `get_counts(tgids)`: synapses per target, keyed by the edges' `target_node_id` values
     /// (ascending), then every requested id without edges with 0 in request order. Duplicates
     /// collapse; ids beyond the target index have no edges.
@@ -462,8 +497,10 @@ impl SonataReader {
     /// # Errors
     /// [`Error::InvalidData`] when the population has no `indices/target_to_source` or the index
     /// is malformed; read errors.
-    pub fn get_counts(&self, tgids: &[u64]) -> Result<Vec<(u64, u64)>> {
+    pub fn get_counts(&mut self, tgids: &[u64]) -> Result<Vec<(u64, u64)>> {
         let mut out: Vec<(u64, u64)> = Vec::new();
+        let selection = self.pop.afferent_edges(tgids)?;
+        self.census_for_large_batch(&selection)?;
         if let Some(census) = &self.census {
             let mut found: Vec<u64> = tgids
                 .iter()
@@ -474,7 +511,6 @@ impl SonataReader {
             found.dedup();
             out.extend(found.into_iter().map(|t| (t, census_synapses(census, t))));
         } else {
-            let selection = self.pop.afferent_edges(tgids)?;
             let mut targets = self.pop.target_ids().read_selection(&selection)?;
             targets.sort_unstable();
             for t in targets {
@@ -501,6 +537,10 @@ impl SonataReader {
     /// # Errors
     /// As [`SonataReader::get_counts`].
     pub fn get_conn_counts(&mut self, tgids: &[u64]) -> Result<Vec<(u64, BTreeMap<u64, u64>)>> {
+        if self.census.is_none() && !self.census_refused {
+            let selection = self.pop.afferent_edges(tgids)?;
+            self.census_for_large_batch(&selection)?;
+        }
         if let Some(census) = &self.census {
             let mut seen = HashSet::new();
             return Ok(tgids
