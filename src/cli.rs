@@ -21,6 +21,11 @@ Examples:
   # Try it all on a circuit the tool makes itself
   sonata-census demo
 
+  # neurodamus's readers, answering as JSON
+  sonata-census query conn-counts edges.h5 --population All__All__chemical --targets 0,1,2
+  sonata-census nodes metypes nodes.h5 --population All
+  sonata-census dry-run circuit_config.json --ranks 64
+
 Exit codes: 0 success, 1 failure of the environment (I/O, GPU), 2 bad input or arguments.";
 
 /// Counts every synapse and every connection of SONATA edge populations.
