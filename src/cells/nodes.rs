@@ -26,7 +26,7 @@ use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 
 use crate::error::{Error, H5Context, Location, Result};
 use crate::sonata::attributes::AttributeValues;
-use crate::sonata::bulk::{MERGE_GAP_BYTES, plan_blocks, read_hyperslab_bytes, read_range_into};
+use crate::sonata::bulk::{plan_blocks, read_hyperslab_bytes, read_ranges};
 use crate::sonata::schema;
 
 /// Name of the per-node type column whose length is the population size.
@@ -36,10 +36,6 @@ pub const NODE_GROUP_ID: &str = "node_group_id";
 /// Per-node row inside its attribute group (absent in BBP files).
 pub const NODE_GROUP_INDEX: &str = "node_group_index";
 
-/// Numeric rows closer than this share one block read (4 MiB of 8-byte values).
-const NUMERIC_GAP_ROWS: u64 = MERGE_GAP_BYTES / 8;
-/// Largest numeric block read at once.
-const NUMERIC_MAX_BLOCK_ROWS: u64 = 1 << 20;
 /// String rows closer than this share one block read.
 const STRING_GAP_ROWS: u64 = 4096;
 /// Largest string block read at once.
@@ -817,26 +813,7 @@ impl Column {
         &self,
         ranges: &[(u64, u64)],
     ) -> Result<Vec<T>> {
-        let total: u64 = ranges.iter().map(|&(a, b)| b - a).sum();
-        let mut out: Vec<T> = Vec::with_capacity(total as usize);
-        let mut buffer: Vec<T> = Vec::new();
-        for block in plan_blocks(ranges, NUMERIC_GAP_ROWS, NUMERIC_MAX_BLOCK_ROWS) {
-            let n = (block.end - block.start) as usize;
-            if block.parts.len() == 1 {
-                let filled = out.len();
-                out.resize(filled + n, T::default());
-                read_range_into(&self.ds, block.start, &mut out[filled..]).at(&self.at)?;
-                continue;
-            }
-            buffer.resize(n, T::default());
-            read_range_into(&self.ds, block.start, &mut buffer).at(&self.at)?;
-            for &(a, b) in &block.parts {
-                out.extend_from_slice(
-                    &buffer[(a - block.start) as usize..(b - block.start) as usize],
-                );
-            }
-        }
-        Ok(out)
+        read_ranges(&self.ds, ranges).at(&self.at)
     }
 
     fn read_strings(&self, ranges: &[(u64, u64)]) -> Result<Vec<String>> {

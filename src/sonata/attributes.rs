@@ -34,7 +34,7 @@ use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5_sys::h5t::{H5T_str_t, H5Tget_strpad};
 use serde::Serialize;
 
-use super::bulk::{MERGE_GAP_BYTES, read_range_into};
+use super::bulk::{MERGE_GAP_BYTES, NUMERIC_MAX_BLOCK_ROWS, read_range_into, read_ranges};
 use super::bulk::{plan_blocks, read_hyperslab_bytes};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
@@ -43,8 +43,6 @@ use crate::sonata::EdgePopulation;
 
 /// Numeric rows closer than this share one block read (4 MiB of 8-byte values).
 const NUMERIC_GAP_ROWS: u64 = MERGE_GAP_BYTES / 8;
-/// Largest numeric block read at once (8 MiB of 8-byte values).
-const NUMERIC_MAX_BLOCK_ROWS: u64 = 1 << 20;
 /// String rows closer than this share one block read (each row read becomes a `String`).
 const STRING_GAP_ROWS: u64 = 4096;
 /// Largest string block read at once.
@@ -353,26 +351,7 @@ impl Column {
         &self,
         ranges: &[(u64, u64)],
     ) -> Result<Vec<T>> {
-        let mut out: Vec<T> = Vec::with_capacity(flat_len(ranges));
-        let mut buffer: Vec<T> = Vec::new();
-        for block in plan_blocks(ranges, NUMERIC_GAP_ROWS, NUMERIC_MAX_BLOCK_ROWS) {
-            let n = (block.end - block.start) as usize;
-            if block.parts.len() == 1 {
-                // The block is exactly the wanted part: read straight into the output.
-                let filled = out.len();
-                out.resize(filled + n, T::default());
-                read_range_into(&self.ds, block.start, &mut out[filled..]).at(&self.at)?;
-                continue;
-            }
-            buffer.resize(n, T::default());
-            read_range_into(&self.ds, block.start, &mut buffer).at(&self.at)?;
-            for &(a, b) in &block.parts {
-                out.extend_from_slice(
-                    &buffer[(a - block.start) as usize..(b - block.start) as usize],
-                );
-            }
-        }
-        Ok(out)
+        read_ranges(&self.ds, ranges).at(&self.at)
     }
 
     fn read_strings(&self, ranges: &[(u64, u64)]) -> Result<Vec<String>> {

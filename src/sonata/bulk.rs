@@ -40,6 +40,39 @@ pub fn read_range_into<T: H5Type + bytemuck::Pod>(
     )
 }
 
+/// Largest block of a numeric column read at once by [`read_ranges`] (8 MiB of 8-byte values).
+pub const NUMERIC_MAX_BLOCK_ROWS: u64 = 1 << 20;
+
+/// Reads the rows of `ranges` (sorted, non-overlapping) of the 1-D dataset `ds`, concatenated,
+/// converted to `T`: nearby ranges share one block read ([`MERGE_GAP_BYTES`] of 8-byte values),
+/// and a block that is exactly one wanted range is read straight into the output.
+///
+/// # Errors
+/// The HDF5 error of a read (rows outside the dataset, type not convertible).
+pub fn read_ranges<T: H5Type + bytemuck::Pod + Default>(
+    ds: &Dataset,
+    ranges: &[(u64, u64)],
+) -> hdf5::Result<Vec<T>> {
+    let total: u64 = ranges.iter().map(|&(a, b)| b.saturating_sub(a)).sum();
+    let mut out: Vec<T> = Vec::with_capacity(total as usize);
+    let mut buffer: Vec<T> = Vec::new();
+    for block in plan_blocks(ranges, MERGE_GAP_BYTES / 8, NUMERIC_MAX_BLOCK_ROWS) {
+        let n = (block.end - block.start) as usize;
+        if block.parts.len() == 1 {
+            let filled = out.len();
+            out.resize(filled + n, T::default());
+            read_range_into(ds, block.start, &mut out[filled..])?;
+            continue;
+        }
+        buffer.resize(n, T::default());
+        read_range_into(ds, block.start, &mut buffer)?;
+        for &(a, b) in &block.parts {
+            out.extend_from_slice(&buffer[(a - block.start) as usize..(b - block.start) as usize]);
+        }
+    }
+    Ok(out)
+}
+
 /// One contiguous read `[start, end)` and the wanted parts inside it (in order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ReadBlock {
