@@ -22,11 +22,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use hdf5::H5Type;
-use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 
 use crate::error::{Error, H5Context, Location, Result};
 use crate::sonata::attributes::AttributeValues;
-use crate::sonata::bulk::{plan_blocks, read_hyperslab_bytes, read_ranges};
+use crate::sonata::bulk::read_ranges;
+use crate::sonata::column::{self, Class, classify};
 use crate::sonata::schema;
 
 /// Name of the per-node type column whose length is the population size.
@@ -35,11 +35,6 @@ pub const NODE_TYPE_ID: &str = "node_type_id";
 pub const NODE_GROUP_ID: &str = "node_group_id";
 /// Per-node row inside its attribute group (absent in BBP files).
 pub const NODE_GROUP_INDEX: &str = "node_group_index";
-
-/// String rows closer than this share one block read.
-const STRING_GAP_ROWS: u64 = 4096;
-/// Largest string block read at once.
-const STRING_MAX_BLOCK_ROWS: u64 = 1 << 16;
 
 /// An open SONATA node file (`/nodes/<population>/...`).
 #[derive(Debug, Clone)]
@@ -687,17 +682,6 @@ fn read_library(lib: &Column) -> Result<Vec<String>> {
     }
 }
 
-/// How a column's values are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Int,
-    UInt,
-    Float,
-    VarStr { utf8: bool },
-    FixedStr { size: usize },
-    Other,
-}
-
 /// A 1-D dataset of a node population, left in the file.
 #[derive(Debug, Clone)]
 struct Column {
@@ -817,75 +801,7 @@ impl Column {
     }
 
     fn read_strings(&self, ranges: &[(u64, u64)]) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        for block in plan_blocks(ranges, STRING_GAP_ROWS, STRING_MAX_BLOCK_ROWS) {
-            let mut strings = self.read_string_block(block.start, block.end)?;
-            for &(a, b) in &block.parts {
-                let (a, b) = ((a - block.start) as usize, (b - block.start) as usize);
-                out.extend(strings[a..b].iter_mut().map(std::mem::take));
-            }
-        }
-        Ok(out)
-    }
-
-    fn read_string_block(&self, start: u64, end: u64) -> Result<Vec<String>> {
-        let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let range = start as usize..end as usize;
-        match self.class {
-            Class::VarStr { utf8: true } => Ok(self
-                .ds
-                .read_slice_1d::<VarLenUnicode, _>(range)
-                .at(&self.at)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect()),
-            Class::VarStr { utf8: false } => Ok(self
-                .ds
-                .read_slice_1d::<VarLenAscii, _>(range)
-                .at(&self.at)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect()),
-            Class::FixedStr { size } => {
-                let n = (end - start) as usize;
-                if size == 0 {
-                    return Ok(vec![String::new(); n]);
-                }
-                let file_type = self.ds.dtype().at(&self.at)?;
-                let mut bytes = vec![0u8; size * n];
-                read_hyperslab_bytes(&self.ds, &file_type, &[start], &[n as u64], &mut bytes)
-                    .at(&self.at)?;
-                // Null- and space-padded strings both end at the first NUL; trailing spaces of
-                // space-padded ones are padding, not content.
-                Ok(bytes
-                    .chunks_exact(size)
-                    .map(|raw| {
-                        let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-                        lossy(raw).trim_end_matches(' ').to_string()
-                    })
-                    .collect())
-            }
-            _ => Err(Error::invalid(
-                self.at.clone(),
-                format!("holds {}, not strings", self.dtype),
-            )),
-        }
-    }
-}
-
-fn classify(descriptor: &TypeDescriptor) -> Class {
-    match descriptor {
-        TypeDescriptor::Integer(_) => Class::Int,
-        TypeDescriptor::Unsigned(_) | TypeDescriptor::Boolean => Class::UInt,
-        TypeDescriptor::Enum(e) if e.signed => Class::Int,
-        TypeDescriptor::Enum(_) => Class::UInt,
-        TypeDescriptor::Float(_) => Class::Float,
-        TypeDescriptor::VarLenUnicode => Class::VarStr { utf8: true },
-        TypeDescriptor::VarLenAscii => Class::VarStr { utf8: false },
-        TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
-            Class::FixedStr { size: *n }
-        }
-        _ => Class::Other,
+        column::read_strings(&self.ds, &self.at, self.class, &self.dtype, ranges)
     }
 }
 

@@ -30,12 +30,12 @@
 use std::collections::BTreeSet;
 
 use hdf5::H5Type;
-use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
-use hdf5_sys::h5t::{H5T_str_t, H5Tget_strpad};
+use hdf5::types::TypeDescriptor;
 use serde::Serialize;
 
+use super::bulk::plan_blocks;
 use super::bulk::{MERGE_GAP_BYTES, NUMERIC_MAX_BLOCK_ROWS, read_range_into, read_ranges};
-use super::bulk::{plan_blocks, read_hyperslab_bytes};
+use super::column::{self, Class, classify};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 use crate::selection::Selection;
@@ -43,10 +43,6 @@ use crate::sonata::EdgePopulation;
 
 /// Numeric rows closer than this share one block read (4 MiB of 8-byte values).
 const NUMERIC_GAP_ROWS: u64 = MERGE_GAP_BYTES / 8;
-/// String rows closer than this share one block read (each row read becomes a `String`).
-const STRING_GAP_ROWS: u64 = 4096;
-/// Largest string block read at once.
-const STRING_MAX_BLOCK_ROWS: u64 = 1 << 16;
 
 /// Values of one attribute, in selection order.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,39 +170,6 @@ impl OutKind {
             OutKind::Float => AttributeValues::Float(vec![0.0; n]),
             OutKind::Str => AttributeValues::Str(vec![String::new(); n]),
         }
-    }
-}
-
-/// How a column's values are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    /// Read as `i64` (signed integers, signed enums).
-    Int,
-    /// Read as `u64` (unsigned integers, unsigned enums, booleans).
-    UInt,
-    /// Read as `f64`.
-    Float,
-    /// Variable-length strings.
-    VarStr { utf8: bool },
-    /// Fixed-length strings of `size` bytes.
-    FixedStr { size: usize },
-    /// Anything else (compound, arrays, references...): listed, not readable.
-    Other,
-}
-
-fn classify(descriptor: &TypeDescriptor) -> Class {
-    match descriptor {
-        TypeDescriptor::Integer(_) => Class::Int,
-        TypeDescriptor::Unsigned(_) | TypeDescriptor::Boolean => Class::UInt,
-        TypeDescriptor::Enum(e) if e.signed => Class::Int,
-        TypeDescriptor::Enum(_) => Class::UInt,
-        TypeDescriptor::Float(_) => Class::Float,
-        TypeDescriptor::VarLenUnicode => Class::VarStr { utf8: true },
-        TypeDescriptor::VarLenAscii => Class::VarStr { utf8: false },
-        TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => {
-            Class::FixedStr { size: *n }
-        }
-        _ => Class::Other,
     }
 }
 
@@ -355,70 +318,7 @@ impl Column {
     }
 
     fn read_strings(&self, ranges: &[(u64, u64)]) -> Result<Vec<String>> {
-        let mut out: Vec<String> = Vec::with_capacity(flat_len(ranges));
-        for block in plan_blocks(ranges, STRING_GAP_ROWS, STRING_MAX_BLOCK_ROWS) {
-            let mut strings = self.read_string_block(block.start, block.end)?;
-            if block.parts.len() == 1 {
-                out.append(&mut strings);
-                continue;
-            }
-            for &(a, b) in &block.parts {
-                let (a, b) = ((a - block.start) as usize, (b - block.start) as usize);
-                out.extend(strings[a..b].iter_mut().map(std::mem::take));
-            }
-        }
-        Ok(out)
-    }
-
-    fn read_string_block(&self, start: u64, end: u64) -> Result<Vec<String>> {
-        let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-        let range = start as usize..end as usize;
-        match self.class {
-            Class::VarStr { utf8: true } => {
-                let values = self
-                    .ds
-                    .read_slice_1d::<VarLenUnicode, _>(range)
-                    .at(&self.at)?;
-                Ok(values.iter().map(|s| lossy(s.as_bytes())).collect())
-            }
-            Class::VarStr { utf8: false } => {
-                let values = self
-                    .ds
-                    .read_slice_1d::<VarLenAscii, _>(range)
-                    .at(&self.at)?;
-                Ok(values.iter().map(|s| lossy(s.as_bytes())).collect())
-            }
-            Class::FixedStr { size } => {
-                let n = (end - start) as usize;
-                if size == 0 {
-                    return Ok(vec![String::new(); n]);
-                }
-                let file_type = self.ds.dtype().at(&self.at)?;
-                // SAFETY: H5Tget_strpad only reads the type, which is valid while `file_type`
-                // lives; a failure returns a negative value that is not SPACEPAD.
-                let space_padded = hdf5::sync::sync(|| unsafe { H5Tget_strpad(file_type.id()) })
-                    == H5T_str_t::H5T_STR_SPACEPAD;
-                let mut bytes = vec![0u8; size * n];
-                read_hyperslab_bytes(&self.ds, &file_type, &[start], &[n as u64], &mut bytes)
-                    .at(&self.at)?;
-                Ok(bytes
-                    .chunks_exact(size)
-                    .map(|raw| {
-                        let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-                        let s = lossy(raw);
-                        if space_padded {
-                            s.trim_end_matches(' ').to_string()
-                        } else {
-                            s
-                        }
-                    })
-                    .collect())
-            }
-            _ => Err(Error::invalid(
-                self.at.clone(),
-                format!("holds {}, not strings", self.dtype),
-            )),
-        }
+        column::read_strings(&self.ds, &self.at, self.class, &self.dtype, ranges)
     }
 
     /// Reads rows `start .. start + out.len()` as non-negative integers.

@@ -14,6 +14,7 @@
 
 pub mod attributes;
 pub mod bulk;
+pub(crate) mod column;
 mod edges;
 pub mod index;
 pub mod schema;
