@@ -22,6 +22,7 @@ pub mod generate;
 pub mod gpu;
 pub mod ids;
 pub mod info;
+pub mod interrupt;
 pub mod kernels;
 pub mod neurodamus;
 pub mod progress;

@@ -18,9 +18,27 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
     let cli = cli::Cli::parse();
+    // `count` stops cleanly on SIGINT / SIGTERM (no `.partial` or spill file left, exit 130 /
+    // 143); the other commands keep the default disposition (they write no temporary files,
+    // or nothing of value is lost).
+    if matches!(cli.command, cli::Command::Count(_)) {
+        if let Err(err) = sonata_census::interrupt::install() {
+            eprintln!("sonata-census: {err}");
+            return ExitCode::from(1);
+        }
+    }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            if let (sonata_census::Error::Interrupted, Some(code)) =
+                (&err, sonata_census::interrupt::exit_code())
+            {
+                eprintln!(
+                    "sonata-census: interrupted by {}; no output written",
+                    sonata_census::interrupt::signal_name()
+                );
+                return ExitCode::from(code);
+            }
             eprintln!("sonata-census: {err}");
             if err.is_input_error() {
                 ExitCode::from(2)

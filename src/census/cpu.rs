@@ -759,6 +759,8 @@ fn spill_census<S: SourceId>(
             path: dir_parent.clone(),
             source,
         })?;
+    // Removed by the forced exit of a SIGINT / SIGTERM (else by `dir`'s drop).
+    let _registered = crate::interrupt::register(dir.path());
     let io_err = |path: &std::path::Path, source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -813,6 +815,7 @@ fn spill_census<S: SourceId>(
         let mut ts = Vec::with_capacity(65536);
         let mut ss = Vec::with_capacity(65536);
         loop {
+            crate::interrupt::check()?;
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf);
             let n = read_full(&mut reader, bytes).map_err(|e| io_err(path, e))?;
             if n == 0 {

@@ -4,7 +4,7 @@
 //! ```text
 //! /<edge population>/                            attributes: source_node_population,
 //!                                                target_node_population, edge_count (uint64),
-//!                                                sorted_by_target (uint8), backend,
+//!                                                sorted_by_target (uint8),
 //!                                                sonata_census_version; also
 //!                                                sorted_by_target_source (uint8), n_targets (uint64)
 //! /<edge population>/target_synapse_count        uint64 [n_targets]
@@ -17,7 +17,10 @@
 //! ```
 //! The file is written under a temporary name in the destination folder and renamed when
 //! complete, so a reader never sees half a file and a failed run leaves nothing behind.
-//! Object modification times are not recorded, so equal censuses give byte-identical files.
+//! Object modification times are not recorded, nor is the engine that counted (the CLI says it
+//! on stderr), so equal censuses give byte-identical files whichever engine made them. The
+//! temporary file is registered with [`crate::interrupt`], which removes it when a signal
+//! forces the process to stop.
 
 use std::path::{Path, PathBuf};
 
@@ -83,6 +86,7 @@ pub struct CensusWriter {
     force: bool,
     temp: tempfile::TempPath,
     file: Option<hdf5::File>,
+    _registered: crate::interrupt::Registered,
 }
 
 impl CensusWriter {
@@ -106,6 +110,7 @@ impl CensusWriter {
                 source,
             })?
             .into_temp_path();
+        let registered = crate::interrupt::register(&temp);
         let at = Location::file(&temp);
         let file = hdf5::File::with_options()
             .with_fcpl(|p| p.obj_track_times(false))
@@ -116,6 +121,7 @@ impl CensusWriter {
             force,
             temp,
             file: Some(file),
+            _registered: registered,
         })
     }
 
@@ -124,6 +130,7 @@ impl CensusWriter {
     /// # Errors
     /// HDF5 write errors.
     pub fn write(&mut self, census: &Census) -> Result<()> {
+        crate::interrupt::check()?;
         let at = Location::file(&self.path).population(&census.population);
         let file = self
             .file
@@ -154,7 +161,6 @@ impl CensusWriter {
             u8::from(census.sortedness.by_target_source),
             &at,
         )?;
-        write_str_attr(&group, "backend", &census.backend, &at)?;
         write_str_attr(&group, "sonata_census_version", crate::VERSION, &at)?;
         write_dataset(
             &group,
@@ -190,22 +196,24 @@ impl CensusWriter {
     /// `force` was given).
     ///
     /// # Errors
-    /// [`Error::OutputExists`] when the output appeared meanwhile without `force`; rename errors.
+    /// [`Error::OutputExists`] when the output appeared meanwhile without `force`;
+    /// [`Error::Interrupted`]; rename errors.
     pub fn finish(mut self) -> Result<PathBuf> {
         if let Some(file) = self.file.take() {
             file.close().at(&Location::file(&self.temp))?;
         }
-        if self.path.exists() && !self.force {
-            return Err(Error::OutputExists {
-                path: self.path.clone(),
-            });
-        }
         let path = self.path.clone();
-        self.temp.persist(&path).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        Ok(path)
+        let (temp, force) = (self.temp, self.force);
+        crate::interrupt::commit(move || {
+            if path.exists() && !force {
+                return Err(Error::OutputExists { path: path.clone() });
+            }
+            temp.persist(&path).map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e.error,
+            })?;
+            Ok(path)
+        })
     }
 }
 
@@ -252,7 +260,7 @@ fn write_str_attr(group: &hdf5::Group, name: &str, value: &str, at: &Location) -
 }
 
 /// Reads a census back from a table file written by [`CensusWriter`] (used by tests and
-/// reports).
+/// reports). Its `backend` is empty: files do not record the engine.
 ///
 /// # Errors
 /// HDF5 errors, or a missing population.
@@ -319,6 +327,7 @@ pub fn read_census(path: &Path, population: &str) -> Result<Census> {
             .at(&at.dataset("connections/synapse_count"))?,
         synapses_per_connection: u64s("synapses_per_connection")?,
         target_nsyns_total: nsyns,
-        backend: attr_str("backend")?,
+        // Not recorded in the file: it is the same whichever engine counted.
+        backend: String::new(),
     })
 }

@@ -81,6 +81,8 @@ pub fn for_each_chunk<B: Send>(
                 Err(_) => break,
             };
             done += chunk.sources.len() as u64;
+            // SIGINT / SIGTERM: stop between chunks; callers' error paths drop their temp files.
+            crate::interrupt::check()?;
             match f(&chunk)? {
                 ControlFlow::Continue(()) => {
                     let _ = free_tx.send(chunk);

@@ -221,12 +221,23 @@ pub fn census_with(
         edges: pop.size(),
         ..Default::default()
     };
-    let result = {
-        let mut engine = Engine::new(ctx, pop, options, space, tuning)?;
+    let result = Engine::new(ctx, pop, options, space, tuning).and_then(|mut engine| {
         let r = engine.run(&nsyns, progress);
         engine.finish_timings(&mut timings);
         r
-    };
+    });
+    // A device error names the population it was counting (the message is one line).
+    let result = result.map_err(|e| match e {
+        Error::BackendUnavailable { backend, reason } => Error::BackendUnavailable {
+            backend,
+            reason: format!(
+                "{}, population '{}': {reason}",
+                pop.target_ids().location().file.display(),
+                pop.name()
+            ),
+        },
+        other => other,
+    });
     let census = match result? {
         Outcome::Census(c) => *c,
         Outcome::Cpu(notice) => {
@@ -350,6 +361,7 @@ impl Staging {
             readback::wait_mapped(ctx, w)?;
             self.waited_s += started.elapsed().as_secs_f64();
         }
+        ctx.reach(super::fault::Stage::Upload)?;
         if slot.bytes < bytes {
             let grown = bytes.max(slot.bytes + slot.bytes / 2).next_multiple_of(8);
             slot.buffer = staging_buffer(ctx, grown)?;
@@ -1085,6 +1097,26 @@ fn sorted_staging_words(n: usize) -> usize {
     n + 2 * n + 1 + 2 * (5 * n / tile + 4) + 4 * (n / tile + 1) + 8
 }
 
+/// The longest sorted chunk whose staging fits in one buffer of `max_bytes` (the device's limit,
+/// or `SONATA_CENSUS_GPU_MEMORY_LIMIT`).
+fn staging_chunk_cap(max_bytes: u64) -> usize {
+    let fits = |n: usize| 4 * sorted_staging_words(n) as u64 <= max_bytes;
+    let (mut lo, mut hi) = (1usize, usize::try_from(max_bytes / 4).unwrap_or(usize::MAX).max(1));
+    if fits(hi) {
+        return hi;
+    }
+    // fits(lo) may be false on an absurdly small device: the staging buffer then refuses.
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 impl<'a> Engine<'a> {
     fn new(
         ctx: &'a GpuContext,
@@ -1101,7 +1133,11 @@ impl<'a> Engine<'a> {
                 options.chunk_len
             });
         let edges = usize::try_from(pop.size()).unwrap_or(usize::MAX);
-        let chunk_len = asked.min(ctx.max_batch_len()).min(edges).max(1);
+        let chunk_len = asked
+            .min(ctx.max_batch_len())
+            .min(staging_chunk_cap(ctx.limits.max_buffer_size))
+            .min(edges)
+            .max(1);
         let arena_cap = tuning
             .arena_len
             .unwrap_or(1 << 26)

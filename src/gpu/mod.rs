@@ -14,10 +14,15 @@
 //! wgpu reports device errors (validation, out of memory, device lost) to callbacks rather than
 //! by return value; the context collects them, and every synchronisation point turns them into
 //! [`Error::BackendUnavailable`], so that a caller can redo the work on the CPU.
+//!
+//! # Testing hooks
+//! [`fault`] injects device errors at upload, dispatch and readback, shrinks the buffer sizes
+//! the engine plans with, and lets `auto` take a software adapter (environment variables).
 
 pub mod census;
 pub mod connection_counts;
 pub mod connections;
+pub mod fault;
 pub mod prefix_sum;
 pub mod readback;
 pub mod segment_merge;
@@ -70,6 +75,8 @@ pub fn shared_context(
         std::sync::OnceLock<std::result::Result<std::result::Result<GpuContext, String>, String>>;
     static AUTO: Slot = std::sync::OnceLock::new();
     static ANY: Slot = std::sync::OnceLock::new();
+    // A malformed testing hook is the caller's error (exit 2), not an unavailable device.
+    fault::memory_limit()?;
     let slot = match choice {
         AdapterChoice::Auto => &AUTO,
         AdapterChoice::Any => &ANY,
@@ -288,7 +295,10 @@ impl GpuContext {
             ));
         };
         let info = adapter.get_info();
-        if choice == AdapterChoice::Auto && info.device_type == wgpu::DeviceType::Cpu {
+        if choice == AdapterChoice::Auto
+            && info.device_type == wgpu::DeviceType::Cpu
+            && !fault::allow_software()
+        {
             return Ok(Opened::Unavailable(format!(
                 "only a software adapter is available ({}, {:?}), slower than the CPU engine",
                 info.name, info.backend
@@ -296,6 +306,13 @@ impl GpuContext {
         }
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let limits = adapter.limits();
+        // The engine plans every buffer with `planned`; the device keeps the adapter's limits.
+        let mut planned = limits.clone();
+        if let Some(bytes) = fault::memory_limit()? {
+            planned.max_buffer_size = planned.max_buffer_size.min(bytes);
+            planned.max_storage_buffer_binding_size =
+                planned.max_storage_buffer_binding_size.min(bytes);
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("sonata-census"),
             required_features: if timestamps {
@@ -334,7 +351,7 @@ impl GpuContext {
             device,
             queue,
             info,
-            limits,
+            limits: planned,
             timestamps,
             kernels,
             errors,
@@ -372,7 +389,8 @@ impl GpuContext {
         self.info.device_type == wgpu::DeviceType::Cpu
     }
 
-    /// The device limits (the adapter's own).
+    /// The limits the engine plans with: the adapter's own, lowered by
+    /// `SONATA_CENSUS_GPU_MEMORY_LIMIT` when set.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
     }
@@ -404,6 +422,19 @@ impl GpuContext {
             .find(|(k, _)| *k == id)
             .map(|(_, k)| k)
             .ok_or_else(|| unavailable(format!("kernel {id:?} missing")))
+    }
+
+    /// Reaching `stage`: when [`fault`] says an injected error is due, records it in the device
+    /// error log as the error callbacks would, and reports it through [`GpuContext::check`].
+    pub(crate) fn reach(&self, stage: fault::Stage) -> Result<()> {
+        if let Some(message) = fault::due(stage)? {
+            self.errors
+                .lock()
+                .map_err(|_| unavailable("the GPU error log is poisoned"))?
+                .push(message);
+            return self.check();
+        }
+        Ok(())
     }
 
     /// Turns the device errors collected since the last check into an error.
@@ -644,6 +675,7 @@ impl<'c> Recorder<'c> {
             return Ok(());
         }
         let ctx = self.ctx;
+        ctx.reach(fault::Stage::Dispatch)?;
         let uniform = ctx
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {

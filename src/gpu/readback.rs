@@ -108,6 +108,7 @@ impl Readback {
         if total == 0 {
             return Ok(out);
         }
+        ctx.reach(super::fault::Stage::Readback)?;
         let want = total.min(READBACK_PIECE);
         let staging = match &self.buffer {
             Some(b) if b.size() >= want => b.clone(),

@@ -76,6 +76,7 @@ pub(crate) fn for_each_chunk<B: Send>(
             stats.seconds += seconds;
             stats.bytes += 16 * chunk.sources.len() as u64;
             done += chunk.sources.len() as u64;
+            crate::interrupt::check()?;
             match f(&chunk)? {
                 ControlFlow::Continue(()) => {
                     let _ = free_tx.send(chunk);

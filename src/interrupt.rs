@@ -1,0 +1,178 @@
+//! Interruption by SIGINT / SIGTERM: a process-wide flag that long loops poll, and a list of
+//! temporary files and folders (the output's `.partial` file, spill folders) to remove when the
+//! process has to stop without unwinding.
+//!
+//! The command-line tool calls [`install`]. On the first signal the flag is set: the chunk loops
+//! ([`check`]) return [`Error::Interrupted`], the normal error path drops the temporary files,
+//! and the tool exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). Should the
+//! main thread not get there within [`GRACE`] (a long HDF5 call, a sort of a large partition), or
+//! on a second signal, the signal thread removes every registered temporary path itself and
+//! ends the process with that exit code at once (`_exit`: no atexit handlers, so HDF5's own
+//! clean-up cannot deadlock on a lock the main thread holds).
+//!
+//! A library user who does not call [`install`] never sees the flag set.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How long the main thread has to stop by itself after a signal.
+pub const GRACE: Duration = Duration::from_secs(3);
+
+/// Testing hook: `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1` makes [`check`] ignore the flag, as a
+/// main thread stuck in one long call would, so that tests reach the forced clean-up.
+pub const IGNORE_ENV: &str = "SONATA_CENSUS_TEST_IGNORE_INTERRUPT";
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static IGNORE: AtomicBool = AtomicBool::new(false);
+
+/// Registered temporary paths, by registration id.
+static TEMPS: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn temps() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
+    // A panic while holding the lock leaves a plain Vec, still usable.
+    TEMPS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether an interruption was requested.
+pub fn requested() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst) && !IGNORE.load(Ordering::Relaxed)
+}
+
+/// The signal that interrupted the run (SIGINT = 2, SIGTERM = 15), if any.
+pub fn signal() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The exit code for an interrupted run: 128 + the signal number.
+pub fn exit_code() -> Option<u8> {
+    signal().map(|s| (128 + s).clamp(0, 255) as u8)
+}
+
+/// The name of the signal for messages.
+pub fn signal_name() -> &'static str {
+    match signal() {
+        Some(2) => "SIGINT",
+        Some(15) => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Polled by long loops: [`Error::Interrupted`] once an interruption was requested.
+///
+/// # Errors
+/// [`Error::Interrupted`].
+pub fn check() -> Result<()> {
+    if requested() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Marks the run as interrupted by `signal` (what the signal thread does; tests call it too).
+pub fn request(signal: i32) {
+    let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// A temporary path removed by the forced clean-up; dropping it unregisters the path (the owner
+/// removes it itself).
+#[derive(Debug)]
+pub struct Registered {
+    id: u64,
+}
+
+/// Registers `path` (a file or a folder) for the forced clean-up.
+pub fn register(path: &Path) -> Registered {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    temps().push((id, path.to_path_buf()));
+    Registered { id }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        temps().retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// Runs `f` (moving a registered temporary file to its final name) unless the run was
+/// interrupted, holding the registry so that the forced clean-up cannot remove the file while
+/// it is being renamed.
+///
+/// # Errors
+/// [`Error::Interrupted`], or `f`'s error.
+pub fn commit<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let _held = temps();
+    check()?;
+    f()
+}
+
+/// Installs the SIGINT / SIGTERM handling described in the module documentation: a thread
+/// waits for the signals, sets the flag, and forces the exit when the main thread is late.
+///
+/// # Errors
+/// [`Error::Io`] when the signal handlers cannot be installed.
+pub fn install() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    IGNORE.store(
+        std::env::var(IGNORE_ENV).as_deref() == Ok("1"),
+        Ordering::Relaxed,
+    );
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
+            path: PathBuf::from("<signal handlers>"),
+            source,
+        })?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut first = true;
+            for sig in signals.forever() {
+                request(sig);
+                if first {
+                    first = false;
+                    // Give the main thread the grace period, then clean up and exit; a second
+                    // signal (the loop below) does it at once.
+                    std::thread::spawn(|| {
+                        std::thread::sleep(GRACE);
+                        force_exit();
+                    });
+                } else {
+                    force_exit();
+                }
+            }
+        })
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("<signal thread>"),
+            source,
+        })?;
+    Ok(())
+}
+
+/// Removes the registered temporary paths and ends the process with the interrupted exit code.
+fn force_exit() -> ! {
+    // The registry stays locked until the process ends: a rename in [`commit`] either happened
+    // before (the output is complete and no longer registered) or never does.
+    let mut held = temps();
+    for (_, path) in held.drain(..) {
+        if path.is_dir() {
+            let _ = std::fs::remove_dir_all(&path);
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    eprintln!(
+        "sonata-census: interrupted by {} (stopped without finishing the current step)",
+        signal_name()
+    );
+    signal_hook::low_level::exit(i32::from(exit_code().unwrap_or(130)))
+}
