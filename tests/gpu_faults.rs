@@ -28,7 +28,11 @@ fn bin() -> Command {
 }
 
 fn run(envs: &[(&str, &str)], args: &[&str]) -> Output {
-    bin().envs(envs.iter().copied()).args(args).output().unwrap()
+    bin()
+        .envs(envs.iter().copied())
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -180,7 +184,12 @@ fn injected_device_faults_fail_backend_gpu_cleanly() {
                 &input,
                 dir.path(),
                 &[("SONATA_CENSUS_GPU_FAULT", fault)],
-                &[says, "injected fault", "population 'All__All__chemical_", p(&input)],
+                &[
+                    says,
+                    "injected fault",
+                    "population 'All__All__chemical_",
+                    p(&input),
+                ],
             );
         }
     }
@@ -210,10 +219,7 @@ fn injected_device_faults_under_auto_finish_on_the_cpu_with_identical_output() {
             // may leave the first population to the GPU. Each warning names the stage and the
             // population counted again.
             let expected = if fault.contains(':') { 1..=2 } else { 2..=2 };
-            assert!(
-                expected.contains(&warnings.len()),
-                "{order} {fault}: {err}"
-            );
+            assert!(expected.contains(&warnings.len()), "{order} {fault}: {err}");
             for w in &warnings {
                 assert!(w.contains(says), "{order} {fault}: {w}");
                 assert!(
@@ -266,7 +272,10 @@ fn a_smaller_device_streams_smaller_batches_or_refuses_cleanly() {
         // 512 KiB per buffer: chunks of about 43k edges instead of the whole population.
         let small = gpu_run(&[("SONATA_CENSUS_GPU_MEMORY_LIMIT", "524288")]);
         assert!(full >= 2, "{order}: {full} batches");
-        assert!(small > full, "{order}: {small} batches with 512 KiB, {full} without");
+        assert!(
+            small > full,
+            "{order}: {small} batches with 512 KiB, {full} without"
+        );
 
         // 64 KiB cannot hold the engine's fixed tables (the 256 KiB histogram): `gpu` refuses
         // cleanly, `auto` counts on the CPU.
@@ -294,9 +303,17 @@ fn a_misspelt_hook_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let (input, _) = circuit(dir.path(), "sorted");
     for (var, value, says) in [
-        ("SONATA_CENSUS_GPU_FAULT", "uplod", "expected upload, dispatch or readback"),
+        (
+            "SONATA_CENSUS_GPU_FAULT",
+            "uplod",
+            "expected upload, dispatch or readback",
+        ),
         ("SONATA_CENSUS_GPU_FAULT", "dispatch:0", "expected upload"),
-        ("SONATA_CENSUS_GPU_MEMORY_LIMIT", "lots", "expected a positive number of bytes"),
+        (
+            "SONATA_CENSUS_GPU_MEMORY_LIMIT",
+            "lots",
+            "expected a positive number of bytes",
+        ),
     ] {
         let out_dir = tempfile::tempdir_in(dir.path()).unwrap();
         let out = out_dir.path().join("census.h5");

@@ -1101,7 +1101,10 @@ fn sorted_staging_words(n: usize) -> usize {
 /// or `SONATA_CENSUS_GPU_MEMORY_LIMIT`).
 fn staging_chunk_cap(max_bytes: u64) -> usize {
     let fits = |n: usize| 4 * sorted_staging_words(n) as u64 <= max_bytes;
-    let (mut lo, mut hi) = (1usize, usize::try_from(max_bytes / 4).unwrap_or(usize::MAX).max(1));
+    let (mut lo, mut hi) = (
+        1usize,
+        usize::try_from(max_bytes / 4).unwrap_or(usize::MAX).max(1),
+    );
     if fits(hi) {
         return hi;
     }

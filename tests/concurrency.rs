@@ -1,0 +1,164 @@
+//! Two processes counting different populations of one file at the same time both succeed with
+//! the tables of a run alone, with HDF5 file locking on (the default: readers take a shared
+//! lock) and off (`HDF5_USE_FILE_LOCKING=FALSE`, as on file systems without `flock`); and a
+//! file being written by another process cannot be counted (exit 2, one line, no output).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::locked;
+use sonata_census::census::output::read_census;
+use sonata_census::census::{Backend, CensusOptions, census_population};
+use sonata_census::progress::Progress;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
+    c.env_remove("SONATA_CENSUS_BACKEND");
+    c.env_remove("HDF5_USE_FILE_LOCKING");
+    c
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const POPS: [&str; 2] = ["All__All__chemical_0", "All__All__chemical_1"];
+
+fn circuit(dir: &Path) -> std::path::PathBuf {
+    let input = dir.join("edges.h5");
+    let o = locked(|| {
+        bin()
+            .args([
+                "generate",
+                p(&input),
+                "--nodes",
+                "4000",
+                "--edges",
+                "300000",
+            ])
+            .args([
+                "--order",
+                "shuffled",
+                "--populations",
+                "2",
+                "--seed",
+                "5",
+                "-q",
+            ])
+            .output()
+            .unwrap()
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    input
+}
+
+/// Starts `count -p POP` for both populations at once (the second starts while the first runs),
+/// with `locking` as HDF5_USE_FILE_LOCKING, and checks both results against the CPU engine run
+/// in this process.
+fn count_both_at_once(dir: &Path, input: &Path, locking: Option<&str>) {
+    let outs: Vec<_> = POPS
+        .iter()
+        .map(|pop| dir.join(format!("{pop}.{}.h5", locking.unwrap_or("default"))))
+        .collect();
+    let children = locked(|| {
+        POPS.iter()
+            .zip(&outs)
+            .map(|(pop, out)| {
+                let mut c = bin();
+                c.args([
+                    "count",
+                    p(input),
+                    "-p",
+                    pop,
+                    "-o",
+                    p(out),
+                    "--backend",
+                    "cpu",
+                ])
+                .args(["--chunk-len", "2000", "-q"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+                if let Some(v) = locking {
+                    c.env("HDF5_USE_FILE_LOCKING", v);
+                }
+                c.spawn().unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    let results: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for ((o, pop), out) in results.iter().zip(POPS).zip(&outs) {
+        assert_eq!(o.status.code(), Some(0), "{pop} {locking:?}: {}", stderr(o));
+        assert!(o.stderr.is_empty(), "{pop}: {}", stderr(o));
+        locked(|| {
+            let file = sonata_census::EdgeFile::open(input).unwrap();
+            let options = CensusOptions {
+                backend: Backend::Cpu,
+                ..CensusOptions::default()
+            };
+            let want = census_population(
+                &file.population(pop).unwrap(),
+                &options,
+                &Progress::hidden(),
+            )
+            .unwrap();
+            let got = read_census(out, pop).unwrap();
+            assert_eq!(
+                got,
+                sonata_census::Census {
+                    backend: String::new(),
+                    ..want
+                },
+                "{pop} {locking:?}"
+            );
+            // Only the population asked for is in each file.
+            let names = hdf5::File::open(out).unwrap().member_names().unwrap();
+            assert_eq!(names, [pop.to_string()]);
+        });
+    }
+}
+
+#[test]
+fn two_processes_count_two_populations_of_one_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    count_both_at_once(dir.path(), &input, None);
+    count_both_at_once(dir.path(), &input, Some("TRUE"));
+    count_both_at_once(dir.path(), &input, Some("FALSE"));
+}
+
+#[test]
+fn a_file_open_for_writing_elsewhere_is_refused_with_one_line() {
+    // HDF5 takes an exclusive lock for a file opened read-write: another process's `count`
+    // cannot open it while it is held (and with locking off it could read a half-written file,
+    // which is why the default stays on).
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    let out = dir.path().join("census.h5");
+    locked(|| {
+        let writer = hdf5::File::open_rw(&input).unwrap();
+        let o = bin()
+            .args(["count", p(&input), "-o", p(&out), "--backend", "cpu"])
+            .output()
+            .unwrap();
+        drop(writer);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(p(&input)), "{err}");
+        assert!(!out.exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["edges.h5"], "no temporary file left");
+    });
+}

@@ -1,0 +1,192 @@
+//! SIGINT / SIGTERM during `count`: the run stops with exit 130 / 143 and one line, leaves no
+//! output, no `.partial` temporary file and no spill folder, and an existing output given with
+//! `--force` is untouched. Also the forced path (the main thread does not stop by itself, as in
+//! a long HDF5 call; simulated with `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1`): the signal thread
+//! removes the temporary files and exits after the grace period.
+//!
+//! The run is made slow on purpose with 2-row chunks on an unsorted circuit that spills (a
+//! 1 MiB memory budget), so that the signal arrives while the spill folder exists.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
+    c.env_remove("SONATA_CENSUS_BACKEND");
+    c.env_remove(sonata_census::interrupt::IGNORE_ENV);
+    c
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A 300k-edge shuffled circuit.
+fn circuit(dir: &Path) -> PathBuf {
+    let input = dir.join("edges.h5");
+    let o = bin()
+        .args([
+            "generate",
+            p(&input),
+            "--nodes",
+            "5000",
+            "--edges",
+            "300000",
+        ])
+        .args(["--order", "shuffled", "--seed", "3", "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    input
+}
+
+/// Starts a slow `count` of `input` into `out` (with --force), spilling into `spill`.
+fn start(input: &Path, out: &Path, spill: &Path, ignore_interrupt: bool) -> Child {
+    let mut c = bin();
+    c.args([
+        "count",
+        p(input),
+        "-o",
+        p(out),
+        "--force",
+        "--backend",
+        "cpu",
+    ])
+    .args([
+        "--memory-budget",
+        "1",
+        "--spill-dir",
+        p(spill),
+        "--chunk-len",
+        "2",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    if ignore_interrupt {
+        c.env(sonata_census::interrupt::IGNORE_ENV, "1");
+    }
+    c.spawn().unwrap()
+}
+
+/// Waits until `cond` holds (or panics after a minute, killing the child).
+fn wait_for(child: &mut Child, what: &str, cond: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before {what}");
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("no {what} after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn send(child: &Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal} failed");
+}
+
+/// One interrupted run: `signal` once both the `.partial` file and the spill folder exist.
+fn interrupted_run(signal: &str, ignore_interrupt: bool, code: i32, says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    let out_dir = dir.path().join("out");
+    let spill = dir.path().join("spill");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&spill).unwrap();
+    let out = out_dir.join("census.h5");
+    std::fs::write(&out, b"previous census").unwrap();
+
+    let mut child = start(&input, &out, &spill, ignore_interrupt);
+    wait_for(&mut child, "a .partial file", || {
+        files_in(&out_dir).iter().any(|n| n.ends_with(".partial"))
+    });
+    wait_for(&mut child, "a spill folder", || {
+        files_in(&spill)
+            .iter()
+            .any(|n| n.starts_with("sonata-census-spill-"))
+    });
+    let sent = Instant::now();
+    send(&child, signal);
+    let o = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{signal}: {err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("sonata-census:"))
+            .count(),
+        1,
+        "{signal}: {err}"
+    );
+    assert!(last.starts_with("sonata-census: interrupted by "), "{err}");
+    assert!(
+        last.contains(signal) && last.contains(says),
+        "{signal}: {err}"
+    );
+    // The existing output is untouched, and nothing else is left.
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous census");
+    assert_eq!(files_in(&out_dir), ["census.h5"], "{signal}");
+    assert!(files_in(&spill).is_empty(), "{signal}: spill left");
+    if ignore_interrupt {
+        // The forced path waits for the grace period, not for the end of the run.
+        assert!(
+            took >= sonata_census::interrupt::GRACE - Duration::from_millis(100),
+            "{took:?}"
+        );
+    }
+    assert!(took < Duration::from_secs(20), "{signal}: took {took:?}");
+}
+
+#[test]
+fn sigint_stops_count_and_leaves_nothing_behind() {
+    interrupted_run("SIGINT", false, 130, "no output written");
+}
+
+#[test]
+fn sigterm_stops_count_and_leaves_nothing_behind() {
+    interrupted_run("SIGTERM", false, 143, "no output written");
+}
+
+#[test]
+fn a_main_thread_that_does_not_stop_is_cleaned_up_after_the_grace_period() {
+    interrupted_run(
+        "SIGTERM",
+        true,
+        143,
+        "stopped without finishing the current step",
+    );
+}
+
+#[test]
+fn an_uninterrupted_run_still_writes_its_output() {
+    // The handler changes nothing for a run that is not interrupted, spilling included.
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    let out = dir.path().join("census.h5");
+    let o = bin()
+        .args(["count", p(&input), "-o", p(&out), "--backend", "cpu", "-q"])
+        .args(["--memory-budget", "1", "--spill-dir", p(dir.path())])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty());
+    assert_eq!(files_in(dir.path()), ["census.h5", "edges.h5"]);
+}
