@@ -22,8 +22,9 @@ use crate::error::{Error, Result};
 /// How long the main thread has to stop by itself after a signal.
 pub const GRACE: Duration = Duration::from_secs(3);
 
-/// Testing hook: `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1` makes [`check`] ignore the flag, as a
-/// main thread stuck in one long call would, so that tests reach the forced clean-up.
+/// Testing hook: with `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1`, [`check`] does not return once
+/// the flag is set but waits for ever, as a main thread stuck in one long HDF5 call would, so
+/// that tests reach the forced clean-up whatever the speed of the machine.
 pub const IGNORE_ENV: &str = "SONATA_CENSUS_TEST_IGNORE_INTERRUPT";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -41,7 +42,7 @@ fn temps() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
 
 /// Whether an interruption was requested.
 pub fn requested() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst) && !IGNORE.load(Ordering::Relaxed)
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// The signal that interrupted the run (SIGINT = 2, SIGTERM = 15), if any.
@@ -71,11 +72,14 @@ pub fn signal_name() -> &'static str {
 /// # Errors
 /// [`Error::Interrupted`].
 pub fn check() -> Result<()> {
-    if requested() {
-        Err(Error::Interrupted)
-    } else {
-        Ok(())
+    if !requested() {
+        return Ok(());
     }
+    while IGNORE.load(Ordering::Relaxed) {
+        // The testing hook: stuck until the signal thread ends the process.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    Err(Error::Interrupted)
 }
 
 /// Marks the run as interrupted by `signal` (what the signal thread does; tests call it too).
@@ -111,8 +115,11 @@ impl Drop for Registered {
 /// # Errors
 /// [`Error::Interrupted`], or `f`'s error.
 pub fn commit<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let _held = temps();
     check()?;
+    let _held = temps();
+    if requested() {
+        return Err(Error::Interrupted);
+    }
     f()
 }
 

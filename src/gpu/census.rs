@@ -1101,10 +1101,9 @@ fn sorted_staging_words(n: usize) -> usize {
 /// or `SONATA_CENSUS_GPU_MEMORY_LIMIT`).
 fn staging_chunk_cap(max_bytes: u64) -> usize {
     let fits = |n: usize| 4 * sorted_staging_words(n) as u64 <= max_bytes;
-    let (mut lo, mut hi) = (
-        1usize,
-        usize::try_from(max_bytes / 4).unwrap_or(usize::MAX).max(1),
-    );
+    // Adapters may report no real buffer limit (u64::MAX): 2^40 words is beyond any chunk.
+    let words = (max_bytes / 4).clamp(1, 1 << 40);
+    let (mut lo, mut hi) = (1usize, usize::try_from(words).unwrap_or(usize::MAX));
     if fits(hi) {
         return hi;
     }
@@ -1925,6 +1924,17 @@ fn partitions(degrees: &[u64], budget: u64, max_span: usize) -> Vec<(usize, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staging_chunk_cap_is_the_longest_chunk_that_fits() {
+        for bytes in [4096u64, 65_536, 524_288, 1 << 20, 128 << 20] {
+            let n = staging_chunk_cap(bytes);
+            assert!(4 * sorted_staging_words(n) as u64 <= bytes, "{bytes}");
+            assert!(4 * sorted_staging_words(n + 1) as u64 > bytes, "{bytes}");
+        }
+        // No overflow on adapters without a real limit.
+        assert!(staging_chunk_cap(u64::MAX) >= 1 << 30);
+    }
 
     #[test]
     fn merge_adds_equal_sources() {
