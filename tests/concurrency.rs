@@ -162,3 +162,46 @@ fn a_file_open_for_writing_elsewhere_is_refused_with_one_line() {
         assert_eq!(names, ["edges.h5"], "no temporary file left");
     });
 }
+
+#[test]
+fn a_file_being_counted_cannot_be_opened_for_writing_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("census.h5");
+    // A slow count (2-row chunks): the input is open while the `.partial` output exists.
+    let child = locked(|| {
+        bin()
+            .args(["count", p(&input), "-o", p(&out), "--backend", "cpu", "-q"])
+            .args(["--chunk-len", "2"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
+    let started = std::time::Instant::now();
+    while !std::fs::read_dir(&out_dir).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    }) {
+        assert!(started.elapsed().as_secs() < 60, "no .partial file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let refused = locked(|| match hdf5::File::open_rw(&input) {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    });
+    // Done with the slow run: interrupt it (exit 130, nothing left).
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let why = refused.expect("a file being read must not open for writing");
+    assert!(why.contains("lock"), "{why}");
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+}

@@ -109,7 +109,10 @@ impl Readback {
             return Ok(out);
         }
         ctx.reach(super::fault::Stage::Readback)?;
-        let want = total.min(READBACK_PIECE);
+        // At most one buffer of the planned limit (`SONATA_CENSUS_GPU_MEMORY_LIMIT`), in whole
+        // map-aligned pieces.
+        let piece_limit = (ctx.limits.max_buffer_size / 8 * 8).max(8);
+        let want = total.min(READBACK_PIECE).min(piece_limit);
         let staging = match &self.buffer {
             Some(b) if b.size() >= want => b.clone(),
             _ => {
@@ -123,7 +126,7 @@ impl Readback {
                 b
             }
         };
-        let piece = staging.size().min(READBACK_PIECE);
+        let piece = staging.size().min(READBACK_PIECE).min(piece_limit);
         let mut done = 0u64;
         while done < total {
             let len = piece.min(total - done);
