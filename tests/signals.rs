@@ -50,8 +50,9 @@ fn circuit(dir: &Path) -> PathBuf {
     input
 }
 
-/// Starts a slow `count` of `input` into `out` (with --force), spilling into `spill`.
-fn start(input: &Path, out: &Path, spill: &Path, ignore_interrupt: bool) -> Child {
+/// Starts a slow `count` of `input` into `out` (with --force) on `backend`, spilling into `spill`
+/// (the CPU engine).
+fn start(input: &Path, out: &Path, spill: &Path, backend: &str, ignore_interrupt: bool) -> Child {
     let mut c = bin();
     c.args([
         "count",
@@ -60,7 +61,7 @@ fn start(input: &Path, out: &Path, spill: &Path, ignore_interrupt: bool) -> Chil
         p(out),
         "--force",
         "--backend",
-        "cpu",
+        backend,
     ])
     .args([
         "--memory-budget",
@@ -102,8 +103,9 @@ fn send(child: &Child, signal: &str) {
     assert!(ok, "kill -{signal} failed");
 }
 
-/// One interrupted run: `signal` once both the `.partial` file and the spill folder exist.
-fn interrupted_run(signal: &str, ignore_interrupt: bool, code: i32, says: &str) {
+/// One interrupted run: `signal` once the `.partial` file and (CPU engine) the spill folder
+/// exist.
+fn interrupted_run(backend: &str, signal: &str, ignore_interrupt: bool, code: i32, says: &str) {
     let dir = tempfile::tempdir().unwrap();
     let input = circuit(dir.path());
     let out_dir = dir.path().join("out");
@@ -113,15 +115,17 @@ fn interrupted_run(signal: &str, ignore_interrupt: bool, code: i32, says: &str) 
     let out = out_dir.join("census.h5");
     std::fs::write(&out, b"previous census").unwrap();
 
-    let mut child = start(&input, &out, &spill, ignore_interrupt);
+    let mut child = start(&input, &out, &spill, backend, ignore_interrupt);
     wait_for(&mut child, "a .partial file", || {
         files_in(&out_dir).iter().any(|n| n.ends_with(".partial"))
     });
-    wait_for(&mut child, "a spill folder", || {
-        files_in(&spill)
-            .iter()
-            .any(|n| n.starts_with("sonata-census-spill-"))
-    });
+    if backend == "cpu" {
+        wait_for(&mut child, "a spill folder", || {
+            files_in(&spill)
+                .iter()
+                .any(|n| n.starts_with("sonata-census-spill-"))
+        });
+    }
     let sent = Instant::now();
     send(&child, signal);
     let o = child.wait_with_output().unwrap();
@@ -157,22 +161,38 @@ fn interrupted_run(signal: &str, ignore_interrupt: bool, code: i32, says: &str) 
 
 #[test]
 fn sigint_stops_count_and_leaves_nothing_behind() {
-    interrupted_run("SIGINT", false, 130, "no output written");
+    interrupted_run("cpu", "SIGINT", false, 130, "no output written");
 }
 
 #[test]
 fn sigterm_stops_count_and_leaves_nothing_behind() {
-    interrupted_run("SIGTERM", false, 143, "no output written");
+    interrupted_run("cpu", "SIGTERM", false, 143, "no output written");
 }
 
 #[test]
 fn a_main_thread_that_does_not_stop_is_cleaned_up_after_the_grace_period() {
     interrupted_run(
+        "cpu",
         "SIGTERM",
         true,
         143,
         "stopped without finishing the current step",
     );
+}
+
+#[test]
+fn sigint_stops_a_gpu_count_too() {
+    match sonata_census::gpu::shared_context(sonata_census::gpu::AdapterChoice::Any) {
+        Ok(Ok(_)) => interrupted_run("gpu", "SIGINT", false, 130, "no output written"),
+        Ok(Err(why)) => {
+            assert!(
+                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+                "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
+            );
+            eprintln!("no GPU adapter - skipped ({why})");
+        }
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[test]

@@ -299,9 +299,9 @@ pub fn census_population_noted(
                         gpu_notes(&t, notes);
                         Ok(census)
                     }
-                    Err(e @ Error::BackendUnavailable { .. }) => {
+                    Err(Error::BackendUnavailable { reason, .. }) => {
                         notes.push(Note::info(format!(
-                            "warning: {e}; counting {} again on the CPU",
+                            "warning: the GPU failed: {reason}; counting {} again on the CPU",
                             pop.name()
                         )));
                         cpu::census(pop, options, &space, nsyns, progress)
