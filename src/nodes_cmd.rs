@@ -58,7 +58,7 @@ pub struct SelectArgs {
     #[arg(short, long)]
     pub population: String,
     /// Comma-separated gids (0-based node ids); default: every cell.
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub gids: Option<String>,
 }
 
@@ -135,7 +135,9 @@ fn open_population(path: &Path, population: &str) -> Result<NodePopulation> {
     if is_json {
         let config = CircuitConfig::open(path)?;
         let node_ref = config.node_population(population)?;
-        NodeFile::open(&node_ref.file)?.population(population)
+        NodeFile::open(&node_ref.file)
+            .map_err(|e| e.named_by(&config.path))?
+            .population(population)
     } else {
         NodeFile::open(path)?.population(population)
     }
@@ -174,6 +176,15 @@ fn print_stdout(text: &str) -> Result<()> {
 fn distribute(a: &DistributeArgs) -> Result<()> {
     let pop = open_population(&a.select.file, &a.select.population)?;
     let gids = parse_gids(&a.select.gids)?;
+    // split_round_robin distributes whatever it is given (as neurodamus's does); ids of cells
+    // the population does not have are refused here, as metypes and load refuse them.
+    if let Some(&bad) = gids.iter().flatten().find(|&&g| g >= pop.size()) {
+        return Err(Error::InvalidArgument(format!(
+            "{}: node id {bad} is out of range: the population has {} nodes",
+            pop.location(),
+            pop.size()
+        )));
+    }
     let out = if a.by_metype {
         let all: Vec<u64>;
         let gids = match &gids {

@@ -47,7 +47,7 @@ impl NodeFile {
     /// Opens `path` read-only.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, [`Error::NotHdf5`] when it is not HDF5.
+    /// [`Error::InputFile`] when the file cannot be read, [`Error::NotHdf5`] when it is not HDF5.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = crate::sonata::open_hdf5_file(&path)?;

@@ -105,7 +105,7 @@ impl TargetSpace {
     /// (or bmtk's `node_id_to_range`) when present, else unknown.
     ///
     /// # Errors
-    /// A malformed target index.
+    /// A malformed target index (its per-node dataset is checked row by row).
     pub fn resolve(pop: &EdgePopulation, nodes_count: Option<u64>) -> Result<Self> {
         if let Some(n) = nodes_count {
             return Ok(TargetSpace {
@@ -114,6 +114,8 @@ impl TargetSpace {
             });
         }
         if let Some(index) = EdgeIndex::open(pop, IndexDirection::TargetToSource)? {
+            // Its length becomes the node count: a corrupt per-node dataset is refused.
+            index.validate_nodes()?;
             return Ok(TargetSpace {
                 n_targets: Some(index.node_count()),
                 origin: "the target index (indices/target_to_source)".into(),

@@ -22,8 +22,8 @@ impl EdgeFile {
     /// of one file from several processes work with the default.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file does not exist or cannot be read, [`Error::NotHdf5`] when it is
-    /// not an HDF5 file.
+    /// [`Error::InputFile`] when the file does not exist or cannot be read, [`Error::NotHdf5`]
+    /// when it is not an HDF5 file (empty, truncated, another format).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = open_hdf5(&path)?;
@@ -114,16 +114,13 @@ impl EdgeFile {
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
     // Check with the OS first: HDF5's own message for a missing file is long and unclear.
     if let Err(source) = std::fs::File::open(path) {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            source,
-        });
+        return Err(Error::input_file(path, source));
     }
     if path.is_dir() {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("is a directory, not a file"),
-        });
+        return Err(Error::input_file(
+            path,
+            std::io::Error::other("is a directory, not a file"),
+        ));
     }
     hdf5::File::open(path).map_err(|e| Error::NotHdf5 {
         at: Location::file(path),
