@@ -133,7 +133,10 @@ fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedne
         }
         progress.inc(chunk.targets.len() as u64);
     }
-    for direction in [IndexDirection::TargetToSource, IndexDirection::SourceToTarget] {
+    for direction in [
+        IndexDirection::TargetToSource,
+        IndexDirection::SourceToTarget,
+    ] {
         let Some(index) = EdgeIndex::open(pop, direction)? else {
             continue;
         };

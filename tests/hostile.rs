@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{Ids, locked, write_edges, write_raw_index, write_target_index};
+use sonata_census::cells::{CircuitConfig, NodeFile};
 use sonata_census::census::output::{CensusWriter, read_census};
 use sonata_census::census::{Backend, CensusOptions, census_population};
-use sonata_census::cells::{CircuitConfig, NodeFile};
 use sonata_census::generate::{AttributeSet, GenerateOptions, generate};
 use sonata_census::neurodamus::{ReaderOptions, SonataReader};
 use sonata_census::progress::Progress;
@@ -143,6 +143,10 @@ fn lib_nodes(path: &Path, _: &Path) -> Result<()> {
     NodeFile::open(path)?.population(POP).map(|_| ())
 }
 
+fn lib_tgt_nodes(path: &Path, _: &Path) -> Result<()> {
+    NodeFile::open(path)?.population("tgt").map(|_| ())
+}
+
 fn lib_writer(_: &Path, dir: &Path) -> Result<()> {
     CensusWriter::create(&dir.join("out.h5"), false).map(|_| ())
 }
@@ -195,7 +199,10 @@ fn put<T: hdf5::H5Type>(path: &Path, name: &str, data: &ndarray::ArrayD<T>) {
         Ok(g) => g,
         Err(_) => f.create_group(&format!("edges/{POP}")).unwrap(),
     };
-    g.new_dataset_builder().with_data(data).create(name).unwrap();
+    g.new_dataset_builder()
+        .with_data(data)
+        .create(name)
+        .unwrap();
 }
 
 fn arr<T: Clone>(v: &[T]) -> ndarray::ArrayD<T> {
@@ -268,7 +275,15 @@ fn edge_runs(code: i32, needles: &[&'static str]) -> Vec<Run> {
             needles,
         ),
         run(
-            &["query", "conn-counts", "{in}", "-p", POP, "--targets", "0,1"],
+            &[
+                "query",
+                "conn-counts",
+                "{in}",
+                "-p",
+                POP,
+                "--targets",
+                "0,1",
+            ],
             code,
             needles,
         ),
@@ -364,11 +379,7 @@ fn file_cases() -> Vec<Case> {
     // A missing input, and a folder given as input: bad input (2), typed InputFile.
     for (name, make_dir) in [("missing_input", false), ("input_is_a_folder", true)] {
         let mut runs = edge_runs(2, &["{in}"]);
-        runs.push(run(
-            &["nodes", "metypes", "{in}", "-p", POP],
-            2,
-            &["{in}"],
-        ));
+        runs.push(run(&["nodes", "metypes", "{in}", "-p", POP], 2, &["{in}"]));
         let mut libs = edge_libs(Want::InputFile);
         libs.push(lib("NodeFile::open", lib_nodes, Want::InputFile));
         cases.push(Case {
@@ -643,6 +654,84 @@ fn structure_cases() -> Vec<Case> {
         ],
     );
 
+    // Without an index the largest target id sets the table length: ids no machine can hold
+    // tables for are refused before any engine allocates them (no abort, no overflow panic).
+    for (name, big, text) in [
+        (
+            "huge_target_id_without_index",
+            1u64 << 40,
+            "node id 1099511627776 at row 1 is too large",
+        ),
+        (
+            "max_u64_target_id_without_index",
+            u64::MAX,
+            "node id 18446744073709551615 at row 1 is too large",
+        ),
+    ] {
+        add(
+            name,
+            Box::new(move |dir| {
+                let p = dir.join("huge.h5");
+                write_edges(&p, POP, &[0, 1], &[0, big], Ids::U64);
+                p
+            }),
+            vec![run(
+                &["count", "{in}", "-o", "{out}"],
+                2,
+                &["{in}", "population 'p'", "dataset 'target_node_id'", text],
+            )],
+            vec![lib("census", lib_census, Want::InvalidData)],
+        );
+    }
+
+    // A target index declaring 2^40 nodes (a chunked dataset never written: a small file).
+    add(
+        "index_of_2_pow_40_nodes",
+        Box::new(|dir| {
+            let p = dir.join("sparse_index.h5");
+            write_edges(&p, POP, &[0, 1], &[0, 1], Ids::U64);
+            let f = hdf5::File::open_rw(&p).unwrap();
+            let g = f
+                .create_group(&format!("edges/{POP}/indices/target_to_source"))
+                .unwrap();
+            g.new_dataset::<u64>()
+                .chunk((1024, 2))
+                .shape((1usize << 40, 2))
+                .create("node_id_to_ranges")
+                .unwrap();
+            g.new_dataset_builder()
+                .with_data(&ndarray::arr2(&[[0u64, 2]]))
+                .create("range_to_edge_id")
+                .unwrap();
+            p
+        }),
+        vec![
+            run(
+                &["count", "{in}", "-o", "{out}"],
+                2,
+                &[
+                    "{in}",
+                    "population 'p'",
+                    "the target index (indices/target_to_source) gives 1099511627776 target \
+                     nodes need",
+                ],
+            ),
+            run(
+                &[
+                    "count",
+                    "{in}",
+                    "-o",
+                    "{out}",
+                    "--nodes-count",
+                    "1099511627776",
+                ],
+                2,
+                &["--nodes-count: 1099511627776 target nodes need"],
+            ),
+        ],
+        vec![lib("census", lib_census, Want::InvalidData)],
+    );
+
     // range_to_edge_id row 1 is [2, 9) of a 4-edge population. `count` does not read
     // range_to_edge_id (the census counts from the id columns), see `count_ignores_edge_ranges`.
     add(
@@ -650,7 +739,13 @@ fn structure_cases() -> Vec<Case> {
         Box::new(|dir| {
             let p = dir.join("past.h5");
             write_edges(&p, POP, &[0, 1, 2, 3], &[0, 0, 1, 1], Ids::U64);
-            write_raw_index(&p, POP, "target_to_source", &[[0, 1], [1, 2]], &[[0, 2], [2, 9]]);
+            write_raw_index(
+                &p,
+                POP,
+                "target_to_source",
+                &[[0, 1], [1, 2]],
+                &[[0, 2], [2, 9]],
+            );
             p
         }),
         {
@@ -662,11 +757,7 @@ fn structure_cases() -> Vec<Case> {
             ];
             vec![
                 run(&["info", "{in}"], 2, needles),
-                run(
-                    &["query", "counts", "{in}", "--targets", "0,1"],
-                    2,
-                    needles,
-                ),
+                run(&["query", "counts", "{in}", "--targets", "0,1"], 2, needles),
                 run(
                     &["query", "conn-counts", "{in}", "--targets", "1"],
                     2,
@@ -686,7 +777,13 @@ fn structure_cases() -> Vec<Case> {
         Box::new(|dir| {
             let p = dir.join("inverted.h5");
             write_edges(&p, POP, &[0, 1, 2, 3], &[0, 0, 1, 1], Ids::U64);
-            write_raw_index(&p, POP, "target_to_source", &[[0, 1], [2, 1]], &[[0, 2], [2, 4]]);
+            write_raw_index(
+                &p,
+                POP,
+                "target_to_source",
+                &[[0, 1], [2, 1]],
+                &[[0, 2], [2, 4]],
+            );
             p
         }),
         {
@@ -707,7 +804,13 @@ fn structure_cases() -> Vec<Case> {
         Box::new(|dir| {
             let p = dir.join("inverted_edges.h5");
             write_edges(&p, POP, &[0, 1, 2, 3], &[0, 0, 1, 1], Ids::U64);
-            write_raw_index(&p, POP, "target_to_source", &[[0, 1], [1, 2]], &[[0, 2], [4, 2]]);
+            write_raw_index(
+                &p,
+                POP,
+                "target_to_source",
+                &[[0, 1], [1, 2]],
+                &[[0, 2], [4, 2]],
+            );
             p
         }),
         {
@@ -719,11 +822,7 @@ fn structure_cases() -> Vec<Case> {
             ];
             vec![
                 run(&["info", "{in}"], 2, needles),
-                run(
-                    &["query", "counts", "{in}", "--targets", "1"],
-                    2,
-                    needles,
-                ),
+                run(&["query", "counts", "{in}", "--targets", "1"], 2, needles),
             ]
         },
         vec![
@@ -782,15 +881,55 @@ fn structure_cases() -> Vec<Case> {
     cases
 }
 
+/// Node files: a population whose declared size no machine can list.
+fn node_cases() -> Vec<Case> {
+    let needles: &[&'static str] = &[
+        "{in}",
+        "population 'tgt'",
+        "dataset 'node_type_id'",
+        "has 1099511627776 rows: a list of every node id would not fit",
+    ];
+    vec![Case {
+        name: "node_population_of_2_pow_40_rows".into(),
+        build: Box::new(|dir| {
+            let p = dir.join("sparse_nodes.h5");
+            write_nodes(&p);
+            let f = hdf5::File::open_rw(&p).unwrap();
+            let g = f.group("nodes/tgt").unwrap();
+            g.unlink("node_type_id").unwrap();
+            // Chunked and never written: a small file that declares 2^40 cells.
+            g.new_dataset::<i64>()
+                .chunk(1024)
+                .shape(1usize << 40)
+                .create("node_type_id")
+                .unwrap();
+            p
+        }),
+        runs: vec![
+            run(&["nodes", "metypes", "{in}", "-p", "tgt"], 2, needles),
+            run(
+                &["nodes", "distribute", "{in}", "-p", "tgt", "--stride", "2"],
+                2,
+                needles,
+            ),
+            run(
+                &["nodes", "load", "{in}", "-p", "tgt", "--gids", "0"],
+                2,
+                needles,
+            ),
+        ],
+        libs: vec![lib(
+            "NodeFile::population",
+            lib_tgt_nodes,
+            Want::InvalidData,
+        )],
+    }]
+}
+
 /// Attribute columns read by `query synapses` (and described by `info`).
 fn attribute_cases() -> Vec<Case> {
-    let synapses = |needles: &[&'static str]| {
-        run(
-            &["query", "synapses", "{in}", "--gid", "19"],
-            2,
-            needles,
-        )
-    };
+    let synapses =
+        |needles: &[&'static str]| run(&["query", "synapses", "{in}", "--gid", "19"], 2, needles);
     vec![
         Case {
             name: "attribute_column_shorter_than_edges".into(),
@@ -913,6 +1052,24 @@ fn output_cases() -> Vec<Case> {
             libs: vec![lib("CensusWriter", lib_writer_proc, Want::Io)],
         },
         Case {
+            // With --force the census would be renamed over the file it counted.
+            name: "output_is_the_input".into(),
+            build: Box::new(input),
+            runs: vec![
+                run(
+                    &["count", "{in}", "-o", "{in}", "--force"],
+                    2,
+                    &["{in}", "the output is the input edge file"],
+                ),
+                run(
+                    &["count", "{in}", "-o", "{dir}/./valid.h5"],
+                    2,
+                    &["{dir}/./valid.h5", "the output is the input edge file"],
+                ),
+            ],
+            libs: Vec::new(),
+        },
+        Case {
             name: "existing_output_without_force".into(),
             build: Box::new(move |dir| {
                 std::fs::write(dir.join("out.h5"), PRECIOUS).unwrap();
@@ -1014,8 +1171,16 @@ fn argument_cases() -> Vec<Case> {
                 2,
                 &["--gid", "'x' is not a node id"],
             ),
-            nodes("metypes", "0,x", &["--gids", "'x' is not a non-negative integer"]),
-            nodes("load", "-1", &["--gids", "'-1' is not a non-negative integer"]),
+            nodes(
+                "metypes",
+                "0,x",
+                &["--gids", "'x' is not a non-negative integer"],
+            ),
+            nodes(
+                "load",
+                "-1",
+                &["--gids", "'-1' is not a non-negative integer"],
+            ),
             nodes("metypes", "0,4", out_of_range),
             nodes("load", "4", out_of_range),
             nodes("distribute", "1,4", out_of_range),
@@ -1191,7 +1356,9 @@ fn check_run(case: &str, r: &Run, input: &Path, dir: &Path, k: usize) -> Vec<Str
         }
         let line = lines.first().copied().unwrap_or("");
         if !line.starts_with("sonata-census: ") {
-            problems.push(format!("{what}: line lacks the 'sonata-census: ' prefix: {line}"));
+            problems.push(format!(
+                "{what}: line lacks the 'sonata-census: ' prefix: {line}"
+            ));
         }
         if err.contains("HDF5-DIAG") || err.contains("#000:") {
             problems.push(format!("{what}: HDF5 error stack printed:\n{err}"));
@@ -1291,6 +1458,11 @@ fn broken_sonata_structure_and_ids() {
 }
 
 #[test]
+fn node_populations_too_large_to_list() {
+    check_cases(node_cases());
+}
+
+#[test]
 fn broken_attribute_columns() {
     check_cases(attribute_cases());
 }
@@ -1386,7 +1558,13 @@ fn count_ignores_edge_ranges() {
     let (s, t) = ([3, 1, 2, 3], [0, 0, 1, 1]);
     locked(|| {
         write_edges(&input, POP, &s, &t, Ids::U64);
-        write_raw_index(&input, POP, "target_to_source", &[[0, 1], [1, 2]], &[[0, 2], [2, 9]]);
+        write_raw_index(
+            &input,
+            POP,
+            "target_to_source",
+            &[[0, 1], [1, 2]],
+            &[[0, 2], [2, 9]],
+        );
     });
     let out = tmp.path().join("census.h5");
     let o = locked(|| {
@@ -1423,4 +1601,78 @@ fn query_targets_beyond_the_index_answer_zero() {
         String::from_utf8_lossy(&o.stdout).trim(),
         r#"{"1": 2, "2": 0, "18446744073709551615": 0}"#
     );
+}
+
+/// The GPU engine refuses the same data with the same typed error and message as the CPU
+/// engine, and counts a zero-edge population the same (any adapter, lavapipe included; skipped
+/// without one unless SONATA_CENSUS_REQUIRE_GPU=1).
+#[test]
+fn gpu_census_refuses_the_same_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut files = Vec::new();
+    locked(|| {
+        let p = dir.join("negative_source.h5");
+        write_edges(&p, POP, &[0, u64::MAX, 2, 3], &[0, 0, 1, 1], Ids::I64);
+        files.push(p);
+        let p = dir.join("negative_target.h5");
+        write_edges(&p, POP, &[0, 1, 2, 3], &[1, 0, 0, u64::MAX], Ids::I64);
+        files.push(p);
+        let p = dir.join("beyond.h5");
+        write_edges(&p, POP, &[0, 1, 2, 3], &[0, 0, 1, 1], Ids::U64);
+        write_target_index(&p, POP, &[0, 0], 1);
+        files.push(p);
+        let p = dir.join("inverted.h5");
+        write_edges(&p, POP, &[0, 1, 2, 3], &[0, 0, 1, 1], Ids::U64);
+        write_raw_index(
+            &p,
+            POP,
+            "target_to_source",
+            &[[0, 1], [2, 1]],
+            &[[0, 2], [2, 4]],
+        );
+        files.push(p);
+        let p = dir.join("zero.h5");
+        write_edges(&p, POP, &[], &[], Ids::U64);
+        write_target_index(&p, POP, &[], 3);
+        files.push(p);
+    });
+    for path in &files {
+        let census = |backend| {
+            locked(|| {
+                let pop = EdgeFile::open(path).unwrap().population(POP).unwrap();
+                let options = CensusOptions {
+                    backend,
+                    ..CensusOptions::default()
+                };
+                census_population(&pop, &options, &Progress::hidden())
+            })
+        };
+        let gpu = census(Backend::Gpu);
+        if let Err(Error::BackendUnavailable { reason, .. }) = &gpu {
+            assert!(
+                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+                "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1: {reason}"
+            );
+            eprintln!("no GPU adapter - skipped ({reason})");
+            return;
+        }
+        match (census(Backend::Cpu), gpu) {
+            (Err(c), Err(g)) => {
+                assert!(
+                    matches!(c, Error::InvalidData { .. }),
+                    "{}: {c:?}",
+                    path.display()
+                );
+                assert!(
+                    matches!(g, Error::InvalidData { .. }),
+                    "{}: {g:?}",
+                    path.display()
+                );
+                assert_eq!(c.to_string(), g.to_string(), "{}", path.display());
+            }
+            (Ok(c), Ok(g)) => common::assert_same_tables(&g, &c, &path.display().to_string()),
+            (c, g) => panic!("{}: cpu {c:?}, gpu {g:?}", path.display()),
+        }
+    }
 }

@@ -92,7 +92,8 @@ impl CircuitConfig {
     /// cyclic, or a value has the wrong JSON type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::input_file(path, source))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::input_file(path, source))?;
         Self::parse(&text, path)
     }
 
