@@ -176,15 +176,6 @@ fn print_stdout(text: &str) -> Result<()> {
 fn distribute(a: &DistributeArgs) -> Result<()> {
     let pop = open_population(&a.select.file, &a.select.population)?;
     let gids = parse_gids(&a.select.gids)?;
-    // split_round_robin distributes whatever it is given (as neurodamus's does); ids of cells
-    // the population does not have are refused here, as metypes and load refuse them.
-    if let Some(&bad) = gids.iter().flatten().find(|&&g| g >= pop.size()) {
-        return Err(Error::InvalidArgument(format!(
-            "{}: node id {bad} is out of range: the population has {} nodes",
-            pop.location(),
-            pop.size()
-        )));
-    }
     let out = if a.by_metype {
         let all: Vec<u64>;
         let gids = match &gids {

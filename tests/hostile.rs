@@ -1183,7 +1183,6 @@ fn argument_cases() -> Vec<Case> {
             ),
             nodes("metypes", "0,4", out_of_range),
             nodes("load", "4", out_of_range),
-            nodes("distribute", "1,4", out_of_range),
         ],
         libs: Vec::new(),
     }]
