@@ -654,6 +654,29 @@ fn structure_cases() -> Vec<Case> {
         ],
     );
 
+    // Population "a" is valid and counted (and written to the temporary output) before "p"
+    // fails: the partial output must still vanish.
+    add(
+        "second_population_broken",
+        Box::new(|dir| {
+            let p = dir.join("two.h5");
+            write_edges(&p, "a", &[0, 1], &[1, 0], Ids::U64);
+            write_edges(&p, POP, &[0, u64::MAX], &[0, 0], Ids::I64);
+            p
+        }),
+        vec![run(
+            &["count", "{in}", "-o", "{out}"],
+            2,
+            &[
+                "{in}",
+                "population 'p'",
+                "dataset 'source_node_id'",
+                "negative node id -1 at row 1",
+            ],
+        )],
+        vec![lib("census", lib_census, Want::InvalidData)],
+    );
+
     // Without an index the largest target id sets the table length: ids no machine can hold
     // tables for are refused before any engine allocates them (no abort, no overflow panic).
     for (name, big, text) in [
@@ -1047,7 +1070,7 @@ fn output_cases() -> Vec<Case> {
             runs: vec![run(
                 &["count", "{in}", "-o", "/proc/sonata-census-out.h5"],
                 1,
-                &["/proc"],
+                &["/proc: cannot create a file in this folder"],
             )],
             libs: vec![lib("CensusWriter", lib_writer_proc, Want::Io)],
         },
@@ -1095,7 +1118,10 @@ fn output_cases() -> Vec<Case> {
             runs: vec![run(
                 &["count", "{in}", "-o", "{dir}/ro/out.h5"],
                 1,
-                &["{dir}/ro", "ermission denied"],
+                &[
+                    "{dir}/ro: cannot create a file in this folder",
+                    "ermission denied",
+                ],
             )],
             libs: vec![lib("CensusWriter", lib_writer_readonly, Want::Io)],
         });
