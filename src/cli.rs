@@ -112,7 +112,8 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Skip the scan of the id columns that finds the order of the edges (fast on huge files).
+    /// Skip reading the id columns and index rows (edge order, negative ids, target ids
+    /// against the index, index ranges): only metadata is read, fast on huge files.
     #[arg(long)]
     pub no_scan: bool,
 }

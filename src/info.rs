@@ -1,5 +1,8 @@
 //! `sonata-census info`: what an edge file holds — populations, node populations, edge counts,
 //! indices (and which spelling), edge order, attribute groups and columns with their types.
+//! Describing is also checking: a file whose ids, indices or attribute row counts are broken is
+//! an error naming the dataset, not a description (the id and index rows are read unless
+//! `scan` is off).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -140,6 +143,15 @@ fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedne
         let Some(index) = EdgeIndex::open(pop, direction)? else {
             continue;
         };
+        if direction == IndexDirection::TargetToSource {
+            // A node count no census could hold (a declared but never written dataset) is
+            // refused before its rows are streamed.
+            crate::census::limits::check_target_count(
+                pop,
+                index.node_count(),
+                "the target index (indices/target_to_source)",
+            )?;
+        }
         index.validate()?;
         if direction == IndexDirection::TargetToSource
             && let Some(max) = max_target

@@ -740,6 +740,16 @@ fn structure_cases() -> Vec<Case> {
                 ],
             ),
             run(
+                &["info", "{in}"],
+                2,
+                &[
+                    "{in}",
+                    "population 'p'",
+                    "the target index (indices/target_to_source) gives 1099511627776 target \
+                     nodes need",
+                ],
+            ),
+            run(
                 &[
                     "count",
                     "{in}",
