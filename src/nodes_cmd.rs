@@ -133,11 +133,7 @@ fn open_population(path: &Path, population: &str) -> Result<NodePopulation> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        let config = CircuitConfig::open(path)?;
-        let node_ref = config.node_population(population)?;
-        NodeFile::open(&node_ref.file)
-            .map_err(|e| e.named_by(&config.path))?
-            .population(population)
+        CircuitConfig::open(path)?.open_node_population(population)
     } else {
         NodeFile::open(path)?.population(population)
     }

@@ -168,12 +168,17 @@ fn lib_writer_readonly(_: &Path, dir: &Path) -> Result<()> {
 }
 
 fn lib_config_nodes(path: &Path, _: &Path) -> Result<()> {
-    let config = CircuitConfig::open(path)?;
-    let r = config.node_population("tgt")?;
-    NodeFile::open(&r.file)
-        .map_err(|e| e.named_by(path))?
-        .population("tgt")
-        .map(|_| ())
+    let err = match CircuitConfig::open(path)?.open_node_population("tgt") {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    // The typed error also names the config that points to the missing file.
+    assert!(
+        err.to_string()
+            .contains(&format!("named by {}", path.display())),
+        "{err}"
+    );
+    Err(err)
 }
 
 fn lib_dry_run(path: &Path, _: &Path) -> Result<()> {
@@ -1264,6 +1269,27 @@ fn config_cases() -> Vec<Case> {
                 &["dry-run", "{in}"],
                 2,
                 &["{dir}/missing_edges.h5", "No such file", "named by {in}"],
+            )],
+            libs: vec![lib("dry_run_stats", lib_dry_run, Want::InputFile)],
+        },
+        Case {
+            // An entry without `populations` (Allen configs) is listed by opening its file.
+            name: "config_entry_without_populations_names_missing_file".into(),
+            build: Box::new(|dir| {
+                write_nodes(&dir.join("nodes.h5"));
+                let p = dir.join("circuit_config.json");
+                std::fs::write(
+                    &p,
+                    r#"{"networks": {"nodes": [{"nodes_file": "nodes.h5"}],
+                        "edges": [{"edges_file": "./sub/../gone.h5"}]}}"#,
+                )
+                .unwrap();
+                p
+            }),
+            runs: vec![run(
+                &["dry-run", "{in}"],
+                2,
+                &["{dir}/gone.h5", "No such file", "named by {in}"],
             )],
             libs: vec![lib("dry_run_stats", lib_dry_run, Want::InputFile)],
         },

@@ -314,6 +314,19 @@ impl CircuitConfig {
             available: all.into_iter().map(|p| p.name).collect(),
         })
     }
+
+    /// Opens the node population `name` from the file the config gives for it.
+    ///
+    /// # Errors
+    /// As [`CircuitConfig::node_population`]; [`Error::InputFile`] naming this config when the
+    /// node file is missing or unreadable; errors of [`NodeFile::open`] and
+    /// [`NodeFile::population`].
+    pub fn open_node_population(&self, name: &str) -> Result<super::nodes::NodePopulation> {
+        let r = self.node_population(name)?;
+        NodeFile::open(&r.file)
+            .map_err(|e| e.named_by(&self.path))?
+            .population(name)
+    }
 }
 
 /// The value of manifest variable `key` with its own variables expanded.
