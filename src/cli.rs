@@ -26,7 +26,11 @@ Examples:
   sonata-census nodes metypes nodes.h5 --population All
   sonata-census dry-run circuit_config.json --ranks 64
 
-Exit codes: 0 success, 1 failure of the environment (I/O, GPU), 2 bad input or arguments.";
+Exit codes: 0 success; 2 bad input or arguments (input files missing, not HDF5, truncated or
+malformed, unknown population, bad id lists, existing output without --force); 1 failure of the
+environment (output folder missing or not writable, I/O, GPU). Errors are one line on stderr:
+  sonata-census: FILE[, population 'NAME'][, dataset 'PATH']: what is wrong
+A failed run leaves no output file and an existing output untouched.";
 
 /// Counts every synapse and every connection of SONATA edge populations.
 ///
@@ -108,7 +112,8 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Skip the scan of the id columns that finds the order of the edges (fast on huge files).
+    /// Skip reading the id columns and index rows (edge order, negative ids, target ids
+    /// against the index, index ranges): only metadata is read, fast on huge files.
     #[arg(long)]
     pub no_scan: bool,
 }

@@ -72,6 +72,13 @@ fn backend(arg: BackendArg) -> Backend {
 }
 
 fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
+    if same_file(&args.file, &args.output) {
+        // With --force the finished census would be renamed over the edge file it counted.
+        return Err(Error::InvalidArgument(format!(
+            "{}: the output is the input edge file (choose another --output)",
+            args.output.display()
+        )));
+    }
     check_output_path(&args.output, args.force)?;
     if args.chunk_len == 0 {
         return Err(Error::InvalidArgument(
@@ -132,6 +139,15 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let path = writer.finish()?;
     v.detail(&format!("wrote {}", path.display()));
     Ok(censuses)
+}
+
+/// Whether `a` and `b` are the same existing file (same device and inode: links included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 fn summary_line(c: &Census, seconds: f64) -> String {

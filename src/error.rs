@@ -112,6 +112,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An input file (named by the caller, or by a circuit config the caller named) does not
+    /// exist or cannot be read. Bad input: exit code 2, unlike [`Error::Io`].
+    #[error("{}: {source}{}", path.display(), named_by.as_ref().map(|c| format!(" (named by {})", c.display())).unwrap_or_default())]
+    InputFile {
+        /// The input file.
+        path: PathBuf,
+        /// The circuit config that names it, when it came from one.
+        named_by: Option<PathBuf>,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The output file exists and overwriting was not allowed.
     #[error("{}: output exists (pass --force to replace it)", path.display())]
     OutputExists {
@@ -146,6 +159,32 @@ impl Error {
         }
     }
 
+    /// Builds an [`Error::InputFile`] for `path`, not named by a config.
+    pub fn input_file(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::InputFile {
+            path: path.as_ref().to_path_buf(),
+            named_by: None,
+            source,
+        }
+    }
+
+    /// This error, with `config` recorded as the circuit config that named the missing input
+    /// file (other errors are returned unchanged: they already name their file).
+    pub fn named_by(self, config: impl AsRef<Path>) -> Self {
+        match self {
+            Error::InputFile {
+                path,
+                named_by: None,
+                source,
+            } => Error::InputFile {
+                path,
+                named_by: Some(config.as_ref().to_path_buf()),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// Builds an [`Error::Hdf5`].
     pub fn hdf5(at: Location, source: hdf5::Error) -> Self {
         Error::Hdf5 { at, source }
@@ -157,6 +196,7 @@ impl Error {
             self,
             Error::InvalidData { .. }
                 | Error::NotHdf5 { .. }
+                | Error::InputFile { .. }
                 | Error::PopulationNotFound { .. }
                 | Error::OutputExists { .. }
                 | Error::InvalidArgument(_)

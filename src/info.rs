@@ -1,15 +1,18 @@
 //! `sonata-census info`: what an edge file holds — populations, node populations, edge counts,
 //! indices (and which spelling), edge order, attribute groups and columns with their types.
+//! Describing is also checking: a file whose ids, indices or attribute row counts are broken is
+//! an error naming the dataset, not a description (the id and index rows are read unless
+//! `scan` is off).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::census::sortedness::{self, Sortedness};
-use crate::error::Result;
+use crate::census::sortedness::{Sortedness, SortednessTracker};
+use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::sonata::attributes::AttributeColumnInfo;
+use crate::sonata::attributes::{AttributeColumnInfo, AttributeKind};
 use crate::sonata::index::{EdgeIndex, IndexDirection, IndexSpelling};
 use crate::sonata::{EdgeFile, EdgePopulation};
 
@@ -73,10 +76,13 @@ fn index_info(pop: &EdgePopulation, dir: IndexDirection) -> Result<Option<IndexI
     }))
 }
 
-/// Describes `path`. With `scan`, streams each population's id columns once to find its order.
+/// Describes `path`. With `scan`, streams each population's id columns once to find its order,
+/// and checks the data it read: negative ids, every row of both indices, target ids within the
+/// target index.
 ///
 /// # Errors
-/// Open/read errors and invalid populations (every population must have valid id columns).
+/// Open/read errors and invalid populations (every population must have valid id columns;
+/// without `edge_group_id`, attribute columns must have a row per edge).
 pub fn describe(path: &Path, scan: bool, progress: &Progress) -> Result<FileInfo> {
     let file = EdgeFile::open(path)?;
     let mut populations = Vec::new();
@@ -84,13 +90,16 @@ pub fn describe(path: &Path, scan: bool, progress: &Progress) -> Result<FileInfo
         let pop = file.population(&name)?;
         let sortedness = if scan {
             progress.phase(&format!("{name}: scanning order"), pop.size());
-            let s = sortedness::scan(&pop, crate::census::DEFAULT_CHUNK_LEN)?;
-            progress.inc(pop.size());
-            Some(s)
+            Some(scan_population(&pop, progress)?)
         } else {
             None
         };
         let layout = pop.group_layout()?;
+        let explicit_groups = layout.edge_group_id.is_some() || layout.edge_group_index.is_some();
+        let attributes = pop.attribute_columns()?;
+        if !explicit_groups {
+            check_implicit_rows(&pop, &attributes)?;
+        }
         populations.push(PopulationInfo {
             source_node_population: pop.source_population().unwrap_or("unknown").to_string(),
             target_node_population: pop.target_population().unwrap_or("unknown").to_string(),
@@ -100,9 +109,9 @@ pub fn describe(path: &Path, scan: bool, progress: &Progress) -> Result<FileInfo
             target_index: index_info(&pop, IndexDirection::TargetToSource)?,
             source_index: index_info(&pop, IndexDirection::SourceToTarget)?,
             sortedness,
-            explicit_groups: layout.edge_group_id.is_some() || layout.edge_group_index.is_some(),
+            explicit_groups,
             attribute_groups: layout.groups,
-            attributes: pop.attribute_columns()?,
+            attributes,
             name,
         });
     }
@@ -111,6 +120,77 @@ pub fn describe(path: &Path, scan: bool, progress: &Progress) -> Result<FileInfo
         file: path.to_path_buf(),
         populations,
     })
+}
+
+/// Reads both id columns whole (negative ids are errors), finds the edge order, and checks the
+/// indices: every row of both (inverted or out-of-bounds ranges are errors) and that no target
+/// id reaches past the target index's node count.
+fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedness> {
+    let mut tracker = SortednessTracker::default();
+    let mut max_target: Option<u64> = None;
+    let mut chunks = pop.id_chunks(crate::census::DEFAULT_CHUNK_LEN);
+    while let Some(chunk) = chunks.next_chunk()? {
+        tracker.feed(chunk.sources, chunk.targets);
+        if let Some(&m) = chunk.targets.iter().max() {
+            max_target = Some(max_target.map_or(m, |x| x.max(m)));
+        }
+        progress.inc(chunk.targets.len() as u64);
+    }
+    for direction in [
+        IndexDirection::TargetToSource,
+        IndexDirection::SourceToTarget,
+    ] {
+        let Some(index) = EdgeIndex::open(pop, direction)? else {
+            continue;
+        };
+        if direction == IndexDirection::TargetToSource {
+            // A node count no census could hold (a declared but never written dataset) is
+            // refused before its rows are streamed.
+            crate::census::limits::check_target_count(
+                pop,
+                index.node_count(),
+                "the target index (indices/target_to_source)",
+            )?;
+        }
+        index.validate()?;
+        if direction == IndexDirection::TargetToSource
+            && let Some(max) = max_target
+            && max >= index.node_count()
+        {
+            return Err(Error::invalid(
+                pop.target_ids().location().clone(),
+                format!(
+                    "target node id {max} is beyond the {} nodes of {}/{}",
+                    index.node_count(),
+                    direction.group_path(),
+                    index.spelling().dataset_name()
+                ),
+            ));
+        }
+    }
+    Ok(tracker.result())
+}
+
+/// Without `edge_group_id` / `edge_group_index`, row `i` of every attribute column is edge `i`:
+/// a column shorter than the population is an error.
+fn check_implicit_rows(pop: &EdgePopulation, columns: &[AttributeColumnInfo]) -> Result<()> {
+    for c in columns {
+        if c.rows < pop.size() {
+            let path = match c.kind {
+                AttributeKind::Dynamics => format!("{}/dynamics_params/{}", c.group, c.name),
+                _ => format!("{}/{}", c.group, c.name),
+            };
+            return Err(Error::invalid(
+                pop.location().dataset(&path),
+                format!(
+                    "has {} rows but the population has {} edges",
+                    c.rows,
+                    pop.size()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Renders `info` as the text the CLI prints.

@@ -58,7 +58,7 @@ pub struct SelectArgs {
     #[arg(short, long)]
     pub population: String,
     /// Comma-separated gids (0-based node ids); default: every cell.
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub gids: Option<String>,
 }
 
@@ -133,9 +133,7 @@ fn open_population(path: &Path, population: &str) -> Result<NodePopulation> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        let config = CircuitConfig::open(path)?;
-        let node_ref = config.node_population(population)?;
-        NodeFile::open(&node_ref.file)?.population(population)
+        CircuitConfig::open(path)?.open_node_population(population)
     } else {
         NodeFile::open(path)?.population(population)
     }

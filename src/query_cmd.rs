@@ -58,7 +58,8 @@ pub struct TargetsArgs {
     #[command(flatten)]
     pub file: FileArgs,
     /// Target node ids: comma-separated (`0,1,2`) or `@PATH` (one id per line).
-    #[arg(long, value_name = "LIST")]
+    // Hyphen values reach parse_targets, which says "'-1' is negative" in one line.
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub targets: String,
     /// Count the whole population once with the census engine and answer from it (for lists
     /// covering much of the population) instead of reading the targets' edges through the index.
@@ -76,7 +77,7 @@ pub struct SynapsesArgs {
     #[command(flatten)]
     pub file: FileArgs,
     /// The gid (target node id; source node id for `--reader neuroglial`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub gid: String,
     /// The neurodamus reader class: sonata, gap-junction, neuromodulation, point-process,
     /// exp2syn, neuroglial.
@@ -184,10 +185,9 @@ fn values(column: &Column) -> Vec<String> {
 /// `LIST`: comma-separated ids, or `@PATH` with one id per line (blank lines skipped).
 fn parse_targets(list: &str) -> Result<Vec<u64>> {
     if let Some(path) = list.strip_prefix('@') {
-        let text = std::fs::read_to_string(Path::new(path)).map_err(|source| Error::Io {
-            path: PathBuf::from(path),
-            source,
-        })?;
+        // A targets file the user named that cannot be read is bad input (exit 2).
+        let text = std::fs::read_to_string(Path::new(path))
+            .map_err(|source| Error::input_file(path, source))?;
         return text
             .lines()
             .enumerate()

@@ -333,8 +333,9 @@ fn generate_and_info_errors() {
         "10",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // A missing input file named by the user is bad input.
     let o = run(&["info", p(&dir.path().join("missing.h5"))]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing.h5"), "{}", stderr(&o));
     std::fs::write(&out, "text").unwrap();
     let o = run(&["info", p(&out)]);

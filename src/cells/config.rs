@@ -87,15 +87,13 @@ impl CircuitConfig {
     /// Reads and parses `path`.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::InvalidData`] naming the file when it
+    /// [`Error::InputFile`] when the file cannot be read; [`Error::InvalidData`] naming the file when it
     /// is not JSON, `networks` entries lack their file key, a manifest variable is unknown or
     /// cyclic, or a value has the wrong JSON type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::input_file(path, source))?;
         Self::parse(&text, path)
     }
 
@@ -236,7 +234,8 @@ impl CircuitConfig {
         Ok(normalise(&self.base_dir().join(out)))
     }
 
-    fn populations(entries: &[NetworkEntry], nodes: bool) -> Result<Vec<PopulationRef>> {
+    fn populations(&self, nodes: bool) -> Result<Vec<PopulationRef>> {
+        let entries = if nodes { &self.nodes } else { &self.edges };
         let mut out = Vec::new();
         for e in entries {
             match &e.populations {
@@ -246,10 +245,15 @@ impl CircuitConfig {
                     kind: kind.clone(),
                 })),
                 None => {
+                    // A missing file names the config that points to it.
                     let names = if nodes {
-                        NodeFile::open(&e.file)?.population_names()?
+                        NodeFile::open(&e.file)
+                            .map_err(|err| err.named_by(&self.path))?
+                            .population_names()?
                     } else {
-                        EdgeFile::open(&e.file)?.population_names()?
+                        EdgeFile::open(&e.file)
+                            .map_err(|err| err.named_by(&self.path))?
+                            .population_names()?
                     };
                     out.extend(names.into_iter().map(|name| PopulationRef {
                         name,
@@ -268,7 +272,7 @@ impl CircuitConfig {
     /// # Errors
     /// Errors opening a node file that must be listed.
     pub fn node_populations(&self) -> Result<Vec<PopulationRef>> {
-        Self::populations(&self.nodes, true)
+        self.populations(true)
     }
 
     /// Every edge population, in config order (as [`CircuitConfig::node_populations`]).
@@ -276,7 +280,7 @@ impl CircuitConfig {
     /// # Errors
     /// Errors opening an edge file that must be listed.
     pub fn edge_populations(&self) -> Result<Vec<PopulationRef>> {
-        Self::populations(&self.edges, false)
+        self.populations(false)
     }
 
     /// The node population `name`.
@@ -309,6 +313,19 @@ impl CircuitConfig {
             name: name.to_string(),
             available: all.into_iter().map(|p| p.name).collect(),
         })
+    }
+
+    /// Opens the node population `name` from the file the config gives for it.
+    ///
+    /// # Errors
+    /// As [`CircuitConfig::node_population`]; [`Error::InputFile`] naming this config when the
+    /// node file is missing or unreadable; errors of [`NodeFile::open`] and
+    /// [`NodeFile::population`].
+    pub fn open_node_population(&self, name: &str) -> Result<super::nodes::NodePopulation> {
+        let r = self.node_population(name)?;
+        NodeFile::open(&r.file)
+            .map_err(|e| e.named_by(&self.path))?
+            .population(name)
     }
 }
 

@@ -148,7 +148,7 @@ pub fn dry_run_stats(
     let mut populations = Vec::new();
     let mut notes = Vec::new();
     for edge_ref in config.edge_populations()? {
-        let file = EdgeFile::open(&edge_ref.file)?;
+        let file = EdgeFile::open(&edge_ref.file).map_err(|e| e.named_by(&config.path))?;
         let pop = file.population(&edge_ref.name)?;
         let (connection_type, kb) = match edge_ref.kind.as_deref() {
             Some("electrical") => ("GapJunction", GAP_JUNCTION_KB),
@@ -165,7 +165,9 @@ pub fn dry_run_stats(
             match targets.iter().position(|t| t.name == node_ref.name) {
                 Some(i) => slot = Some(i),
                 None => {
-                    let nodes = NodeFile::open(&node_ref.file)?.population(&node_ref.name)?;
+                    let nodes = NodeFile::open(&node_ref.file)
+                        .map_err(|e| e.named_by(&config.path))?
+                        .population(&node_ref.name)?;
                     let all: Vec<u64> = (0..nodes.size()).collect();
                     let metypes = match retrieve_unique_metypes(&nodes, &all, &[]) {
                         Ok(m) => Some(m),

@@ -47,7 +47,7 @@ impl NodeFile {
     /// Opens `path` read-only.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, [`Error::NotHdf5`] when it is not HDF5.
+    /// [`Error::InputFile`] when the file cannot be read, [`Error::NotHdf5`] when it is not HDF5.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = crate::sonata::open_hdf5_file(&path)?;
@@ -108,6 +108,21 @@ impl NodeFile {
             ));
         };
         let size = types.len;
+        // Whole-population work (metypes, distributions, dry run) holds at least one u64 per
+        // cell: a size no machine can list (a declared but never written `node_type_id`) is
+        // refused here rather than aborting an allocation later.
+        if let Some(memory) = crate::census::limits::memory_bytes()
+            && size.saturating_mul(8) > memory
+        {
+            return Err(Error::invalid(
+                at.dataset(NODE_TYPE_ID),
+                format!(
+                    "has {size} rows: a list of every node id would not fit in this machine's \
+                     memory (RAM + swap: {}); the file is probably corrupt",
+                    crate::census::limits::memory_text()
+                ),
+            ));
+        }
         let gid = Column::open(&group, NODE_GROUP_ID, NODE_GROUP_ID, &at)?;
         let gidx = Column::open(&group, NODE_GROUP_INDEX, NODE_GROUP_INDEX, &at)?;
         let mapping = match (gid, gidx) {

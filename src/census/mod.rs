@@ -14,6 +14,7 @@
 //! ([`TargetSpace`]), then runs the engine. [`cpu`] is the reference engine.
 
 pub mod cpu;
+pub mod limits;
 pub mod output;
 pub mod sortedness;
 pub mod stream;
@@ -105,18 +106,25 @@ impl TargetSpace {
     /// (or bmtk's `node_id_to_range`) when present, else unknown.
     ///
     /// # Errors
-    /// A malformed target index.
+    /// A malformed target index (its per-node dataset is checked row by row); a node count
+    /// whose tables cannot fit in memory ([`limits::check_target_count`]).
     pub fn resolve(pop: &EdgePopulation, nodes_count: Option<u64>) -> Result<Self> {
         if let Some(n) = nodes_count {
+            limits::check_target_count(pop, n, "--nodes-count")?;
             return Ok(TargetSpace {
                 n_targets: Some(n),
                 origin: "--nodes-count".into(),
             });
         }
         if let Some(index) = EdgeIndex::open(pop, IndexDirection::TargetToSource)? {
+            let origin = "the target index (indices/target_to_source)";
+            // Its length becomes the node count: it must fit in memory, and a corrupt per-node
+            // dataset is refused.
+            limits::check_target_count(pop, index.node_count(), origin)?;
+            index.validate_nodes()?;
             return Ok(TargetSpace {
                 n_targets: Some(index.node_count()),
-                origin: "the target index (indices/target_to_source)".into(),
+                origin: origin.into(),
             });
         }
         Ok(TargetSpace {
@@ -258,6 +266,14 @@ pub fn census_population_noted(
 ) -> Result<Census> {
     use crate::gpu::{self, AdapterChoice, GpuTimings};
     let space = TargetSpace::resolve(pop, options.nodes_count)?;
+    // Tables that cannot fit in memory are an error, not an allocation abort (limits.rs).
+    let limited;
+    let pop = if space.n_targets.is_some() {
+        pop
+    } else {
+        limited = limits::limit_target_ids(pop);
+        &limited
+    };
     let nsyns = || -> Result<Option<stream::NsynsSource>> {
         Ok(NsynsReader::open(pop)?.map(|mut reader| {
             Box::new(move |first: u64, out: &mut [u64]| reader.read_range_into(first, out))

@@ -60,13 +60,22 @@ pub fn check_output_path(path: &Path, force: bool) -> Result<()> {
             path: path.to_path_buf(),
         });
     }
-    // Probe writability with a temporary file (removed at once).
+    // Probe writability with a temporary file (removed at once). The message names the folder
+    // and the OS reason, not the probe's random name.
     tempfile::Builder::new()
         .prefix(".sonata-census-probe-")
         .tempfile_in(&dir)
-        .map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
+        .map_err(|e| {
+            // tempfile appends ` at path "<probe>"` to the OS error: keep the OS part.
+            let text = e.to_string();
+            let reason = text.split(" at path ").next().unwrap_or(&text).to_string();
+            Error::Io {
+                path: dir.clone(),
+                source: std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create a file in this folder: {reason}"),
+                ),
+            }
         })?;
     Ok(())
 }

@@ -626,9 +626,18 @@ impl SonataReader {
     /// `_read`: attribute `name` over the fetched edges; an absent optional one is the scalar -1.
     fn read(&self, fetched: &Fetched, name: &str, optional: bool) -> Result<DataColumn> {
         if self.attribute_names.contains(name) {
-            return Ok(DataColumn::Values(
-                self.pop.attribute(name, &fetched.selection())?,
-            ));
+            let values = self.pop.attribute(name, &fetched.selection())?;
+            if let AttributeValues::Str(_) = values {
+                // Every record field is a number: name the column that holds strings.
+                return Err(Error::invalid(
+                    self.location(&self.column_path(name)),
+                    format!(
+                        "attribute {name} holds strings but the synapse parameter records \
+                         need numbers"
+                    ),
+                ));
+            }
+            return Ok(DataColumn::Values(values));
         }
         if optional {
             return Ok(DataColumn::Scalar(-1));
@@ -637,6 +646,18 @@ impl SonataReader {
             self.location(&format!("0/{name}")),
             format!("Missing attribute {name} in the SONATA edge file"),
         ))
+    }
+
+    /// `<group>/<name>` of the first attribute group holding `name` (`0/<name>` when unknown),
+    /// for messages.
+    fn column_path(&self, name: &str) -> String {
+        let group = self
+            .pop
+            .attribute_columns()
+            .ok()
+            .and_then(|cols| cols.into_iter().find(|c| c.name == name).map(|c| c.group))
+            .unwrap_or_else(|| "0".to_string());
+        format!("{group}/{name}")
     }
 
     /// `_populate`: stores `values` (split per gid) as field `name` of every fetched gid.

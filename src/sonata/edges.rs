@@ -22,8 +22,8 @@ impl EdgeFile {
     /// of one file from several processes work with the default.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file does not exist or cannot be read, [`Error::NotHdf5`] when it is
-    /// not an HDF5 file.
+    /// [`Error::InputFile`] when the file does not exist or cannot be read, [`Error::NotHdf5`]
+    /// when it is not an HDF5 file (empty, truncated, another format).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = open_hdf5(&path)?;
@@ -114,16 +114,13 @@ impl EdgeFile {
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
     // Check with the OS first: HDF5's own message for a missing file is long and unclear.
     if let Err(source) = std::fs::File::open(path) {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            source,
-        });
+        return Err(Error::input_file(path, source));
     }
     if path.is_dir() {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("is a directory, not a file"),
-        });
+        return Err(Error::input_file(
+            path,
+            std::io::Error::other("is a directory, not a file"),
+        ));
     }
     hdf5::File::open(path).map_err(|e| Error::NotHdf5 {
         at: Location::file(path),
@@ -161,6 +158,15 @@ pub struct IdColumn {
     len: u64,
     dtype: IdDtype,
     node_population: Option<String>,
+    limit: Option<IdLimit>,
+}
+
+/// An exclusive bound on the ids of a column, checked on every read (see
+/// [`EdgePopulation::with_target_id_limit`]).
+#[derive(Debug, Clone)]
+struct IdLimit {
+    bound: u64,
+    reason: String,
 }
 
 impl IdColumn {
@@ -201,6 +207,7 @@ impl IdColumn {
             at,
             dtype,
             node_population,
+            limit: None,
         })
     }
 
@@ -240,6 +247,25 @@ impl IdColumn {
     /// [`Error::InvalidData`] naming the first negative id when the column is signed and holds
     /// one; [`Error::Hdf5`] when the read fails.
     pub fn read_range_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        self.read_unchecked_into(start, out)?;
+        if let Some(limit) = &self.limit
+            && out.iter().fold(0, |m, &v| m.max(v)) >= limit.bound
+        {
+            let pos = out.iter().position(|&v| v >= limit.bound).unwrap_or(0);
+            return Err(Error::invalid(
+                self.at.clone(),
+                format!(
+                    "node id {} at row {} {}",
+                    out[pos],
+                    start + pos as u64,
+                    limit.reason
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_unchecked_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
         match self.dtype {
             IdDtype::Unsigned(_) => read_range_into(&self.dataset, start, out).at(&self.at),
             IdDtype::Signed(_) => {
@@ -268,7 +294,19 @@ impl IdColumn {
     /// # Errors
     /// As [`IdColumn::read_range_into`], and [`Error::InvalidData`] when a range is past the end.
     pub fn read_selection(&self, selection: &crate::selection::Selection) -> Result<Vec<u64>> {
-        let mut out = vec![0u64; selection.flat_size() as usize];
+        // The selection's size comes from the file (index ranges): allocate fallibly.
+        let rows = selection.flat_size();
+        let mut out: Vec<u64> = Vec::new();
+        usize::try_from(rows)
+            .ok()
+            .and_then(|n| out.try_reserve_exact(n).ok())
+            .ok_or_else(|| {
+                Error::invalid(
+                    self.at.clone(),
+                    format!("a selection of {rows} rows does not fit in memory"),
+                )
+            })?;
+        out.resize(rows as usize, 0);
         let mut buffer = Vec::new();
         let mut written = 0usize;
         for block in plan_blocks(selection.ranges(), MERGE_GAP_ROWS_U64, MAX_BLOCK_ROWS_U64) {
@@ -396,6 +434,19 @@ impl EdgePopulation {
     /// The `target_node_id` column.
     pub fn target_ids(&self) -> &IdColumn {
         &self.target
+    }
+
+    /// This population with every read of `target_node_id` refusing ids `>= bound` with
+    /// [`Error::InvalidData`] "node id X at row R {reason}". The census sets it when the largest
+    /// target id fixes the length of its tables, so a corrupt id (2^40, 2^64 - 1) is an error
+    /// before any engine allocates tables for it.
+    pub fn with_target_id_limit(&self, bound: u64, reason: impl Into<String>) -> EdgePopulation {
+        let mut pop = self.clone();
+        pop.target.limit = Some(IdLimit {
+            bound,
+            reason: reason.into(),
+        });
+        pop
     }
 
     /// Streams both id columns in chunks of at most `chunk_len` rows into reused buffers.

@@ -213,3 +213,26 @@ pub fn locked<T>(f: impl FnOnce() -> T) -> T {
     let _guard = FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     f()
 }
+
+/// Writes `edges/<pop>/indices/<direction>/{node_id_to_ranges, range_to_edge_id}` exactly as
+/// given (no checks), for fixtures of broken indices. `direction` is `target_to_source` or
+/// `source_to_target`.
+pub fn write_raw_index(
+    path: &Path,
+    pop: &str,
+    direction: &str,
+    node_id_to_ranges: &[[u64; 2]],
+    range_to_edge_id: &[[u64; 2]],
+) {
+    let file = hdf5::File::open_rw(path).unwrap();
+    let g = file
+        .create_group(&format!("edges/{pop}/indices/{direction}"))
+        .unwrap();
+    for (name, rows) in [
+        ("node_id_to_ranges", node_id_to_ranges),
+        ("range_to_edge_id", range_to_edge_id),
+    ] {
+        let a = ndarray::Array2::from_shape_vec((rows.len(), 2), rows.concat()).unwrap();
+        g.new_dataset_builder().with_data(&a).create(name).unwrap();
+    }
+}
