@@ -263,15 +263,21 @@ fn generate_file(
             source,
         })?
         .into_temp_path();
+    // The generator has no interrupt checks of its own: on SIGINT / SIGTERM the forced clean-up
+    // of `interrupt` removes the registered temporary file.
+    let registered = sonata_census::interrupt::register(&temp);
     let total = options.edges.saturating_mul(u64::from(options.populations));
     let progress = v.progress("generating", total, "edges");
     let summary = generate::generate(&temp, options, &|done| progress.set_position(done));
     progress.finish();
     let mut summary = summary?;
-    temp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
+    sonata_census::interrupt::commit(|| {
+        temp.persist(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e.error,
+        })
     })?;
+    drop(registered);
     summary.path = path.to_path_buf();
     Ok(summary)
 }

@@ -133,7 +133,7 @@ pub enum Error {
     },
 
     /// A requested backend cannot run here.
-    #[error("backend '{backend}' is not available: {reason}")]
+    #[error("backend '{backend}' failed: {reason}")]
     BackendUnavailable {
         /// The backend asked for.
         backend: String,

@@ -18,10 +18,13 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
     let cli = cli::Cli::parse();
-    // `count` stops cleanly on SIGINT / SIGTERM (no `.partial` or spill file left, exit 130 /
-    // 143); the other commands keep the default disposition (they write no temporary files,
-    // or nothing of value is lost).
-    if matches!(cli.command, cli::Command::Count(_)) {
+    // `count`, `generate` and `demo` stop cleanly on SIGINT / SIGTERM (no `.partial` or spill
+    // file left, exit 130 / 143); the other commands keep the default disposition (they write
+    // no temporary files).
+    if matches!(
+        cli.command,
+        cli::Command::Count(_) | cli::Command::Generate(_) | cli::Command::Demo(_)
+    ) {
         if let Err(err) = sonata_census::interrupt::install() {
             eprintln!("sonata-census: {err}");
             return ExitCode::from(1);

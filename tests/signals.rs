@@ -210,3 +210,35 @@ fn an_uninterrupted_run_still_writes_its_output() {
     assert!(o.stderr.is_empty());
     assert_eq!(files_in(dir.path()), ["census.h5", "edges.h5"]);
 }
+
+#[test]
+fn sigint_stops_generate_and_leaves_nothing_behind() {
+    // The generator has no interrupt checks: the signal thread removes the registered temporary
+    // file after the grace period and exits 130.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("circuit.h5");
+    std::fs::write(&out, b"previous circuit").unwrap();
+    let mut child = bin()
+        .args(["generate", p(&out), "--force", "--nodes", "100000"])
+        .args(["--edges", "200000000", "--order", "shuffled"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&mut child, "a .partial file", || {
+        files_in(dir.path()).iter().any(|n| n.ends_with(".partial"))
+    });
+    send(&child, "SIGINT");
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("sonata-census: interrupted by SIGINT"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous circuit");
+    assert_eq!(files_in(dir.path()), ["circuit.h5"]);
+}
