@@ -21,6 +21,9 @@ Examples:
   # Try it all on a circuit the tool makes itself
   sonata-census demo
 
+  # Plots and a page of the census tables (open report/index.html)
+  sonata-census report census.h5 --output report
+
   # neurodamus's readers, answering as JSON
   sonata-census query conn-counts edges.h5 --population All__All__chemical --targets 0,1,2
   sonata-census nodes metypes nodes.h5 --population All
@@ -84,6 +87,11 @@ pub enum Command {
     /// Generate a circuit in a temporary folder, count it, and print a summary.
     Demo(DemoArgs),
 
+    /// Plot census tables (PNG and SVG histograms per population) and write an HTML page and
+    /// summary.json with their numbers.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
+
     /// neurodamus synapse reader answers as JSON on stdout: synapses per target, per connection,
     /// and the synapse parameter records of a gid.
     Query(crate::query_cmd::QueryArgs),
@@ -103,6 +111,52 @@ n_targets is --nodes-count, else the length of the target index, else the larges
 Examples:
   sonata-census count edges.h5 --output census.h5
   sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 -o census.h5 --force";
+
+const REPORT_HELP: &str = "\
+Writes into DIR (created when missing):
+  index.html                                   summary numbers and plots of every population
+  summary.json                                 the same numbers
+  <pop>/synapses_per_target.{png,svg}          in-degree distribution
+  <pop>/connections_per_target.{png,svg}       distinct sources per target
+  <pop>/synapses_per_connection.{png,svg}      the stored synapses-per-connection histogram
+Bins and axes are logarithmic where the values span two decades or more. Targets without
+synapses are in no bar; the plots and the page give their number.
+
+Examples:
+  sonata-census count edges.h5 -o census.h5
+  sonata-census report census.h5 --output report
+  sonata-census report census.h5 -p All__All__chemical -o report --size 1600x1000 --force";
+
+/// Arguments of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Census table file (written by `sonata-census count`).
+    pub tables: PathBuf,
+    /// Folder for the report (created when missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Population to report (repeat for several); default: every population in the file.
+    #[arg(short, long = "population", value_name = "NAME")]
+    pub populations: Vec<String>,
+    /// Replace existing report files.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Size of each plot in pixels, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", default_value = "960x600", value_parser = parse_size)]
+    pub size: (u32, u32),
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, e.g. 960x600, not '{s}'"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("expected WIDTHxHEIGHT, e.g. 960x600, not '{s}'"))
+    };
+    Ok((n(w)?, n(h)?))
+}
 
 /// Arguments of `info`.
 #[derive(Debug, Args)]

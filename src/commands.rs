@@ -60,7 +60,31 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => generate(&args, v),
         Command::Demo(args) => demo(&args, v),
         Command::Query(args) => crate::query_cmd::run(&args),
+        Command::Report(args) => report(&args, v),
     }
+}
+
+fn report(args: &crate::cli::ReportArgs, v: Verbosity) -> Result<()> {
+    use sonata_census::report::{ReportOptions, write_report};
+    let options = ReportOptions {
+        populations: args.populations.clone(),
+        force: args.force,
+        width: args.size.0,
+        height: args.size.1,
+    };
+    let summary = write_report(&args.tables, &args.output, &options)?;
+    for p in &summary.populations {
+        v.info(&format!(
+            "{}: {} edges, {} connections, {} targets ({} without synapses)",
+            p.population, p.edges, p.connections, p.targets, p.targets_without_synapses
+        ));
+    }
+    // Every file with -v; the page alone otherwise (it is the last file written).
+    let shown = if v.verbose { summary.files.len() } else { 1 };
+    for f in summary.files.iter().rev().take(shown).rev() {
+        v.info(&format!("wrote {}", f.display()));
+    }
+    Ok(())
 }
 
 fn backend(arg: BackendArg) -> Backend {

@@ -12,7 +12,7 @@
 //!
 //! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
 //! does, [`sonata::attributes`] reads attribute columns, [`generate`] writes synthetic circuits and
-//! [`info`] describes a file.
+//! [`info`] describes a file, and [`report`] draws a census table file as plots and a page.
 #![deny(missing_docs)]
 
 pub mod cells;
@@ -26,6 +26,7 @@ pub mod interrupt;
 pub mod kernels;
 pub mod neurodamus;
 pub mod progress;
+pub mod report;
 pub mod selection;
 pub mod sonata;
 

@@ -1,0 +1,476 @@
+//! Visual report of a census table file: per population, PNG and SVG histograms of synapses per
+//! target, connections per target and synapses per connection, an `index.html` page with the
+//! summary numbers and the plots, and `summary.json` with the same numbers.
+//!
+//! Layout of the report folder:
+//! ```text
+//! DIR/index.html                                  the page (self-contained, relative links)
+//! DIR/summary.json                                the numbers (ReportSummary as JSON)
+//! DIR/<population>/synapses_per_target.{png,svg}
+//! DIR/<population>/connections_per_target.{png,svg}
+//! DIR/<population>/synapses_per_connection.{png,svg}
+//! ```
+//! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
+//! `_` (made unique when two names collide). Every file is first written into a temporary
+//! folder inside `DIR` and moved into place when all are complete, `index.html` last; an existing
+//! report file is replaced only with `force`. The same tables give byte-identical files.
+
+pub mod binning;
+pub mod html;
+pub mod plot;
+pub mod stats;
+pub mod tables;
+mod text;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use binning::{Bins, Spacing, bin_frequencies, bin_values};
+use html::group_digits;
+use plot::PlotSpec;
+use stats::{PlotFiles, PopulationPlots, PopulationSummary};
+use tables::PopulationTables;
+
+/// Options of [`write_report`].
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Populations to report, in this order; empty: every census population of the file.
+    pub populations: Vec<String>,
+    /// Replace existing report files.
+    pub force: bool,
+    /// Width of each plot in pixels (PNG) and user units (SVG).
+    pub width: u32,
+    /// Height of each plot.
+    pub height: u32,
+}
+
+/// Default plot size.
+pub const DEFAULT_SIZE: (u32, u32) = (960, 600);
+/// Smallest plot size that keeps the labels readable.
+pub const MIN_SIZE: (u32, u32) = (480, 300);
+/// Largest plot size (a PNG of 8192 × 8192 is 200 MiB of pixels before compression).
+pub const MAX_SIZE: u32 = 8192;
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            populations: Vec::new(),
+            force: false,
+            width: DEFAULT_SIZE.0,
+            height: DEFAULT_SIZE.1,
+        }
+    }
+}
+
+/// What a report contains: `summary.json` is this object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportSummary {
+    /// The census table file, as given.
+    pub tables: String,
+    /// Version of the tool that wrote the report.
+    pub sonata_census_version: String,
+    /// Each population reported, in order.
+    pub populations: Vec<PopulationSummary>,
+    /// Every file written, `index.html` last (not in the JSON).
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
+}
+
+/// The three plots of a population: file stem, and how to describe it.
+const PLOTS: [&str; 3] = [
+    "synapses_per_target",
+    "connections_per_target",
+    "synapses_per_connection",
+];
+
+/// Writes the report of `tables` into `out_dir` (created when missing).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a plot size out of range; errors of the table file
+/// ([`Error::InputFile`], [`Error::NotHdf5`], [`Error::InvalidData`] for a file that is not census
+/// tables or whose tables disagree, [`Error::PopulationNotFound`]); [`Error::OutputExists`] when
+/// a report file exists and `force` is off; [`Error::Io`] for the output folder.
+pub fn write_report(
+    tables: &Path,
+    out_dir: &Path,
+    options: &ReportOptions,
+) -> Result<ReportSummary> {
+    let (w, h) = (options.width, options.height);
+    if w < MIN_SIZE.0 || h < MIN_SIZE.1 || w > MAX_SIZE || h > MAX_SIZE {
+        return Err(Error::InvalidArgument(format!(
+            "plot size {w}x{h} is out of range: {}x{} to {MAX_SIZE}x{MAX_SIZE}",
+            MIN_SIZE.0, MIN_SIZE.1
+        )));
+    }
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(io_error(out_dir, "exists and is not a folder"));
+    }
+    let (file, all) = tables::open(tables)?;
+    let names = if options.populations.is_empty() {
+        all
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        for p in &options.populations {
+            if !all.contains(p) {
+                return Err(Error::PopulationNotFound {
+                    at: crate::Location::file(tables),
+                    name: p.clone(),
+                    available: all,
+                });
+            }
+            if !names.contains(p) {
+                names.push(p.clone());
+            }
+        }
+        names
+    };
+    let folders = folder_names(&names);
+    let mut relative: Vec<PathBuf> = Vec::new();
+    for folder in &folders {
+        for stem in PLOTS {
+            for ext in ["png", "svg"] {
+                relative.push(Path::new(folder).join(format!("{stem}.{ext}")));
+            }
+        }
+    }
+    relative.push("summary.json".into());
+    relative.push("index.html".into());
+    check_existing(out_dir, &relative, options.force)?;
+
+    let created = !out_dir.exists();
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let result = build_and_install(tables, &file, out_dir, &names, &folders, &relative, options);
+    if result.is_err() && created {
+        // Only succeeds when empty: nothing of ours stays behind, nothing of anyone else goes.
+        let _ = std::fs::remove_dir(out_dir);
+    }
+    result
+}
+
+fn build_and_install(
+    tables_path: &Path,
+    file: &hdf5::File,
+    out_dir: &Path,
+    names: &[String],
+    folders: &[String],
+    relative: &[PathBuf],
+    options: &ReportOptions,
+) -> Result<ReportSummary> {
+    let staging = tempfile::Builder::new()
+        .prefix(".sonata-census-report-")
+        .suffix(".partial")
+        .tempdir_in(out_dir)
+        .map_err(|source| Error::Io {
+            path: out_dir.to_path_buf(),
+            source,
+        })?;
+    let mut summary = ReportSummary {
+        tables: tables_path.display().to_string(),
+        sonata_census_version: crate::VERSION.to_string(),
+        populations: Vec::new(),
+        files: Vec::new(),
+    };
+    for (name, folder) in names.iter().zip(folders) {
+        // One population at a time: only its per-target tables are in memory.
+        let t = tables::read_population(file, tables_path, name)?;
+        let dir = staging.path().join(folder);
+        create_dir(&dir)?;
+        let plots = PopulationPlots {
+            synapses_per_target: plot_files(folder, PLOTS[0]),
+            connections_per_target: plot_files(folder, PLOTS[1]),
+            synapses_per_connection: plot_files(folder, PLOTS[2]),
+        };
+        let pop = PopulationSummary::of(&t, plots);
+        for (stem, spec_bins) in [
+            (PLOTS[0], bin_values(&t.target_synapse_count)),
+            (PLOTS[1], bin_values(&t.target_connection_count)),
+            (PLOTS[2], bin_frequencies(&t.synapses_per_connection)),
+        ] {
+            let spec = plot_spec(stem, &t, &pop, &spec_bins);
+            let label = format!("{}/{stem}", out_dir.join(folder).display());
+            let png = plot::render_png(&spec, options.width, options.height, &label)?;
+            write(&dir.join(format!("{stem}.png")), png.as_slice())?;
+            let svg = plot::render_svg(&spec, options.width, options.height, &label)?;
+            write(&dir.join(format!("{stem}.svg")), svg.as_bytes())?;
+        }
+        summary.populations.push(pop);
+    }
+    let mut json = serde_json::to_string_pretty(&summary)
+        .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
+    json.push('\n');
+    write(&staging.path().join("summary.json"), json.as_bytes())?;
+    let page = html::render(&summary, options.width, options.height);
+    write(&staging.path().join("index.html"), page.as_bytes())?;
+
+    // Everything is complete: move it into place, index.html last.
+    check_existing(out_dir, relative, options.force)?;
+    for folder in folders {
+        create_dir(&out_dir.join(folder))?;
+    }
+    for rel in relative {
+        let to = out_dir.join(rel);
+        std::fs::rename(staging.path().join(rel), &to).map_err(|source| Error::Io {
+            path: to.clone(),
+            source,
+        })?;
+        summary.files.push(to);
+    }
+    Ok(summary)
+}
+
+fn plot_files(folder: &str, stem: &str) -> PlotFiles {
+    PlotFiles {
+        png: format!("{folder}/{stem}.png"),
+        svg: format!("{folder}/{stem}.svg"),
+    }
+}
+
+/// The words of one plot.
+fn plot_spec<'a>(
+    stem: &str,
+    t: &PopulationTables,
+    pop: &PopulationSummary,
+    bins: &'a Bins,
+) -> PlotSpec<'a> {
+    let log_x = bins.spacing == Spacing::Log;
+    let log_y = bins.heights_span_decades();
+    let unit_bins = bins.iter().all(|(lo, hi, _)| hi - lo == 1);
+    let axis = |s: &str, log: bool| {
+        if log {
+            format!("{s} (log scale)")
+        } else {
+            s.to_string()
+        }
+    };
+    let binning = if bins.is_empty() {
+        String::new()
+    } else if unit_bins {
+        "one bar per value".to_string()
+    } else if bins.per_value() {
+        format!(
+            "log-spaced bins, {} per decade; bar height = count ÷ bin width",
+            binning::BINS_PER_DECADE
+        )
+    } else {
+        format!("bins of {} values", bins.edges[1] - bins.edges[0])
+    };
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            String::new()
+        } else {
+            format!(" ({:.1}%)", 100.0 * part as f64 / whole as f64)
+        }
+    };
+    let name = short(&t.population, 48);
+    let (what, x_desc, unit, notes, empty) = match stem {
+        "synapses_per_target" => (
+            "synapses per target (in-degree)",
+            "synapses per target",
+            "targets",
+            vec![
+                format!(
+                    "{}, {}",
+                    count(t.n_targets, "target"),
+                    count(t.edge_count, "synapse")
+                ),
+                format!(
+                    "targets with no synapses (in no bar): {}{}",
+                    group_digits(bins.zeros),
+                    pct(bins.zeros, t.n_targets)
+                ),
+            ],
+            "no target has a synapse",
+        ),
+        "connections_per_target" => (
+            "connections per target",
+            "connections (distinct sources) per target",
+            "targets",
+            vec![
+                format!(
+                    "{}, {}",
+                    count(t.n_targets, "target"),
+                    count(t.connection_count, "connection")
+                ),
+                format!(
+                    "targets with no connections (in no bar): {}{}",
+                    group_digits(bins.zeros),
+                    pct(bins.zeros, t.n_targets)
+                ),
+            ],
+            "no target has a connection",
+        ),
+        _ => (
+            "synapses per connection",
+            "synapses per connection",
+            "connections",
+            vec![
+                format!(
+                    "{}, {}",
+                    count(t.connection_count, "connection"),
+                    count(t.edge_count, "synapse")
+                ),
+                match pop.synapses_per_connection.mean {
+                    Some(m) => format!("mean {m:.2} synapses per connection"),
+                    None => String::new(),
+                },
+            ],
+            "no connection",
+        ),
+    };
+    let mut notes: Vec<String> = notes.into_iter().filter(|s| !s.is_empty()).collect();
+    if !binning.is_empty() {
+        notes.push(binning);
+    }
+    let y_desc = if unit_bins {
+        unit.to_string()
+    } else if bins.per_value() {
+        format!("{unit} per value")
+    } else {
+        format!("{unit} per bin")
+    };
+    PlotSpec {
+        title: format!("{name}: {what}"),
+        x_desc: axis(x_desc, log_x),
+        y_desc: axis(&y_desc, log_y),
+        bins,
+        notes,
+        empty_message: empty.to_string(),
+    }
+}
+
+/// "1 target", "2,000 targets".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", group_digits(n))
+    }
+}
+
+/// `s` cut to `max` characters with an ellipsis.
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Folder names for populations: characters outside `[A-Za-z0-9_.-]` become `_`, a leading dot
+/// becomes `_`, and collisions (case-insensitive, with each other and with the report's own
+/// files) get `-2`, `-3`, ….
+pub fn folder_names(populations: &[String]) -> Vec<String> {
+    let mut taken: HashSet<String> = ["index.html", "summary.json"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    populations
+        .iter()
+        .map(|p| {
+            let mut base: String = p
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if base.is_empty() || base.starts_with('.') {
+                base.insert(0, '_');
+            }
+            let mut name = base.clone();
+            let mut k = 2;
+            while taken.contains(&name.to_ascii_lowercase()) {
+                name = format!("{base}-{k}");
+                k += 1;
+            }
+            taken.insert(name.to_ascii_lowercase());
+            name
+        })
+        .collect()
+}
+
+fn check_existing(out_dir: &Path, relative: &[PathBuf], force: bool) -> Result<()> {
+    for rel in relative {
+        let path = out_dir.join(rel);
+        if path.is_dir() {
+            return Err(io_error(&path, "is a folder"));
+        }
+        if !force && path.exists() {
+            return Err(Error::OutputExists { path });
+        }
+    }
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn io_error(path: &Path, what: &str) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(what.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_are_safe_and_unique() {
+        let names: Vec<String> = [
+            "All__All__chemical",
+            "a b",
+            "a_b",
+            "A_B",
+            ".hidden",
+            "summary.json",
+            "x/y",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            folder_names(&names),
+            vec![
+                "All__All__chemical",
+                "a_b",
+                "a_b-2",
+                "A_B-3",
+                "_.hidden",
+                "summary.json-2",
+                "x_y",
+                "_"
+            ]
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened() {
+        assert_eq!(short("abc", 5), "abc");
+        assert_eq!(short("abcdefgh", 5), "abcd…");
+    }
+}
