@@ -97,7 +97,7 @@ fn index_case() -> impl Strategy<Value = IndexCase> {
 
 /// Whether row `[a, b)` is malformed for a table whose rows point into `0..limit`.
 fn malformed(r: [u64; 2], limit: u64, signed: bool) -> bool {
-    let negative = signed && (r[0] as i64) < 0 || signed && (r[1] as i64) < 0;
+    let negative = signed && ((r[0] as i64) < 0 || (r[1] as i64) < 0);
     negative || r[0] > r[1] || r[1] > limit
 }
 
