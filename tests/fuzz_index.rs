@@ -246,7 +246,7 @@ fn write_rows(g: &hdf5::Group, name: &str, r: &[[u64; 2]], signed: bool) {
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(config(256))]
 
     /// `afferent_edges`, `efferent_edges` and `connecting_edges` read from real files (both
     /// spellings of the per-node dataset, uint64 or int64 tables) agree with the naive reference
