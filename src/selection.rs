@@ -29,15 +29,20 @@ impl Selection {
     }
 
     /// Canonical selection from edge ids (any order, duplicates allowed).
+    ///
+    /// `u64::MAX` is dropped: no half-open range holds it, and no population has 2^64 rows.
     pub fn from_values(values: &[u64]) -> Self {
         let mut v = values.to_vec();
         v.sort_unstable();
         v.dedup();
         let mut ranges: Vec<(u64, u64)> = Vec::new();
         for x in v {
+            let Some(end) = x.checked_add(1) else {
+                continue;
+            };
             match ranges.last_mut() {
-                Some(last) if last.1 == x => last.1 = x + 1,
-                _ => ranges.push((x, x + 1)),
+                Some(last) if last.1 == x => last.1 = end,
+                _ => ranges.push((x, end)),
             }
         }
         Selection { ranges }

@@ -90,10 +90,21 @@ impl IndexSpelling {
 /// One `(k, 2)` integer dataset of an index, left in the file.
 #[derive(Debug, Clone)]
 struct IndexTable {
-    dataset: Dataset,
+    storage: Storage,
     at: Location,
     rows: u64,
     signed: bool,
+}
+
+/// Where an index table's rows live.
+#[derive(Debug, Clone)]
+enum Storage {
+    /// The HDF5 dataset (every real index).
+    File(Dataset),
+    /// Rows held in memory, as the raw 64-bit words of the stored integers (`i64` bit patterns
+    /// when the table is signed): the fuzz tests' way to run [`EdgeIndex::resolve`] on thousands
+    /// of malformed tables without writing files (see [`EdgeIndex::in_memory`]).
+    Memory(Vec<u64>),
 }
 
 impl IndexTable {
@@ -128,32 +139,65 @@ impl IndexTable {
         };
         Ok(IndexTable {
             rows: shape[0] as u64,
-            dataset,
+            storage: Storage::File(dataset),
             at,
             signed,
         })
     }
 
+    /// A table of `rows` held in memory (raw 64-bit words, `i64` bit patterns when `signed`).
+    fn in_memory(rows: &[[u64; 2]], signed: bool, at: Location) -> Self {
+        IndexTable {
+            rows: rows.len() as u64,
+            storage: Storage::Memory(rows.iter().flatten().copied().collect()),
+            at,
+            signed,
+        }
+    }
+
     /// Reads rows `start .. start + out.len() / 2` as `u64` pairs, flattened, into `out`.
     ///
-    /// Signed datasets are read as `i64` and negative values rejected.
+    /// Signed datasets are read as `i64` and left as their bit patterns: a block read also covers
+    /// rows between the wanted ones, so negative values are rejected per wanted row, by
+    /// [`IndexTable::check_negative`], not here.
     fn read_rows_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        match &self.storage {
+            Storage::File(dataset) if self.signed => {
+                let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
+                read_rows_2d_into(dataset, start, signed).at(&self.at)
+            }
+            Storage::File(dataset) => read_rows_2d_into(dataset, start, out).at(&self.at),
+            Storage::Memory(words) => {
+                let first = usize::try_from(start)
+                    .unwrap_or(usize::MAX)
+                    .saturating_mul(2);
+                let rows = first
+                    .checked_add(out.len())
+                    .and_then(|last| words.get(first..last))
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            self.at.clone(),
+                            format!("rows from {start} are outside the {} rows", self.rows),
+                        )
+                    })?;
+                out.copy_from_slice(rows);
+                Ok(())
+            }
+        }
+    }
+
+    /// Rejects row `row` = `[lo, hi)` of a signed table when a value is negative.
+    fn check_negative(&self, row: u64, lo: u64, hi: u64) -> Result<()> {
         if !self.signed {
-            return read_rows_2d_into(&self.dataset, start, out).at(&self.at);
+            return Ok(());
         }
-        let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
-        read_rows_2d_into(&self.dataset, start, signed).at(&self.at)?;
-        if let Some(pos) = signed.iter().position(|&v| v < 0) {
-            return Err(Error::invalid(
+        match [lo as i64, hi as i64].into_iter().find(|&v| v < 0) {
+            Some(v) => Err(Error::invalid(
                 self.at.clone(),
-                format!(
-                    "negative value {} at row {}",
-                    signed[pos],
-                    start + pos as u64 / 2
-                ),
-            ));
+                format!("negative value {v} at row {row}"),
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -167,6 +211,9 @@ pub struct EdgeIndex {
     nodes: IndexTable,
     ranges: IndexTable,
     edge_count: u64,
+    /// [`INDEX_MERGE_GAP_ROWS`] and [`INDEX_MAX_BLOCK_ROWS`], smaller only for fuzzing.
+    merge_gap_rows: u64,
+    max_block_rows: u64,
 }
 
 impl EdgeIndex {
@@ -221,7 +268,40 @@ impl EdgeIndex {
             nodes,
             ranges,
             edge_count: pop.size(),
+            merge_gap_rows: INDEX_MERGE_GAP_ROWS,
+            max_block_rows: INDEX_MAX_BLOCK_ROWS,
         }))
+    }
+
+    /// An index whose two tables are held in memory, for property tests and fuzz targets: the
+    /// same [`EdgeIndex::resolve`] and [`EdgeIndex::validate`] as on a file, without HDF5.
+    ///
+    /// Rows are the stored integers' 64-bit words; with `signed` they are read as `i64` (so
+    /// values `>= 2^63` are negative and rejected, as in an `int64` dataset). `merge_gap_rows` and
+    /// `max_block_rows` replace [`INDEX_MERGE_GAP_ROWS`] and [`INDEX_MAX_BLOCK_ROWS`] so that small
+    /// tables exercise the block planning. Errors name the file `<memory>`.
+    #[doc(hidden)]
+    pub fn in_memory(
+        node_id_to_ranges: &[[u64; 2]],
+        range_to_edge_id: &[[u64; 2]],
+        signed: bool,
+        edge_count: u64,
+        merge_gap_rows: u64,
+        max_block_rows: u64,
+    ) -> EdgeIndex {
+        let direction = IndexDirection::TargetToSource;
+        let at = |name: &str| {
+            Location::file("<memory>").dataset(&format!("{}/{name}", direction.group_path()))
+        };
+        EdgeIndex {
+            direction,
+            spelling: IndexSpelling::Sonata,
+            nodes: IndexTable::in_memory(node_id_to_ranges, signed, at(schema::NODE_ID_TO_RANGES)),
+            ranges: IndexTable::in_memory(range_to_edge_id, signed, at(schema::RANGE_TO_EDGE_ID)),
+            edge_count,
+            merge_gap_rows,
+            max_block_rows,
+        }
     }
 
     /// Which index this is.
@@ -269,8 +349,8 @@ impl EdgeIndex {
         let mut row_ranges: Vec<(u64, u64)> = Vec::new();
         for block in plan_blocks(
             node_ranges.ranges(),
-            INDEX_MERGE_GAP_ROWS,
-            INDEX_MAX_BLOCK_ROWS,
+            self.merge_gap_rows,
+            self.max_block_rows,
         ) {
             buffer.resize(2 * (block.end - block.start) as usize, 0);
             self.nodes.read_rows_into(block.start, &mut buffer)?;
@@ -286,7 +366,7 @@ impl EdgeIndex {
         sort_and_merge(&mut row_ranges);
 
         let mut edge_ranges: Vec<(u64, u64)> = Vec::new();
-        for block in plan_blocks(&row_ranges, INDEX_MERGE_GAP_ROWS, INDEX_MAX_BLOCK_ROWS) {
+        for block in plan_blocks(&row_ranges, self.merge_gap_rows, self.max_block_rows) {
             buffer.resize(2 * (block.end - block.start) as usize, 0);
             self.ranges.read_rows_into(block.start, &mut buffer)?;
             for &(a, b) in &block.parts {
@@ -352,6 +432,7 @@ impl EdgeIndex {
     }
 
     fn check_node_row(&self, node: u64, lo: u64, hi: u64) -> Result<()> {
+        self.nodes.check_negative(node, lo, hi)?;
         if lo > hi {
             return Err(Error::invalid(
                 self.nodes.at.clone(),
@@ -372,6 +453,7 @@ impl EdgeIndex {
     }
 
     fn check_edge_row(&self, row: u64, lo: u64, hi: u64) -> Result<()> {
+        self.ranges.check_negative(row, lo, hi)?;
         if lo > hi {
             return Err(Error::invalid(
                 self.ranges.at.clone(),
@@ -466,7 +548,8 @@ impl EdgePopulation {
 }
 
 /// Intersection of two selections, range by range.
-pub(crate) fn intersect(a: &Selection, b: &Selection) -> Selection {
+#[doc(hidden)]
+pub fn intersect(a: &Selection, b: &Selection) -> Selection {
     let (a, b) = (a.ranges(), b.ranges());
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
