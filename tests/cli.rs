@@ -4,15 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{Ids, locked, write_edges};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    c.env_remove("SONATA_CENSUS_BACKEND");
-    c
-}
+use common::{Ids, bin, files_in, locked, path_str as p, write_edges};
 
 fn run(args: &[&str]) -> Output {
     locked(|| bin().args(args).output().unwrap())
@@ -20,20 +14,6 @@ fn run(args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Lists the folder, sorted.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 fn fixture(dir: &Path) -> std::path::PathBuf {

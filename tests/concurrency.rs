@@ -8,21 +8,10 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::locked;
+use common::{bin, locked, path_str as p};
 use sonata_census::census::output::read_census;
 use sonata_census::census::{Backend, CensusOptions, census_population};
 use sonata_census::progress::Progress;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    c.env_remove("SONATA_CENSUS_BACKEND");
-    c.env_remove("HDF5_USE_FILE_LOCKING");
-    c
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

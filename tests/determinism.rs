@@ -3,44 +3,10 @@
 //! engines (`--backend cpu` and `--backend gpu` when an adapter exists), for sorted,
 //! target-sorted and shuffled circuits of several populations.
 
+mod common;
+use common::{bin, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use sonata_census::gpu::{AdapterChoice, shared_context};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    for var in [
-        "SONATA_CENSUS_BACKEND",
-        "SONATA_CENSUS_GPU_FAULT",
-        "SONATA_CENSUS_GPU_MEMORY_LIMIT",
-        "SONATA_CENSUS_GPU_ALLOW_SOFTWARE",
-        "RAYON_NUM_THREADS",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Whether an adapter exists; says why not, and fails when SONATA_CENSUS_REQUIRE_GPU=1.
-fn has_gpu() -> bool {
-    match shared_context(AdapterChoice::Any) {
-        Ok(Ok(_)) => true,
-        Ok(Err(why)) => {
-            assert!(
-                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-                "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
-            );
-            eprintln!("no GPU adapter - GPU runs skipped ({why})");
-            false
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
 
 /// A two-population circuit of 300k edges per population: more than a 1 MiB memory budget
 /// holds as u32 sources (262144), so unsorted populations spill with `--memory-budget 1`.

@@ -7,25 +7,13 @@
 //!
 //! Skipped, saying so, without an adapter; failing instead when SONATA_CENSUS_REQUIRE_GPU=1.
 
+mod common;
+use common::{bin, files_in, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use sonata_census::gpu::{AdapterChoice, shared_context};
 
 const POPS: [&str; 2] = ["All__All__chemical_0", "All__All__chemical_1"];
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    for var in [
-        "SONATA_CENSUS_BACKEND",
-        "SONATA_CENSUS_GPU_FAULT",
-        "SONATA_CENSUS_GPU_MEMORY_LIMIT",
-        "SONATA_CENSUS_GPU_ALLOW_SOFTWARE",
-    ] {
-        c.env_remove(var);
-    }
-    c
-}
 
 fn run(envs: &[(&str, &str)], args: &[&str]) -> Output {
     bin()
@@ -37,36 +25,6 @@ fn run(envs: &[(&str, &str)], args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// Whether an adapter exists; says why not, and fails when SONATA_CENSUS_REQUIRE_GPU=1.
-fn has_gpu() -> bool {
-    match shared_context(AdapterChoice::Any) {
-        Ok(Ok(_)) => true,
-        Ok(Err(why)) => {
-            assert!(
-                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-                "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
-            );
-            eprintln!("no GPU adapter - skipped ({why})");
-            false
-        }
-        // An adapter that cannot run the engine is a failure, not a skip.
-        Err(e) => panic!("{e}"),
-    }
 }
 
 /// A two-population circuit (one `order`) in its own folder `dir/in`, and its CPU census file.

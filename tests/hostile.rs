@@ -1327,7 +1327,7 @@ fn config_cases() -> Vec<Case> {
 // The checks
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
+    let mut c = common::bin();
     // The CPU engine: the errors are the input's, and probing for a GPU is slow on lavapipe.
     c.env("SONATA_CENSUS_BACKEND", "cpu");
     c

@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{Rng, locked, naive_census};
+use common::{Rng, bin, locked, naive_census, path_str as p};
 use sonata_census::Error;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::report::{ReportOptions, write_report};
@@ -550,18 +550,8 @@ fn bad_input_is_a_typed_error_and_leaves_no_output() {
     assert!(!out.exists(), "a failed report left {}", out.display());
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    c.env_remove("SONATA_CENSUS_BACKEND");
-    c
-}
-
 fn run_cli(args: &[&str]) -> Output {
     locked(|| bin().args(args).output().unwrap())
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[test]

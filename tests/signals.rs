@@ -7,29 +7,11 @@
 //! The run is made slow on purpose with 2-row chunks on an unsorted circuit that spills (a
 //! 1 MiB memory budget), so that the signal arrives while the spill folder exists.
 
+mod common;
+use common::{bin, files_in, path_str as p};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sonata-census"));
-    c.env_remove("SONATA_CENSUS_BACKEND");
-    c.env_remove(sonata_census::interrupt::IGNORE_ENV);
-    c
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// A 300k-edge shuffled circuit.
 fn circuit(dir: &Path) -> PathBuf {

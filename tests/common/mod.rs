@@ -236,3 +236,66 @@ pub fn write_raw_index(
         g.new_dataset_builder().with_data(&a).create(name).unwrap();
     }
 }
+
+/// Environment variables that steer the tool; [`bin`] removes them so that each test says what
+/// it wants.
+const TOOL_ENV: &[&str] = &[
+    "SONATA_CENSUS_BACKEND",
+    "SONATA_CENSUS_GPU_FAULT",
+    "SONATA_CENSUS_GPU_MEMORY_LIMIT",
+    "SONATA_CENSUS_GPU_ALLOW_SOFTWARE",
+    "SONATA_CENSUS_TEST_IGNORE_INTERRUPT",
+    "RAYON_NUM_THREADS",
+    "HDF5_USE_FILE_LOCKING",
+];
+
+/// The `sonata-census` binary of this build, with [`TOOL_ENV`] removed. Only integration tests
+/// have the binary (the fuzz crate shares this module without it).
+pub fn bin() -> std::process::Command {
+    let Some(exe) = option_env!("CARGO_BIN_EXE_sonata-census") else {
+        panic!("the sonata-census binary is only built for integration tests");
+    };
+    let mut c = std::process::Command::new(exe);
+    for var in TOOL_ENV {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// A path as a command-line argument (test paths are UTF-8).
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// The names in a folder, sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("list the folder")
+        .map(|e| {
+            e.expect("folder entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether a GPU adapter (software ones included) exists; prints why not, and fails when
+/// `SONATA_CENSUS_REQUIRE_GPU=1`. An adapter that cannot run the engine is a failure.
+pub fn gpu_available() -> bool {
+    use sonata_census::gpu::{AdapterChoice, shared_context};
+    match shared_context(AdapterChoice::Any) {
+        Ok(Ok(_)) => true,
+        Ok(Err(why)) => {
+            assert!(
+                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+                "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
+            );
+            eprintln!("no GPU adapter - GPU runs skipped ({why})");
+            false
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
