@@ -249,7 +249,8 @@ def main():
                                    out["neurodamus"] + ".npz"))
             else:
                 nd_note = (f"skipped: {edges:.0e} edges > --neurodamus-max-edges {args.neurodamus_max_edges:.0e} "
-                           "(minutes and several GB per run; see the phase table)")
+                           "(its pair sort and dicts grow faster than the edges: minutes and several GB per "
+                           "run at 1e8; raise --neurodamus-max-edges to run it)")
             contenders.append(("h5py+numpy", [sys.executable, os.path.join(PEERS, "h5py_numpy.py"), circuit,
                                               POPULATION, str(n_targets), out["numpy"] + ".npz"], out["numpy"] + ".npz"))
             contenders.append(("floor (h5py read)", [sys.executable, os.path.join(PEERS, "h5py_floor.py"), circuit,
@@ -323,8 +324,15 @@ def fmt(x, spec):
 
 def render(rows, phase_rows, seen, args, gpu, vers, elapsed):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    shown, skip = [], False
+    for a in sys.argv[1:]:  # bench.sh passes --binary; it is not what the reader types
+        if skip or a.startswith("--binary"):
+            skip = a == "--binary"
+            continue
+        shown.append(a)
     lines = [
-        f"Run {date} with `./dev.sh bench {' '.join(sys.argv[1:])}`".rstrip() + f" ({elapsed / 60:.1f} min).",
+        f"Run {date} with `{' '.join(['./dev.sh bench', *shown])}` ({elapsed / 60:.1f} min; the load "
+        "average during each circuit's runs is in the table).",
         "",
         f"Machine: {machine()}; GPU: {gpu or 'none (no real adapter; software adapters do not count)'}.",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
