@@ -56,7 +56,7 @@ case "${1:-}" in
         bash benches/bench.sh "${@:2}"
         ;;
     *)
-        sed -n '2,14p' "$0" >&2
+        sed -n '2,12p' "$0" >&2
         exit 2
         ;;
 esac

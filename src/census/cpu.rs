@@ -713,10 +713,36 @@ struct TargetGroup<S> {
     offsets: Vec<u64>,
     cursor: Vec<u64>,
     sources: Vec<S>,
+    /// Per target, sources waiting to be written to `sources` a whole line at a time (empty when
+    /// the group has too many targets to stage).
+    stage: Vec<[S; STAGE]>,
+    /// Per target, how many sources wait in `stage`.
+    staged: Vec<u8>,
 }
+
+/// Sources staged per target before they go to the gather buffer: one 64-byte cache line of u32
+/// ids. One random write per edge into a buffer of hundreds of MB misses the cache and the TLB
+/// every time (41 % of a shuffled 1e8-edge census); staging turns that into one line write per
+/// `STAGE` edges, while the staging lines themselves stay cache-resident.
+const STAGE: usize = 16;
+
+/// Largest group that is staged (its lines take `STAGE` ids per target: 32 MiB of u32 here).
+const MAX_STAGED_TARGETS: usize = 1 << 19;
+
+/// Smallest gather buffer (bytes) that is staged. Measured on the 2-core VM: shuffled 1e8 edges
+/// (400 MB buffer) 4.6 → 3.1–3.5 s with staging; shuffled 1e7 (40 MB) took 10–20 % more CPU time
+/// with it (the buffer mostly fits the caches there), so smaller buffers are written directly.
+const MIN_STAGED_BYTES: u64 = 1 << 27;
 
 impl<S: SourceId> TargetGroup<S> {
     fn new(synapses: &[u64], t0: usize, t1: usize) -> Self {
+        let edges: u64 = synapses[t0..t1].iter().sum();
+        let bytes = edges.saturating_mul(std::mem::size_of::<S>() as u64);
+        let stage = bytes >= MIN_STAGED_BYTES && t1 - t0 <= MAX_STAGED_TARGETS;
+        Self::with_staging(synapses, t0, t1, stage)
+    }
+
+    fn with_staging(synapses: &[u64], t0: usize, t1: usize, stage: bool) -> Self {
         let mut offsets = Vec::with_capacity(t1 - t0 + 1);
         let mut acc = 0u64;
         offsets.push(0);
@@ -725,11 +751,14 @@ impl<S: SourceId> TargetGroup<S> {
             offsets.push(acc);
         }
         let cursor = offsets[..t1 - t0].to_vec();
+        let staged_targets = if stage { t1 - t0 } else { 0 };
         TargetGroup {
             t0,
             offsets,
             cursor,
             sources: vec![S::default(); acc as usize],
+            stage: vec![[S::default(); STAGE]; staged_targets],
+            staged: vec![0; staged_targets],
         }
     }
 
@@ -737,20 +766,55 @@ impl<S: SourceId> TargetGroup<S> {
         self.t0 + self.offsets.len() - 1
     }
 
-    /// Places every edge whose target is in range; others are ignored.
+    /// Places every edge whose target is in range; others are ignored. Staged sources reach
+    /// `sources` at the latest in [`TargetGroup::flush`].
     fn scatter(&mut self, targets: &[u64], sources: &[u64]) {
         let (t0, t1) = (self.t0 as u64, self.t1() as u64);
+        if self.stage.is_empty() {
+            for (&t, &s) in targets.iter().zip(sources) {
+                if t >= t0 && t < t1 {
+                    let slot = &mut self.cursor[(t - t0) as usize];
+                    self.sources[*slot as usize] = S::from_u64(s);
+                    *slot += 1;
+                }
+            }
+            return;
+        }
         for (&t, &s) in targets.iter().zip(sources) {
             if t >= t0 && t < t1 {
-                let slot = &mut self.cursor[(t - t0) as usize];
-                self.sources[*slot as usize] = S::from_u64(s);
-                *slot += 1;
+                let k = (t - t0) as usize;
+                let n = self.staged[k] as usize;
+                self.stage[k][n] = S::from_u64(s);
+                if n + 1 == STAGE {
+                    let c = self.cursor[k] as usize;
+                    self.sources[c..c + STAGE].copy_from_slice(&self.stage[k]);
+                    self.cursor[k] += STAGE as u64;
+                    self.staged[k] = 0;
+                } else {
+                    self.staged[k] = (n + 1) as u8;
+                }
             }
         }
     }
 
+    /// Writes the sources still staged to their slots.
+    fn flush(&mut self) {
+        for (k, (line, n)) in self.stage.iter().zip(&mut self.staged).enumerate() {
+            let m = *n as usize;
+            if m > 0 {
+                let c = self.cursor[k] as usize;
+                self.sources[c..c + m].copy_from_slice(&line[..m]);
+                self.cursor[k] += m as u64;
+                *n = 0;
+            }
+        }
+        self.stage = Vec::new();
+        self.staged = Vec::new();
+    }
+
     /// Sorts each target's sources and encodes connections, targets in parallel.
     fn count(mut self, at: &Location) -> Result<Piece> {
+        self.flush();
         let n = self.offsets.len() - 1;
         let threads = rayon::current_num_threads().max(1);
         // Cut targets into pieces of about equal edge counts.
@@ -936,6 +1000,50 @@ mod tests {
         assert_eq!(partitions(&[10, 1, 1], 4), vec![(0, 1), (1, 3)]);
         assert_eq!(partitions(&[], 4), vec![(0, 0)]);
         assert_eq!(partitions(&[0, 0, 5], 4), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn staged_scatter_equals_direct_scatter() {
+        let at = Location::file("x");
+        // A pseudo-random shuffled population: 37 targets (some empty), in-degrees up to ~100,
+        // so that staging lines fill, flush and are left partly full; scattered in several calls.
+        let mut x = 12345u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let n_targets = 37usize;
+        let (mut targets, mut sources) = (Vec::new(), Vec::new());
+        for _ in 0..2000 {
+            let t = next() % n_targets as u64;
+            if t % 5 != 2 {
+                targets.push(t);
+                sources.push(next() % 9);
+            }
+        }
+        let mut synapses = vec![0u64; n_targets];
+        for &t in &targets {
+            synapses[t as usize] += 1;
+        }
+        for (t0, t1) in [(0, n_targets), (3, 20)] {
+            let pieces: Vec<Piece> = [false, true]
+                .into_iter()
+                .map(|stage| {
+                    let mut g = TargetGroup::<u32>::with_staging(&synapses, t0, t1, stage);
+                    for (ts, ss) in targets.chunks(333).zip(sources.chunks(333)) {
+                        g.scatter(ts, ss);
+                    }
+                    g.count(&at).unwrap()
+                })
+                .collect();
+            assert_eq!(pieces[0].runs, pieces[1].runs);
+            assert_eq!(pieces[0].sources, pieces[1].sources);
+            assert_eq!(pieces[0].counts, pieces[1].counts);
+            let edges: u64 = pieces[1].runs.iter().map(|r| r.1).sum();
+            assert_eq!(edges, synapses[t0..t1].iter().sum::<u64>());
+        }
     }
 
     #[test]
