@@ -4,7 +4,7 @@
 #   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
 #   ./dev.sh test     install what is missing, run the whole test suite
 #   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
-#                     circuits (4-10 min, more the first time; options: benches/compare.py --help)
+#                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
 # System packages (installed with apt-get when missing, as root or through sudo):
 #   libhdf5-dev pkg-config          HDF5 library the crate links against
