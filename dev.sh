@@ -3,11 +3,13 @@
 #
 #   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
 #   ./dev.sh test     install what is missing, run the whole test suite
-#   ./dev.sh bench    the census against h5py reading the id columns (the floor); see BENCHMARKS.md
+#   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
+#                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
 # System packages (installed with apt-get when missing, as root or through sudo):
 #   libhdf5-dev pkg-config          HDF5 library the crate links against
 #   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
+#   python3-venv                    (bench only) the peers' virtual environment
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -49,8 +51,9 @@ case "${1:-}" in
              END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
         ;;
     bench)
+        PACKAGES+=(python3-venv)
         install_packages
-        bash benches/floor.sh "${@:2}"
+        bash benches/bench.sh "${@:2}"
         ;;
     *)
         sed -n '2,12p' "$0" >&2

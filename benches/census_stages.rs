@@ -1,6 +1,7 @@
 //! Criterion benches of the CPU census's stages on a generated 1e6-edge circuit (10k nodes):
 //! reading both id columns, narrowing ids to u32, counting (sorted and shuffled input), and
-//! writing the census tables. Whole-process comparisons against h5py live in `benches/floor.py`.
+//! writing the census tables. Whole-process comparisons against neurodamus, h5py + numpy and the
+//! h5py floor live in `benches/compare.py` (`./dev.sh bench`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sonata_census::EdgeFile;

@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use sonata_census::census::{Backend, Census, CensusOptions, census_population_noted};
+use sonata_census::census::{
+    Backend, Census, CensusOptions, SPILL_CONNECTIONS_ABOVE, census_population_spilled,
+};
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error, Result};
 
@@ -146,7 +148,14 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
         let mut notes = Vec::new();
-        let census = census_population_noted(pop, &options, &progress, &mut notes);
+        // The connection table of sorted input goes to disk as it is counted (flat memory).
+        let census = census_population_spilled(
+            pop,
+            &options,
+            &progress,
+            &mut notes,
+            SPILL_CONNECTIONS_ABOVE,
+        );
         progress.finish();
         for n in &notes {
             if n.detail {
@@ -155,8 +164,8 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
                 v.info(&n.text);
             }
         }
-        let census = census?;
-        writer.write(&census)?;
+        let (census, spilled) = census?;
+        writer.write_spilled(&census, spilled.as_ref())?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
         censuses.push(census);
     }
@@ -294,7 +303,7 @@ fn generate_file(
     let progress = v.progress("generating", total, "edges");
     let summary = generate::generate(&temp, options, &|done| progress.set_position(done));
     progress.finish();
-    let mut summary = summary?;
+    let mut summary = summary.map_err(Error::writing)?;
     sonata_census::interrupt::commit(|| {
         temp.persist(path).map_err(|e| Error::Io {
             path: path.to_path_buf(),

@@ -64,9 +64,20 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum Error {
     /// The HDF5 library failed on an object (open, read, write).
-    #[error("{at}: {source}")]
+    #[error("{at}: {}", one_line(source))]
     Hdf5 {
         /// Where the HDF5 call failed.
+        at: Location,
+        /// The HDF5 library's error.
+        #[source]
+        source: hdf5::Error,
+    },
+
+    /// The HDF5 library failed writing an output file (disk full, quota, file size limit, I/O
+    /// error): the environment's failure, not the input's.
+    #[error("{at}: cannot write the output: {}", one_line(source))]
+    OutputHdf5 {
+        /// The output file (its temporary name) and the object being written.
         at: Location,
         /// The HDF5 library's error.
         #[source]
@@ -159,6 +170,15 @@ impl Error {
         }
     }
 
+    /// This error as one of writing an output: an HDF5 failure becomes [`Error::OutputHdf5`]
+    /// (the environment's, exit 1, not bad input); other errors are returned unchanged.
+    pub fn writing(self) -> Self {
+        match self {
+            Error::Hdf5 { at, source } => Error::OutputHdf5 { at, source },
+            other => other,
+        }
+    }
+
     /// Builds an [`Error::InputFile`] for `path`, not named by a config.
     pub fn input_file(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::InputFile {
@@ -220,5 +240,46 @@ impl<T> H5Context<T> for hdf5::Result<T> {
             at: at.clone(),
             source,
         })
+    }
+}
+
+/// An HDF5 error message as one line. Write failures of HDF5's POSIX driver span two lines and
+/// carry a time stamp, buffer addresses and byte counts; keep what is said and the OS reason.
+fn one_line(e: &hdf5::Error) -> String {
+    let text = e.to_string();
+    let Some(detail) = text.find(": time = ") else {
+        return text.split_whitespace().collect::<Vec<_>>().join(" ");
+    };
+    let head = text[..detail]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let reason = text
+        .split("error message = '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next());
+    match reason {
+        Some(reason) => format!("{head}: {reason}"),
+        None => head,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn hdf5_write_failures_read_as_one_line() {
+        let e = hdf5::Error::from(
+            "H5Dwrite(): can't write data: file write failed: time = Thu Nov 26 05:10:17 2026\n, \
+             filename = '/tmp/.out.h5.R3.partial', file descriptor = 6, errno = 27, error \
+             message = 'File too large', buf = 0x564c, total write size = 45448",
+        );
+        assert_eq!(
+            one_line(&e),
+            "H5Dwrite(): can't write data: file write failed: File too large"
+        );
+        let e = hdf5::Error::from("H5Fopen(): unable to open\nfile: not found");
+        assert_eq!(one_line(&e), "H5Fopen(): unable to open file: not found");
     }
 }

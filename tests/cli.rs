@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use common::{Ids, bin, files_in, locked, path_str as p, write_edges};
 
@@ -346,4 +346,72 @@ fn demo_generates_counts_and_summarises() {
     assert!(text.contains("synapses:                20000"), "{text}");
     assert!(text.contains("connections with k synapses"), "{text}");
     assert_eq!(files_in(&keep), vec!["demo_census.h5", "demo_circuit.h5"]);
+}
+
+/// Runs the tool under a file size limit of `kib` KiB with SIGXFSZ ignored, so that writes past
+/// it fail with EFBIG as on a full disk.
+fn run_size_limited(kib: u32, args: &[&str]) -> Output {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+            kib * 2 // sh counts 512-byte blocks
+        ))
+        .arg(bin().get_program())
+        .args(args)
+        .env("SONATA_CENSUS_BACKEND", "cpu");
+    locked(|| c.output().unwrap())
+}
+
+#[test]
+fn an_output_that_cannot_be_written_exits_1_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("circuit.h5");
+    let o = run(&[
+        "generate",
+        p(&input),
+        "--nodes",
+        "10000",
+        "--edges",
+        "200000",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("census.h5");
+    std::fs::write(&out, b"previous census").unwrap();
+
+    // `count` with --force over an existing output: exit 1, one line naming the output and
+    // the dataset, the old output untouched, no temporary file.
+    let o = run_size_limited(64, &["count", p(&input), "-o", p(&out), "--force", "-q"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("sonata-census: "), "{err}");
+    assert!(
+        err.contains("census.h5") && err.contains("cannot write the output"),
+        "{err}"
+    );
+    assert!(err.contains("File too large"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous census");
+    assert_eq!(files_in(dir.path()), ["census.h5", "circuit.h5"]);
+
+    // `generate` likewise.
+    let big = dir.path().join("big.h5");
+    let o = run_size_limited(
+        64,
+        &[
+            "generate",
+            p(&big),
+            "--nodes",
+            "1000",
+            "--edges",
+            "200000",
+            "-q",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write the output"), "{err}");
+    assert_eq!(files_in(dir.path()), ["census.h5", "circuit.h5"]);
 }

@@ -7,7 +7,6 @@ mod common;
 use common::{bin, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};
 
-
 /// A two-population circuit of 300k edges per population: more than a 1 MiB memory budget
 /// holds as u32 sources (262144), so unsorted populations spill with `--memory-budget 1`.
 fn circuit(dir: &Path, order: &str) -> PathBuf {

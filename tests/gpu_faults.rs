@@ -12,7 +12,6 @@ use common::{bin, files_in, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-
 const POPS: [&str; 2] = ["All__All__chemical_0", "All__All__chemical_1"];
 
 fn run(envs: &[(&str, &str)], args: &[&str]) -> Output {

@@ -22,6 +22,7 @@ pub mod stream;
 use std::path::PathBuf;
 
 pub use sortedness::Sortedness;
+pub use stream::SpilledConnections;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -33,6 +34,14 @@ use crate::sonata::index::{EdgeIndex, IndexDirection};
 /// edges: 2^18 was faster than 2^16 (per-chunk overhead) and 2^20 (page faults of larger
 /// buffers), see BENCHMARKS.md.
 pub const DEFAULT_CHUNK_LEN: usize = 1 << 18;
+
+/// Connections of sorted input that `count` keeps in memory (12 B each) before it moves the
+/// connection table to spill files ([`census_population_spilled`]): 2^18 connections, 3 MiB, so
+/// that peak memory is the same for 10^7 edges as for 10^10. Smaller tables never touch the disk.
+/// Measured on 10^7 sorted edges (2.7 M connections, 2-core VM): spilling took no more CPU time
+/// than keeping the table (the page-cache writes cost about what the page faults of a growing
+/// in-memory table cost) and peak RSS fell from 57 to 33 MB.
+pub const SPILL_CONNECTIONS_ABOVE: u64 = 1 << 18;
 
 /// Default memory for grouping unsorted edges by target before spilling to disk.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
@@ -194,12 +203,14 @@ impl Census {
         }
     }
 
-    /// Number of connections.
+    /// Number of connections (also when the table itself was spilled to disk by
+    /// [`census_population_spilled`]).
     pub fn connection_count(&self) -> u64 {
-        self.source_node_id.len() as u64
+        self.target_offsets.last().copied().unwrap_or(0)
     }
 
-    /// The connections of target `t` as `(source, synapses)`.
+    /// The connections of target `t` as `(source, synapses)`; none when the table was spilled to
+    /// disk by [`census_population_spilled`].
     pub fn connections_of(&self, t: u64) -> impl Iterator<Item = (u64, u32)> + '_ {
         let (a, b) = match (
             self.target_offsets.get(t as usize),
@@ -208,10 +219,9 @@ impl Census {
             (Some(&a), Some(&b)) => (a as usize, b as usize),
             _ => (0, 0),
         };
-        self.source_node_id[a..b]
-            .iter()
-            .copied()
-            .zip(self.synapse_count[a..b].iter().copied())
+        let sources = self.source_node_id.get(a..b).unwrap_or(&[]);
+        let counts = self.synapse_count.get(a..b).unwrap_or(&[]);
+        sources.iter().copied().zip(counts.iter().copied())
     }
 }
 
@@ -264,6 +274,37 @@ pub fn census_population_noted(
     progress: &Progress,
     notes: &mut Vec<Note>,
 ) -> Result<Census> {
+    census_population_inner(pop, options, progress, notes, None).map(|(census, _)| census)
+}
+
+/// [`census_population_noted`] for a census that goes straight to a file: when the CPU engine
+/// counts sorted input and finds more than `spill_above` connections (`count` uses
+/// [`SPILL_CONNECTIONS_ABOVE`]), the connection table goes to temporary files (in
+/// `options.spill_dir`) as it is found, so memory stays flat however many connections there
+/// are. The census then has empty `source_node_id` / `synapse_count` (its `target_offsets` and
+/// every other table are complete) and the table is returned as [`SpilledConnections`], which
+/// [`output::CensusWriter::write_spilled`] copies into the output. Otherwise the census is
+/// complete and `None` is returned.
+///
+/// # Errors
+/// As [`census_population`], and I/O errors of the spill files.
+pub fn census_population_spilled(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    progress: &Progress,
+    notes: &mut Vec<Note>,
+    spill_above: u64,
+) -> Result<(Census, Option<SpilledConnections>)> {
+    census_population_inner(pop, options, progress, notes, Some(spill_above))
+}
+
+fn census_population_inner(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    progress: &Progress,
+    notes: &mut Vec<Note>,
+    spill: Option<u64>,
+) -> Result<(Census, Option<SpilledConnections>)> {
     use crate::gpu::{self, AdapterChoice, GpuTimings};
     let space = TargetSpace::resolve(pop, options.nodes_count)?;
     // Tables that cannot fit in memory are an error, not an allocation abort (limits.rs).
@@ -290,7 +331,7 @@ pub fn census_population_noted(
     match options.backend {
         Backend::Cpu => {
             notes.push(Note::detail("backend: cpu (asked for)"));
-            cpu::census(pop, options, &space, nsyns, progress)
+            cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
         }
         Backend::Gpu => {
             let ctx = gpu::shared_context(AdapterChoice::Any)?.map_err(|why| {
@@ -302,7 +343,7 @@ pub fn census_population_noted(
             notes.push(Note::detail(format!("backend: gpu ({})", ctx.describe())));
             let (census, t) = gpu::census(pop, options, &space, nsyns, progress, ctx)?;
             gpu_notes(&t, notes);
-            Ok(census)
+            Ok((census, None))
         }
         Backend::Auto => match gpu::shared_context(AdapterChoice::Auto) {
             Ok(Ok(ctx)) => {
@@ -313,25 +354,25 @@ pub fn census_population_noted(
                 match gpu::census(pop, options, &space, nsyns, progress, ctx) {
                     Ok((census, t)) => {
                         gpu_notes(&t, notes);
-                        Ok(census)
+                        Ok((census, None))
                     }
                     Err(Error::BackendUnavailable { reason, .. }) => {
                         notes.push(Note::info(format!(
                             "warning: the GPU failed: {reason}; counting {} again on the CPU",
                             pop.name()
                         )));
-                        cpu::census(pop, options, &space, nsyns, progress)
+                        cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
                     }
                     Err(e) => Err(e),
                 }
             }
             Ok(Err(why)) => {
                 notes.push(Note::info(format!("backend: cpu (auto: {why})")));
-                cpu::census(pop, options, &space, nsyns, progress)
+                cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
             }
             Err(e) => {
                 notes.push(Note::info(format!("backend: cpu (auto: {e})")));
-                cpu::census(pop, options, &space, nsyns, progress)
+                cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
             }
         },
     }

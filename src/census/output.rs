@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
-use super::Census;
+use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
 
 /// Name of the unknown node population in output attributes.
@@ -124,7 +124,8 @@ impl CensusWriter {
         let file = hdf5::File::with_options()
             .with_fcpl(|p| p.obj_track_times(false))
             .create(&*temp)
-            .at(&at)?;
+            .at(&at)
+            .map_err(Error::writing)?;
         Ok(CensusWriter {
             path: path.to_path_buf(),
             force,
@@ -139,7 +140,29 @@ impl CensusWriter {
     /// # Errors
     /// HDF5 write errors.
     pub fn write(&mut self, census: &Census) -> Result<()> {
+        self.write_spilled(census, None)
+    }
+
+    /// Writes one census whose connection table is `spilled` (from
+    /// [`super::census_population_spilled`]) rather than in `census`; with `None`, as
+    /// [`CensusWriter::write`]. The file is byte-identical either way.
+    ///
+    /// # Errors
+    /// HDF5 write errors, read errors of the spill files.
+    pub fn write_spilled(
+        &mut self,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+    ) -> Result<()> {
         crate::interrupt::check()?;
+        self.write_tables(census, spilled).map_err(Error::writing)
+    }
+
+    fn write_tables(
+        &mut self,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+    ) -> Result<()> {
         let at = Location::file(&self.path).population(&census.population);
         let file = self
             .file
@@ -187,8 +210,20 @@ impl CensusWriter {
             .create_group("connections")
             .at(&at.dataset("connections"))?;
         write_dataset(&conns, "target_offsets", &census.target_offsets, &at)?;
-        write_dataset(&conns, "source_node_id", &census.source_node_id, &at)?;
-        write_dataset(&conns, "synapse_count", &census.synapse_count, &at)?;
+        match spilled {
+            Some(table) => {
+                write_blocks::<u64>(&conns, "source_node_id", table.len(), &at, |w| {
+                    table.for_each_source_block(w)
+                })?;
+                write_blocks::<u32>(&conns, "synapse_count", table.len(), &at, |w| {
+                    table.for_each_count_block(w)
+                })?;
+            }
+            None => {
+                write_dataset(&conns, "source_node_id", &census.source_node_id, &at)?;
+                write_dataset(&conns, "synapse_count", &census.synapse_count, &at)?;
+            }
+        }
         write_dataset(
             &group,
             "synapses_per_connection",
@@ -209,7 +244,9 @@ impl CensusWriter {
     /// [`Error::Interrupted`]; rename errors.
     pub fn finish(mut self) -> Result<PathBuf> {
         if let Some(file) = self.file.take() {
-            file.close().at(&Location::file(&self.temp))?;
+            file.close()
+                .at(&Location::file(&self.temp))
+                .map_err(Error::writing)?;
         }
         let path = self.path.clone();
         let (temp, force) = (self.temp, self.force);
@@ -240,6 +277,33 @@ fn write_dataset<T: hdf5::H5Type + Copy>(
         .create(name)
         .at(&at)?;
     Ok(())
+}
+
+/// A contiguous dataset of `len` elements filled block by block by `fill` (which calls its
+/// argument with each block's first index and data). Same layout and bytes as [`write_dataset`]
+/// of the whole column.
+fn write_blocks<T: hdf5::H5Type + Copy>(
+    group: &hdf5::Group,
+    name: &str,
+    len: u64,
+    at: &Location,
+    fill: impl FnOnce(&mut dyn FnMut(u64, &[T]) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    if len == 0 {
+        return write_dataset::<T>(group, name, &[], at);
+    }
+    let at = at.dataset(name);
+    let ds = group
+        .new_dataset_builder()
+        .obj_track_times(false)
+        .empty::<T>()
+        .shape(len as usize)
+        .create(name)
+        .at(&at)?;
+    fill(&mut |first, block| {
+        let a = first as usize;
+        ds.write_slice(block, a..a + block.len()).at(&at)
+    })
 }
 
 fn write_scalar_attr<T: hdf5::H5Type>(

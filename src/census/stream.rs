@@ -1,5 +1,7 @@
-//! Double-buffered streaming of a population's id columns: a reader thread fills chunk k+1 while
-//! the caller counts chunk k. Buffers are reused, so memory is bounded by a few chunks.
+//! Streaming in and out of the census engine: double-buffered reading of a population's id
+//! columns (a reader thread fills chunk k+1 while the caller counts chunk k; buffers are reused, so
+//! memory is bounded by a few chunks), and [`ConnectionSpill`], which streams the connection table
+//! to temporary files as it is found so that it need not stay in memory.
 
 use std::ops::ControlFlow;
 use std::sync::mpsc;
@@ -92,4 +94,152 @@ pub fn for_each_chunk<B: Send>(
         }
         Ok(None)
     })
+}
+
+/// Bytes buffered per spill column before a write.
+const SPILL_BUFFER: usize = 1 << 20;
+
+/// Elements per block when a spilled column is read back.
+const READ_BACK_BLOCK: usize = 1 << 20;
+
+/// The connection table of a census on its way to disk: sources and synapse counts appended in
+/// (target, source) order to two files in a temporary folder, so that the table does not stay in
+/// memory while the population is counted. [`ConnectionSpill::finish`] gives the
+/// [`SpilledConnections`] that the output writer copies into the census file.
+#[derive(Debug)]
+pub struct ConnectionSpill {
+    dir: tempfile::TempDir,
+    /// Removed by the forced clean-up of [`crate::interrupt`] too.
+    registered: crate::interrupt::Registered,
+    sources: std::io::BufWriter<std::fs::File>,
+    counts: std::io::BufWriter<std::fs::File>,
+    len: u64,
+}
+
+/// A spilled connection table, complete. Its folder is removed when it is dropped.
+#[derive(Debug)]
+pub struct SpilledConnections {
+    dir: tempfile::TempDir,
+    _registered: crate::interrupt::Registered,
+    len: u64,
+}
+
+const SOURCES_FILE: &str = "source_node_id.bin";
+const COUNTS_FILE: &str = "synapse_count.bin";
+
+fn io_error(path: &std::path::Path, source: std::io::Error) -> crate::error::Error {
+    crate::error::Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl ConnectionSpill {
+    /// Creates the spill folder in `parent` (the system temporary folder when `None`).
+    ///
+    /// # Errors
+    /// I/O errors naming the folder or file.
+    pub fn create(parent: Option<&std::path::Path>) -> Result<Self> {
+        let parent = parent.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+        let dir = tempfile::Builder::new()
+            .prefix("sonata-census-connections-")
+            .tempdir_in(&parent)
+            .map_err(|e| io_error(&parent, e))?;
+        let open = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::File::create(&path)
+                .map(|f| std::io::BufWriter::with_capacity(SPILL_BUFFER, f))
+                .map_err(|e| io_error(&path, e))
+        };
+        Ok(ConnectionSpill {
+            sources: open(SOURCES_FILE)?,
+            counts: open(COUNTS_FILE)?,
+            registered: crate::interrupt::register(dir.path()),
+            dir,
+            len: 0,
+        })
+    }
+
+    /// Appends connections (equal lengths).
+    ///
+    /// # Errors
+    /// Write errors naming the spill file.
+    pub fn append(&mut self, sources: &[u64], counts: &[u32]) -> Result<()> {
+        use std::io::Write;
+        debug_assert_eq!(sources.len(), counts.len());
+        self.sources
+            .write_all(bytemuck::cast_slice(sources))
+            .map_err(|e| io_error(&self.dir.path().join(SOURCES_FILE), e))?;
+        self.counts
+            .write_all(bytemuck::cast_slice(counts))
+            .map_err(|e| io_error(&self.dir.path().join(COUNTS_FILE), e))?;
+        self.len += sources.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes and closes the files.
+    ///
+    /// # Errors
+    /// Write errors naming the spill file.
+    pub fn finish(self) -> Result<SpilledConnections> {
+        for (w, name) in [(self.sources, SOURCES_FILE), (self.counts, COUNTS_FILE)] {
+            let path = self.dir.path().join(name);
+            w.into_inner()
+                .map_err(|e| io_error(&path, e.into_error()))?;
+        }
+        Ok(SpilledConnections {
+            dir: self.dir,
+            _registered: self.registered,
+            len: self.len,
+        })
+    }
+}
+
+impl SpilledConnections {
+    /// Number of connections.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether there are no connections.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Calls `f(first, block)` on consecutive blocks of the source ids.
+    ///
+    /// # Errors
+    /// Read errors naming the spill file, or the first error of `f`.
+    pub fn for_each_source_block(&self, f: impl FnMut(u64, &[u64]) -> Result<()>) -> Result<()> {
+        self.read_blocks(SOURCES_FILE, f)
+    }
+
+    /// Calls `f(first, block)` on consecutive blocks of the synapse counts.
+    ///
+    /// # Errors
+    /// Read errors naming the spill file, or the first error of `f`.
+    pub fn for_each_count_block(&self, f: impl FnMut(u64, &[u32]) -> Result<()>) -> Result<()> {
+        self.read_blocks(COUNTS_FILE, f)
+    }
+
+    fn read_blocks<T: bytemuck::Pod>(
+        &self,
+        name: &str,
+        mut f: impl FnMut(u64, &[T]) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::Read;
+        let path = self.dir.path().join(name);
+        let mut file = std::fs::File::open(&path).map_err(|e| io_error(&path, e))?;
+        let mut buf: Vec<T> = Vec::new();
+        buf.resize((self.len as usize).min(READ_BACK_BLOCK), T::zeroed());
+        let mut first = 0u64;
+        while first < self.len {
+            let n = ((self.len - first) as usize).min(READ_BACK_BLOCK);
+            file.read_exact(bytemuck::cast_slice_mut(&mut buf[..n]))
+                .map_err(|e| io_error(&path, e))?;
+            f(first, &buf[..n])?;
+            first += n as u64;
+        }
+        Ok(())
+    }
 }
