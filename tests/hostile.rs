@@ -469,6 +469,45 @@ fn structure_cases() -> Vec<Case> {
         edge_libs(Want::InvalidData),
     );
 
+    // Both id columns declare 2^40 rows that were never written: reading them would return
+    // zeros for hours. `count` and `info` refuse them at once.
+    add(
+        "ids_declared_but_never_written",
+        Box::new(|dir| {
+            let p = dir.join("unwritten.h5");
+            let f = hdf5::File::create(&p).unwrap();
+            let g = f.create_group(&format!("edges/{POP}")).unwrap();
+            for name in ["source_node_id", "target_node_id"] {
+                g.new_dataset::<u64>()
+                    .shape(1usize << 40)
+                    .create(name)
+                    .unwrap();
+            }
+            p
+        }),
+        vec![
+            run(
+                &["info", "{in}"],
+                2,
+                &[
+                    "{in}",
+                    "population 'p'",
+                    "dataset 'source_node_id'",
+                    "declares 1099511627776 rows (8796093022208 bytes) but the file stores 0 bytes",
+                ],
+            ),
+            run(
+                &["count", "{in}", "-o", "{out}"],
+                2,
+                &["{in}", "population 'p'", "never written"],
+            ),
+        ],
+        vec![
+            lib("census", lib_census, Want::InvalidData),
+            lib("info", lib_info, Want::InvalidData),
+        ],
+    );
+
     add(
         "float_ids",
         Box::new(|dir| {

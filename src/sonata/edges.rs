@@ -200,6 +200,7 @@ impl IdColumn {
                 ));
             }
         };
+        check_storage(&dataset, shape[0] as u64, dtype, &at)?;
         let node_population = read_string_attr(&dataset, schema::NODE_POPULATION_ATTR);
         Ok(IdColumn {
             len: shape[0] as u64,
@@ -334,6 +335,30 @@ impl IdColumn {
 const MERGE_GAP_ROWS_U64: u64 = super::bulk::MERGE_GAP_BYTES / 8;
 /// Largest single read of [`IdColumn::read_selection`] (16 MiB of u64).
 const MAX_BLOCK_ROWS_U64: u64 = 1 << 21;
+
+/// Refuses an id column whose file holds fewer bytes than its rows need: a dataset declared
+/// with a large extent but never (or only partly) written reads as fill values (zeros), which
+/// would be counted as edges of node 0, after reading terabytes of nothing. Datasets with filters
+/// (compressed) can only be checked for holding nothing at all; virtual datasets are not checked.
+fn check_storage(dataset: &hdf5::Dataset, len: u64, dtype: IdDtype, at: &Location) -> Result<()> {
+    let (IdDtype::Unsigned(size) | IdDtype::Signed(size)) = dtype;
+    let needed = len.saturating_mul(size as u64);
+    if needed == 0 || dataset.layout() == hdf5::dataset::Layout::Virtual {
+        return Ok(());
+    }
+    let stored = dataset.storage_size();
+    let filtered = !dataset.filters().is_empty();
+    if stored == 0 || (!filtered && stored < needed) {
+        return Err(Error::invalid(
+            at.clone(),
+            format!(
+                "declares {len} rows ({needed} bytes) but the file stores {stored} bytes of them: \
+                 the data was never written or the file is incomplete"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// A short human name for an HDF5 type, for messages.
 pub(crate) fn describe_type(t: &TypeDescriptor) -> String {
