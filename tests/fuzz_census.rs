@@ -25,13 +25,15 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Ids, assert_same_tables, naive_census, write_edges, write_target_index};
+use common::{
+    Ids, assert_same_tables, gpu_context as gpu_ctx, naive_census, write_edges, write_target_index,
+};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError};
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{Backend, CensusOptions, TargetSpace, census_population};
-use sonata_census::gpu::{self, AdapterChoice, GpuContext, GpuTuning, Opened};
+use sonata_census::gpu::{self, GpuTuning};
 use sonata_census::progress::Progress;
 use sonata_census::{Census, EdgeFile, Error};
 
@@ -321,31 +323,6 @@ proptest! {
 
 // ---------------------------------------------------------------------------------------------
 // GPU engine
-
-/// The shared adapter (any, software included), or None after saying why; panics when
-/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
-fn gpu_ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let ctx = CTX
-        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
-            Ok(Opened::Ready(c)) => Some(*c),
-            Ok(Opened::Unavailable(why)) => {
-                eprintln!("{why}");
-                None
-            }
-            // An adapter that cannot run the engine is a failure, not a skip.
-            Err(e) => panic!("{e}"),
-        })
-        .as_ref();
-    if ctx.is_none() {
-        assert!(
-            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
-        );
-        eprintln!("no GPU adapter - skipped");
-    }
-    ctx
-}
 
 fn no_nsyns() -> sonata_census::Result<Option<NsynsSource>> {
     Ok(None)

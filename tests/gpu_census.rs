@@ -8,41 +8,18 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-use common::{Ids, Rng, assert_same_tables, naive_census, write_edges, write_target_index};
+use common::{
+    Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census, write_edges,
+    write_target_index,
+};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{Backend, CensusOptions, TargetSpace, census_population};
-use sonata_census::gpu::{self, AdapterChoice, GpuContext, GpuTimings, GpuTuning, Opened};
+use sonata_census::gpu::{self, GpuContext, GpuTimings, GpuTuning};
 use sonata_census::progress::Progress;
 use sonata_census::sonata::attributes::NsynsReader;
 use sonata_census::{Census, EdgeFile, EdgePopulation, Error};
-
-/// The shared adapter (any, software included), or None after saying why; panics when
-/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
-fn gpu_ctx() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let ctx = CTX
-        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
-            Ok(Opened::Ready(c)) => Some(*c),
-            Ok(Opened::Unavailable(why)) => {
-                eprintln!("{why}");
-                None
-            }
-            // An adapter that cannot run the engine is a failure, not a skip.
-            Err(e) => panic!("{e}"),
-        })
-        .as_ref();
-    if ctx.is_none() {
-        assert!(
-            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
-        );
-        eprintln!("no GPU adapter - skipped");
-    }
-    ctx
-}
 
 fn opts(chunk_len: usize, memory_budget: u64, nodes_count: Option<u64>) -> CensusOptions {
     CensusOptions {

@@ -53,10 +53,9 @@ fn shader_constants_match_rust() {
     }
 }
 
-use std::sync::OnceLock;
 
-use common::Rng;
-use sonata_census::gpu::{self, AdapterChoice, GpuContext, Opened};
+use common::{Rng, gpu_context as gpu};
+use sonata_census::gpu;
 use sonata_census::kernels::cpu;
 use sonata_census::kernels::layout::SegmentLayout;
 use sonata_census::kernels::params::{
@@ -64,31 +63,6 @@ use sonata_census::kernels::params::{
     PrefixSumParams, SCAN_BLOCK, SORT_TILE, SegmentMergeParams, SegmentSortParams,
     SourcesByTargetParams, SynapsesPerConnectionParams, TC_PER_THREAD, TargetCountsParams, WG_SIZE,
 };
-
-/// The shared adapter (any, software included), or None after saying why; panics when
-/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
-fn gpu() -> Option<&'static GpuContext> {
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let ctx = CTX
-        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
-            Ok(Opened::Ready(c)) => Some(*c),
-            Ok(Opened::Unavailable(why)) => {
-                eprintln!("{why}");
-                None
-            }
-            // An adapter that cannot run the engine is a failure, not a skip.
-            Err(e) => panic!("{e}"),
-        })
-        .as_ref();
-    if ctx.is_none() {
-        assert!(
-            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
-        );
-        eprintln!("no GPU adapter - skipped");
-    }
-    ctx
-}
 
 const WG: usize = WG_SIZE as usize;
 const TILE: usize = SORT_TILE as usize;

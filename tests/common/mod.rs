@@ -299,3 +299,30 @@ pub fn gpu_available() -> bool {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// The shared adapter (any, software included), or None after saying why; panics when
+/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
+pub fn gpu_context() -> Option<&'static sonata_census::gpu::GpuContext> {
+    use sonata_census::gpu::{AdapterChoice, GpuContext, Opened};
+    use std::sync::OnceLock;
+    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
+    let ctx = CTX
+        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
+            Ok(Opened::Ready(c)) => Some(*c),
+            Ok(Opened::Unavailable(why)) => {
+                eprintln!("{why}");
+                None
+            }
+            // An adapter that cannot run the engine is a failure, not a skip.
+            Err(e) => panic!("{e}"),
+        })
+        .as_ref();
+    if ctx.is_none() {
+        assert!(
+            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
+        );
+        eprintln!("no GPU adapter - skipped");
+    }
+    ctx
+}
