@@ -53,7 +53,6 @@ fn shader_constants_match_rust() {
     }
 }
 
-
 use common::{Rng, gpu_context as gpu};
 use sonata_census::gpu;
 use sonata_census::kernels::cpu;
