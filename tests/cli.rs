@@ -415,3 +415,37 @@ fn an_output_that_cannot_be_written_exits_1_and_leaves_nothing() {
     assert!(err.contains("cannot write the output"), "{err}");
     assert_eq!(files_in(dir.path()), ["census.h5", "circuit.h5"]);
 }
+
+#[test]
+fn auto_counts_small_populations_on_the_cpu_without_looking_for_a_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let out = dir.path().join("census.h5");
+    let o = run(&["count", p(&input), "-o", p(&out)]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "backend: cpu (auto: 4 edges, fewer than the 16777216 from which the GPU is \
+             considered (SONATA_CENSUS_GPU_MIN_EDGES))"
+        ),
+        "{err}"
+    );
+
+    // A threshold that is not a number is bad input, and leaves nothing behind.
+    let out2 = dir.path().join("other.h5");
+    let o = locked(|| {
+        bin()
+            .env("SONATA_CENSUS_GPU_MIN_EDGES", "many")
+            .args(["count", p(&input), "-o", p(&out2)])
+            .output()
+            .unwrap()
+    });
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "sonata-census: SONATA_CENSUS_GPU_MIN_EDGES=many: not a number of edges"
+    );
+    assert!(!out2.exists());
+}

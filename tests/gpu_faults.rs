@@ -103,7 +103,10 @@ fn auto_run(input: &Path, reference: &Path, dir: &Path, envs: &[(&str, &str)]) -
     let what = format!("{envs:?}");
     let out_dir = tempfile::tempdir_in(dir).unwrap();
     let out = out_dir.path().join("census.h5");
-    let mut all = vec![("SONATA_CENSUS_GPU_ALLOW_SOFTWARE", "1")];
+    let mut all = vec![
+        ("SONATA_CENSUS_GPU_ALLOW_SOFTWARE", "1"),
+        ("SONATA_CENSUS_GPU_MIN_EDGES", "0"),
+    ];
     all.extend_from_slice(envs);
     let o = run(&all, &["count", p(input), "-o", p(&out), "-v"]);
     let err = stderr(&o);

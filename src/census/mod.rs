@@ -43,6 +43,37 @@ pub const DEFAULT_CHUNK_LEN: usize = 1 << 18;
 /// in-memory table cost) and peak RSS fell from 57 to 33 MB.
 pub const SPILL_CONNECTIONS_ABOVE: u64 = 1 << 18;
 
+/// Under `auto`, populations of fewer edges are counted on the CPU without looking for a GPU:
+/// finding an adapter and building the pipelines (0.04–0.07 s on a lavapipe-only machine, more
+/// with a real driver) costs more than a GPU could save on them. On the H200 host of
+/// BENCHMARKS.md the 16-core CPU engine was still faster at 10^8 edges. Override with
+/// [`GPU_MIN_EDGES_ENV`].
+pub const DEFAULT_GPU_MIN_EDGES: u64 = 1 << 24;
+
+/// Environment variable that sets the smallest population `auto` considers for the GPU
+/// (default [`DEFAULT_GPU_MIN_EDGES`]; `0` considers every population).
+pub const GPU_MIN_EDGES_ENV: &str = "SONATA_CENSUS_GPU_MIN_EDGES";
+
+/// The smallest population (edges) that `auto` considers for the GPU.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when [`GPU_MIN_EDGES_ENV`] is set to something else than a
+/// number.
+pub fn gpu_min_edges() -> Result<u64> {
+    match std::env::var_os(GPU_MIN_EDGES_ENV) {
+        None => Ok(DEFAULT_GPU_MIN_EDGES),
+        Some(v) => v
+            .to_str()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{GPU_MIN_EDGES_ENV}={}: not a number of edges",
+                    v.to_string_lossy()
+                ))
+            }),
+    }
+}
+
 /// Default memory for grouping unsorted edges by target before spilling to disk.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 
@@ -344,6 +375,15 @@ fn census_population_inner(
             let (census, t) = gpu::census(pop, options, &space, nsyns, progress, ctx)?;
             gpu_notes(&t, notes);
             Ok((census, None))
+        }
+        Backend::Auto if pop.size() < gpu_min_edges()? => {
+            notes.push(Note::info(format!(
+                "backend: cpu (auto: {} edges, fewer than the {} from which the GPU is \
+                 considered ({GPU_MIN_EDGES_ENV}))",
+                pop.size(),
+                gpu_min_edges()?
+            )));
+            cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
         }
         Backend::Auto => match gpu::shared_context(AdapterChoice::Auto) {
             Ok(Ok(ctx)) => {
