@@ -24,11 +24,10 @@ fn main() -> ExitCode {
     if matches!(
         cli.command,
         cli::Command::Count(_) | cli::Command::Generate(_) | cli::Command::Demo(_)
-    ) {
-        if let Err(err) = sonata_census::interrupt::install() {
-            eprintln!("sonata-census: {err}");
-            return ExitCode::from(1);
-        }
+    ) && let Err(err) = sonata_census::interrupt::install()
+    {
+        eprintln!("sonata-census: {err}");
+        return ExitCode::from(1);
     }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

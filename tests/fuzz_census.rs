@@ -359,10 +359,10 @@ fn gpu_census_matches_the_naive_reference() {
             ctx,
             &tuning,
         );
-        if let Ok((_, timings)) = &got {
-            if !timings.strategy.contains("cpu") {
-                on_gpu.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Ok((_, timings)) = &got
+            && !timings.strategy.contains("cpu")
+        {
+            on_gpu.fetch_add(1, Ordering::Relaxed);
         }
         check_result(&c, got.map(|(census, _)| census), "gpu")?;
         let left: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();

@@ -121,16 +121,16 @@ impl TableBuilder {
             self.synapses[t] += syn;
             self.connections[t] += conn;
         }
-        if let (None, Some((above, dir))) = (&self.spill, &self.spill_above) {
-            if (self.sources.len() + piece.sources.len()) as u64 > *above {
-                let mut spill = ConnectionSpill::create(dir.as_deref())?;
-                spill.append(&self.sources, &self.counts)?;
-                self.histogram = synapses_per_connection(&self.counts);
-                // Give the pages back: from now on connections only pass through.
-                self.sources = Vec::new();
-                self.counts = Vec::new();
-                self.spill = Some(spill);
-            }
+        if let (None, Some((above, dir))) = (&self.spill, &self.spill_above)
+            && (self.sources.len() + piece.sources.len()) as u64 > *above
+        {
+            let mut spill = ConnectionSpill::create(dir.as_deref())?;
+            spill.append(&self.sources, &self.counts)?;
+            self.histogram = synapses_per_connection(&self.counts);
+            // Give the pages back: from now on connections only pass through.
+            self.sources = Vec::new();
+            self.counts = Vec::new();
+            self.spill = Some(spill);
         }
         match self.spill.as_mut() {
             Some(spill) => {
@@ -525,12 +525,12 @@ fn sorted_census(
         if previous.is_some_and(|p| p >= last_t) {
             return Ok(ControlFlow::Break(()));
         }
-        if let Some(limit) = space.n_targets {
-            if last_t >= limit {
-                let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
-                let (t, row) = (targets[row], chunk.first_edge + row as u64);
-                return Err(target_beyond(at, t, row, space));
-            }
+        if let Some(limit) = space.n_targets
+            && last_t >= limit
+        {
+            let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
+            let (t, row) = (targets[row], chunk.first_edge + row as u64);
+            return Err(target_beyond(at, t, row, space));
         }
         if let Some((t, run)) = pending.take() {
             single.reset();

@@ -765,22 +765,22 @@ impl Assembler {
                 ));
             };
             pos += d;
-            if let Some(p) = self.pending.as_mut() {
-                if p.target == t {
-                    let mut fixes = Vec::new();
-                    if !p.merged {
-                        fixes.extend(p.list.iter().map(|&(_, c)| c));
-                        p.merged = true;
-                    }
-                    fixes.extend(cc.iter().map(|&c| u64::from(c)));
-                    p.list = merge(&p.list, ss, cc);
-                    for c in fixes {
-                        if gpu_counted(c) {
-                            self.fix(c, -1);
-                        }
-                    }
-                    continue;
+            if let Some(p) = self.pending.as_mut()
+                && p.target == t
+            {
+                let mut fixes = Vec::new();
+                if !p.merged {
+                    fixes.extend(p.list.iter().map(|&(_, c)| c));
+                    p.merged = true;
                 }
+                fixes.extend(cc.iter().map(|&c| u64::from(c)));
+                p.list = merge(&p.list, ss, cc);
+                for c in fixes {
+                    if gpu_counted(c) {
+                        self.fix(c, -1);
+                    }
+                }
+                continue;
             }
             if let Some(p) = self.pending.take() {
                 self.emit(p)?;
@@ -1432,16 +1432,16 @@ impl<'a> Engine<'a> {
         st.by_target_source &= presorted;
         st.prev = Some((targets[n - 1], sources[n - 1]));
         let last = targets[n - 1];
-        if let Some(limit) = self.space.n_targets {
-            if last >= limit {
-                let row = targets.partition_point(|&t| t < limit);
-                return Err(target_beyond(
-                    &self.at,
-                    targets[row.min(n - 1)],
-                    chunk.first_edge + row as u64,
-                    self.space,
-                ));
-            }
+        if let Some(limit) = self.space.n_targets
+            && last >= limit
+        {
+            let row = targets.partition_point(|&t| t < limit);
+            return Err(target_beyond(
+                &self.at,
+                targets[row.min(n - 1)],
+                chunk.first_edge + row as u64,
+                self.space,
+            ));
         }
         if let Some(i) = scan.iter().find_map(|p| p.wide_source) {
             return Ok(ControlFlow::Break(Stop::Cpu(too_wide(

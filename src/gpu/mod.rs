@@ -333,10 +333,10 @@ impl GpuContext {
         }));
         let sink = Arc::clone(&errors);
         device.set_device_lost_callback(move |reason, message| {
-            if reason != wgpu::DeviceLostReason::Destroyed {
-                if let Ok(mut v) = sink.lock() {
-                    v.push(format!("device lost: {message}"));
-                }
+            if reason != wgpu::DeviceLostReason::Destroyed
+                && let Ok(mut v) = sink.lock()
+            {
+                v.push(format!("device lost: {message}"));
             }
         });
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);

@@ -15,10 +15,11 @@ pub fn target_counts(p: &TargetCountsParams, targets: &[u32], offsets: &[u32], c
         }
     };
     let add = |counts: &mut [u32], t: u32, w: u32| {
-        if t < p.n_counts && w > 0 {
-            if let Some(c) = counts.get_mut(t as usize) {
-                *c = c.wrapping_add(w);
-            }
+        if t < p.n_counts
+            && w > 0
+            && let Some(c) = counts.get_mut(t as usize)
+        {
+            *c = c.wrapping_add(w);
         }
     };
     let n = p.n as usize;
