@@ -10,8 +10,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census, write_edges,
-    write_target_index,
+    Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census, random_edges as edges,
+    write_edges, write_target_index,
 };
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::stream::NsynsSource;
@@ -124,37 +124,6 @@ fn hand_computed_tables() {
     .unwrap();
     assert_eq!(c.n_targets, 4);
     assert_eq!(c.target_offsets, vec![0, 2, 2, 3, 4]);
-}
-
-/// Random edges of a chosen shape (as in tests/census.rs).
-fn edges(
-    rng: &mut Rng,
-    n: usize,
-    n_targets: u64,
-    n_sources: u64,
-    shape: &str,
-) -> (Vec<u64>, Vec<u64>) {
-    let mut pairs: Vec<(u64, u64)> = (0..n)
-        .map(|_| {
-            let t = match shape {
-                // 70% of edges on target 3: contention and long runs.
-                "skewed" if rng.below(10) < 7 => 3.min(n_targets - 1),
-                _ => rng.below(n_targets),
-            };
-            // Few distinct sources per target, so connections have several synapses.
-            let s = rng.below(n_sources.min(8)) * (n_sources / 8).max(1);
-            (t, s)
-        })
-        .collect();
-    match shape {
-        "sorted" | "skewed" => pairs.sort_unstable_by_key(|&(t, s)| (t, s)),
-        "target-sorted" => pairs.sort_by_key(|&(t, _)| t),
-        _ => {}
-    }
-    (
-        pairs.iter().map(|p| p.1).collect(),
-        pairs.iter().map(|p| p.0).collect(),
-    )
 }
 
 #[test]

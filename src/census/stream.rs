@@ -26,6 +26,8 @@ pub struct Chunk {
     pub targets: Vec<u64>,
     /// bmtk `nsyns` of the rows, when requested.
     pub nsyns: Option<Vec<u64>>,
+    /// Seconds the reader thread spent reading this chunk (the GPU engine reports them).
+    pub read_seconds: f64,
 }
 
 /// Streams rows `0..pop.size()` in chunks of `chunk_len`, calling `f` on each in edge order.
@@ -55,6 +57,7 @@ pub fn for_each_chunk<B: Send>(
                 let Ok(mut chunk) = free_rx.recv() else {
                     return;
                 };
+                let started = std::time::Instant::now();
                 let n = ((total - next) as usize).min(chunk_len);
                 chunk.first_edge = next;
                 chunk.sources.resize(n, 0);
@@ -68,6 +71,7 @@ pub fn for_each_chunk<B: Send>(
                     buf.resize(n, 0);
                     result = read(next, buf);
                 }
+                chunk.read_seconds = started.elapsed().as_secs_f64();
                 let failed = result.is_err();
                 if full_tx.send(result.map(|()| chunk)).is_err() || failed {
                     return;

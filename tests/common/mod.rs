@@ -327,3 +327,35 @@ pub fn gpu_context() -> Option<&'static sonata_census::gpu::GpuContext> {
     }
     ctx
 }
+
+/// Random edges (sources, targets) of a chosen shape: `sorted`, `target-sorted`, `shuffled`, or
+/// `skewed` (70 % of edges on target 3, sorted), with few distinct sources per target.
+pub fn random_edges(
+    rng: &mut Rng,
+    n: usize,
+    n_targets: u64,
+    n_sources: u64,
+    shape: &str,
+) -> (Vec<u64>, Vec<u64>) {
+    let mut pairs: Vec<(u64, u64)> = (0..n)
+        .map(|_| {
+            let t = match shape {
+                // 70% of edges on target 3: contention / huge runs.
+                "skewed" if rng.below(10) < 7 => 3.min(n_targets - 1),
+                _ => rng.below(n_targets),
+            };
+            // Few distinct sources per target, so connections have several synapses.
+            let s = rng.below(n_sources.min(8)) * (n_sources / 8).max(1);
+            (t, s)
+        })
+        .collect();
+    match shape {
+        "sorted" | "skewed" => pairs.sort_unstable_by_key(|&(t, s)| (t, s)),
+        "target-sorted" => pairs.sort_by_key(|&(t, _)| t),
+        _ => {}
+    }
+    (
+        pairs.iter().map(|p| p.1).collect(),
+        pairs.iter().map(|p| p.0).collect(),
+    )
+}
