@@ -26,7 +26,7 @@ use hdf5::H5Type;
 use crate::error::{Error, H5Context, Location, Result};
 use crate::sonata::attributes::AttributeValues;
 use crate::sonata::bulk::read_ranges;
-use crate::sonata::column::{self, Class, classify};
+use crate::sonata::column::{self, Class};
 use crate::sonata::schema;
 
 /// Name of the per-node type column whose length is the population size.
@@ -716,33 +716,19 @@ impl Column {
         path: &str,
         pop_at: &Location,
     ) -> Result<Option<Column>> {
-        if name.is_empty() || name.contains('/') || !parent.link_exists(name) {
-            return Ok(None);
-        }
-        let at = pop_at.dataset(path);
-        let ds = parent
-            .dataset(name)
-            .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
-        let space = ds.space().at(&at)?;
-        let shape = space.shape();
-        if space.is_null() || shape.len() != 1 {
-            return Err(Error::invalid(
-                at,
-                format!("must be a 1-D column but has shape {shape:?}"),
-            ));
-        }
-        let (class, dtype) = match ds.dtype().and_then(|t| t.to_descriptor()) {
-            Ok(d) => (classify(&d), format!("{d:?}")),
-            Err(_) => (Class::Other, "unsupported".to_string()),
-        };
-        Ok(Some(Column {
-            len: shape[0] as u64,
-            ds,
-            at,
-            path: path.to_string(),
-            class,
-            dtype,
-        }))
+        Ok(
+            column::open_1d(parent, name, path, pop_at)?.map(|c| Column {
+                dtype: c
+                    .descriptor
+                    .as_ref()
+                    .map_or_else(|| "unsupported".to_string(), |d| format!("{d:?}")),
+                len: c.len,
+                ds: c.ds,
+                at: c.at,
+                path: path.to_string(),
+                class: c.class,
+            }),
+        )
     }
 
     /// Whether `parent/name` is a 1-D dataset.

@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use super::bulk::plan_blocks;
 use super::bulk::{MERGE_GAP_BYTES, NUMERIC_MAX_BLOCK_ROWS, read_range_into, read_ranges};
-use super::column::{self, Class, classify};
+use super::column::{self, Class, plain_name};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 use crate::selection::Selection;
@@ -204,11 +204,6 @@ struct Column {
     dtype: String,
 }
 
-/// Whether `name` is a plain member name (not empty, no `/`, not `.`).
-fn plain_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && !name.contains('/')
-}
-
 impl Column {
     /// Opens `parent/name`; `Ok(None)` when there is no such link.
     ///
@@ -219,39 +214,19 @@ impl Column {
         path: &str,
         pop_at: &Location,
     ) -> Result<Option<Column>> {
-        if !plain_name(name) || !parent.link_exists(name) {
-            return Ok(None);
-        }
-        let at = pop_at.dataset(path);
-        let ds = parent
-            .dataset(name)
-            .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
-        let space = ds.space().at(&at)?;
-        if space.is_null() {
-            return Err(Error::invalid(
-                at,
-                "has a null dataspace (no values), not a 1-D column",
-            ));
-        }
-        let shape = space.shape();
-        if shape.len() != 1 {
-            return Err(Error::invalid(
-                at,
-                format!("must be a 1-D column but has shape {shape:?}"),
-            ));
-        }
-        let (class, dtype) = match ds.dtype().and_then(|t| t.to_descriptor()) {
-            Ok(d) => (classify(&d), dtype_name(&d)),
-            Err(_) => (Class::Other, "unsupported".to_string()),
-        };
-        Ok(Some(Column {
-            len: shape[0] as u64,
-            ds,
-            at,
-            path: path.to_string(),
-            class,
-            dtype,
-        }))
+        Ok(
+            column::open_1d(parent, name, path, pop_at)?.map(|c| Column {
+                dtype: c
+                    .descriptor
+                    .as_ref()
+                    .map_or_else(|| "unsupported".to_string(), dtype_name),
+                len: c.len,
+                ds: c.ds,
+                at: c.at,
+                path: path.to_string(),
+                class: c.class,
+            }),
+        )
     }
 
     /// `(dtype, rows)` of `parent/name` when it is a 1-D dataset; `None` otherwise (no error).

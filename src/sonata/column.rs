@@ -30,6 +30,64 @@ pub(crate) enum Class {
     Other,
 }
 
+/// A 1-D dataset of a population, opened and classified: what the edge attribute columns and
+/// the node columns hold of it.
+pub(crate) struct Opened1d {
+    pub(crate) ds: hdf5::Dataset,
+    pub(crate) at: Location,
+    pub(crate) len: u64,
+    pub(crate) class: Class,
+    /// The stored type, `None` when HDF5 cannot describe it.
+    pub(crate) descriptor: Option<TypeDescriptor>,
+}
+
+/// Whether `name` is a plain member name (not empty, no `/`, not `.`).
+pub(crate) fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && !name.contains('/')
+}
+
+/// Opens `parent/name` (`path`, relative to the population, names it in messages); `Ok(None)`
+/// when there is no such link.
+///
+/// # Errors
+/// [`Error::InvalidData`] when the link is not a dataset or the dataset is not 1-D.
+pub(crate) fn open_1d(
+    parent: &hdf5::Group,
+    name: &str,
+    path: &str,
+    pop_at: &Location,
+) -> Result<Option<Opened1d>> {
+    if !plain_name(name) || !parent.link_exists(name) {
+        return Ok(None);
+    }
+    let at = pop_at.dataset(path);
+    let ds = parent
+        .dataset(name)
+        .map_err(|_| Error::invalid(at.clone(), "is not a dataset"))?;
+    let space = ds.space().at(&at)?;
+    if space.is_null() {
+        return Err(Error::invalid(
+            at,
+            "has a null dataspace (no values), not a 1-D column",
+        ));
+    }
+    let shape = space.shape();
+    if shape.len() != 1 {
+        return Err(Error::invalid(
+            at,
+            format!("must be a 1-D column but has shape {shape:?}"),
+        ));
+    }
+    let descriptor = ds.dtype().and_then(|t| t.to_descriptor()).ok();
+    Ok(Some(Opened1d {
+        len: shape[0] as u64,
+        class: descriptor.as_ref().map_or(Class::Other, classify),
+        descriptor,
+        ds,
+        at,
+    }))
+}
+
 /// How values of the stored type `descriptor` are read.
 pub(crate) fn classify(descriptor: &TypeDescriptor) -> Class {
     match descriptor {
