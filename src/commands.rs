@@ -9,9 +9,9 @@ use sonata_census::census::{
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error, Result};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sonata_census::census::output::{CensusWriter, check_output_path};
+use sonata_census::census::output::{CensusWriter, check_output_path, temporary_beside};
 use sonata_census::generate::{
     self, AttributeSet, EdgeOrder, GenerateOptions, GenerateSummary, IdDtype, IndexSpelling,
 };
@@ -219,7 +219,7 @@ fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
-fn print_stdout(text: &str) -> Result<()> {
+pub(crate) fn print_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
@@ -283,19 +283,7 @@ fn generate_file(
 ) -> Result<GenerateSummary> {
     options.validate()?;
     check_output_path(path, force)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".sonata-census-generate-")
-        .suffix(".partial")
-        .tempfile_in(&dir)
-        .map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?
-        .into_temp_path();
+    let temp = temporary_beside(path, ".sonata-census-generate-")?;
     // The generator has no interrupt checks of its own: on SIGINT / SIGTERM the forced clean-up
     // of `interrupt` removes the registered temporary file.
     let registered = sonata_census::interrupt::register(&temp);

@@ -15,6 +15,7 @@ use sonata_census::progress::Progress;
 use sonata_census::{Error, Result};
 
 use crate::cli::BackendArg;
+use crate::commands::print_stdout;
 
 const NODES_HELP: &str = "\
 Examples:
@@ -155,18 +156,6 @@ fn parse_gids(list: &Option<String>) -> Result<Option<Vec<u64>>> {
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))
-}
-
-/// Prints to stdout; a closed pipe (`| head`) is not an error.
-fn print_stdout(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
-            path: "<stdout>".into(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
 }
 
 fn distribute(a: &DistributeArgs) -> Result<()> {

@@ -1,7 +1,6 @@
 //! `sonata-census query`: neurodamus `SonataReader` answers as JSON on stdout, so they can be
 //! diffed against neurodamus (`get_counts`, `get_conn_counts`, `get_synapse_parameters`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -143,11 +142,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             format!("{{{}}}", items.join(", "))
         }
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(|source| Error::Io {
-        path: PathBuf::from("<stdout>"),
-        source,
-    })
+    crate::commands::print_stdout(&format!("{text}\n"))
 }
 
 fn open(file: &FileArgs, options: ReaderOptions) -> Result<SonataReader> {

@@ -244,7 +244,8 @@ fn encode_connections<S: SourceId>(
     Ok(n)
 }
 
-fn too_many_synapses(at: &Location, target: u64, source: u64) -> Error {
+/// A connection with more synapses than the u32 `synapse_count` table holds (both engines).
+pub(crate) fn too_many_synapses(at: &Location, target: u64, source: u64) -> Error {
     Error::invalid(
         at.clone(),
         format!(
@@ -357,7 +358,8 @@ fn run_boundaries(targets: &[u64], parts: usize) -> Vec<usize> {
     cuts
 }
 
-fn target_beyond(at: &Location, target: u64, row: u64, space: &TargetSpace) -> Error {
+/// A target id beyond the node count (both engines).
+pub(crate) fn target_beyond(at: &Location, target: u64, row: u64, space: &TargetSpace) -> Error {
     Error::invalid(
         at.clone(),
         format!(

@@ -208,7 +208,8 @@ pub struct Census {
 }
 
 impl Census {
-    fn from_tables(
+    /// The census of `pop` from an engine's tables.
+    pub(crate) fn from_tables(
         pop: &EdgePopulation,
         n_targets: u64,
         sortedness: Sortedness,

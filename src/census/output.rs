@@ -80,6 +80,21 @@ pub fn check_output_path(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Creates an empty temporary file `PREFIX*.partial` in the folder of `path`, removed when the
+/// returned path is dropped: outputs are written there and renamed over `path` when complete.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder.
+pub fn temporary_beside(path: &Path, prefix: &str) -> Result<tempfile::TempPath> {
+    let dir = parent_dir(path);
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map(tempfile::NamedTempFile::into_temp_path)
+        .map_err(|source| Error::Io { path: dir, source })
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -105,20 +120,11 @@ impl CensusWriter {
     /// As [`check_output_path`], and HDF5 errors creating the file.
     pub fn create(path: &Path, force: bool) -> Result<Self> {
         check_output_path(path, force)?;
-        let dir = parent_dir(path);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(&dir)
-            .map_err(|source| Error::Io {
-                path: dir.clone(),
-                source,
-            })?
-            .into_temp_path();
+        let temp = temporary_beside(path, &format!(".{name}."))?;
         let registered = crate::interrupt::register(&temp);
         let at = Location::file(&temp);
         let file = hdf5::File::with_options()

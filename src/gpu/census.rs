@@ -268,31 +268,6 @@ fn unavailable(reason: impl Into<String>) -> Error {
     }
 }
 
-/// The same message as the CPU engine.
-fn target_beyond(at: &Location, target: u64, row: u64, space: &TargetSpace) -> Error {
-    Error::invalid(
-        at.clone(),
-        format!(
-            "target node id {target} at row {row} is beyond the {} target nodes given by {} \
-             (the data and the node count disagree)",
-            space.n_targets.unwrap_or(0),
-            space.origin
-        ),
-    )
-}
-
-/// The same message as the CPU engine.
-fn too_many_synapses(at: &Location, target: u64, source: u64) -> Error {
-    Error::invalid(
-        at.clone(),
-        format!(
-            "connection {source} -> {target} has more than {} synapses; the synapse_count table \
-             (uint32) cannot hold it",
-            u32::MAX
-        ),
-    )
-}
-
 fn too_wide(column: &str, id: u64, row: u64) -> String {
     format!(
         "{column} id {id} at row {row} does not fit in 32 bits, which the GPU kernels need; \
@@ -833,7 +808,7 @@ impl Assembler {
         self.connections[t] += p.list.len() as u64;
         for &(s, c) in &p.list {
             let c32 = u32::try_from(c)
-                .map_err(|_| too_many_synapses(&self.at, u64::from(p.target), u64::from(s)))?;
+                .map_err(|_| cpu::too_many_synapses(&self.at, u64::from(p.target), u64::from(s)))?;
             if p.merged || !gpu_counted(c) {
                 self.fix(c, 1);
             }
@@ -1239,23 +1214,14 @@ impl<'a> Engine<'a> {
         if let Some(v) = nsyns_total.as_mut() {
             v.resize(n_targets as usize, 0);
         }
-        let pop = self.pop;
-        Ok(Outcome::Census(Box::new(Census {
-            population: pop.name().to_string(),
-            source_population: pop.source_population().map(str::to_string),
-            target_population: pop.target_population().map(str::to_string),
-            edge_count: pop.size(),
+        Ok(Outcome::Census(Box::new(Census::from_tables(
+            self.pop,
             n_targets,
             sortedness,
-            target_synapse_count: tables.target_synapse_count,
-            target_connection_count: tables.target_connection_count,
-            target_offsets: tables.target_offsets,
-            source_node_id: tables.source_node_id,
-            synapse_count: tables.synapse_count,
-            synapses_per_connection: tables.synapses_per_connection,
-            target_nsyns_total: nsyns_total,
-            backend: format!("gpu: {}", self.ctx.adapter_name()),
-        })))
+            tables,
+            nsyns_total,
+            format!("gpu: {}", self.ctx.adapter_name()),
+        ))))
     }
 
     /// Ends a run: reads back the arenas and counters and builds the tables.
@@ -1436,7 +1402,7 @@ impl<'a> Engine<'a> {
             && last >= limit
         {
             let row = targets.partition_point(|&t| t < limit);
-            return Err(target_beyond(
+            return Err(cpu::target_beyond(
                 &self.at,
                 targets[row.min(n - 1)],
                 chunk.first_edge + row as u64,
@@ -1662,7 +1628,7 @@ impl<'a> Engine<'a> {
                 .collect()
         };
         if let Some(row) = scans.iter().find_map(|p| p.beyond) {
-            return Err(target_beyond(
+            return Err(cpu::target_beyond(
                 &self.at,
                 targets[row],
                 chunk.first_edge + row as u64,
