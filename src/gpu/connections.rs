@@ -162,6 +162,36 @@ pub(crate) fn record(
     connection_counts::record_advance(rec, &p, [out.state, total]);
 }
 
+/// Lays out the segments of one batch and uploads its keys, offsets and layout tables.
+fn upload_batch(
+    ctx: &GpuContext,
+    keys: &[u32],
+    seg_offsets: &[u32],
+) -> Result<(SegmentLayout, BatchBuffers)> {
+    let n = keys.len();
+    let layout = SegmentLayout::build(seg_offsets);
+    let mut bufs = BatchBuffers::new(ctx, n, layout.m as usize)?;
+    bufs.ensure(ctx, n, &layout)?;
+    let q = &ctx.queue;
+    // Offsets of an empty batch are not uploaded (a lone 0).
+    let offsets: &[u32] = if n > 0 { seg_offsets } else { &[] };
+    let uploads: [(&wgpu::Buffer, &[u8]); 4] = [
+        (bufs.keys.buffer(), bytemuck::cast_slice(keys)),
+        (bufs.seg_offsets.buffer(), bytemuck::cast_slice(offsets)),
+        (bufs.blocks.buffer(), bytemuck::cast_slice(&layout.blocks)),
+        (
+            bufs.long_segs.buffer(),
+            bytemuck::cast_slice(&layout.long_segs),
+        ),
+    ];
+    for (buffer, bytes) in uploads {
+        if !bytes.is_empty() {
+            q.write_buffer(buffer, 0, bytes);
+        }
+    }
+    Ok((layout, bufs))
+}
+
 /// Runs the whole pipeline on one batch (`keys` grouped by the segments of `seg_offsets`) and
 /// returns its connections and the sorted keys: the GPU side of
 /// [`crate::kernels::cpu::connections`].
@@ -177,31 +207,8 @@ pub fn run(
     if n == 0 {
         return Ok((BatchConnections::default(), Vec::new()));
     }
-    let layout = SegmentLayout::build(seg_offsets);
+    let (layout, bufs) = upload_batch(ctx, keys, seg_offsets)?;
     let m = layout.m as usize;
-    let mut bufs = BatchBuffers::new(ctx, n, m)?;
-    bufs.ensure(ctx, n, &layout)?;
-    let q = &ctx.queue;
-    q.write_buffer(bufs.keys.buffer(), 0, bytemuck::cast_slice(keys));
-    q.write_buffer(
-        bufs.seg_offsets.buffer(),
-        0,
-        bytemuck::cast_slice(seg_offsets),
-    );
-    if !layout.blocks.is_empty() {
-        q.write_buffer(
-            bufs.blocks.buffer(),
-            0,
-            bytemuck::cast_slice(&layout.blocks),
-        );
-    }
-    if !layout.long_segs.is_empty() {
-        q.write_buffer(
-            bufs.long_segs.buffer(),
-            0,
-            bytemuck::cast_slice(&layout.long_segs),
-        );
-    }
     let state = ctx.storage_with("state", &[0]);
     let conn_src = GrowBuffer::new(ctx, "conn_src", n)?;
     let conn_count = GrowBuffer::new(ctx, "conn_count", n)?;
@@ -244,33 +251,8 @@ pub fn run(
 /// [`crate::Error::BackendUnavailable`] when the buffers cannot be made.
 pub fn prepare<'c>(ctx: &'c GpuContext, keys: &[u32], seg_offsets: &[u32]) -> Result<Prepared<'c>> {
     let n = keys.len();
-    let layout = SegmentLayout::build(seg_offsets);
+    let (layout, bufs) = upload_batch(ctx, keys, seg_offsets)?;
     let m = layout.m as usize;
-    let mut bufs = BatchBuffers::new(ctx, n, m)?;
-    bufs.ensure(ctx, n, &layout)?;
-    let q = &ctx.queue;
-    if n > 0 {
-        q.write_buffer(bufs.keys.buffer(), 0, bytemuck::cast_slice(keys));
-        q.write_buffer(
-            bufs.seg_offsets.buffer(),
-            0,
-            bytemuck::cast_slice(seg_offsets),
-        );
-    }
-    if !layout.blocks.is_empty() {
-        q.write_buffer(
-            bufs.blocks.buffer(),
-            0,
-            bytemuck::cast_slice(&layout.blocks),
-        );
-    }
-    if !layout.long_segs.is_empty() {
-        q.write_buffer(
-            bufs.long_segs.buffer(),
-            0,
-            bytemuck::cast_slice(&layout.long_segs),
-        );
-    }
     let state = ctx.storage_with("state", &[0]);
     let conn_src = GrowBuffer::new(ctx, "conn_src", n)?;
     let conn_count = GrowBuffer::new(ctx, "conn_count", n)?;
