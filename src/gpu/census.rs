@@ -514,14 +514,18 @@ impl Counters {
         })
     }
 
-    /// Room for targets `0..needed`; false when one GPU buffer cannot hold them.
-    fn ensure_targets(&mut self, ctx: &GpuContext, needed: usize) -> Result<bool> {
+    /// Room for targets `0..needed`; `Some(why)` when one GPU buffer cannot hold them (the
+    /// population then goes to the CPU engine).
+    fn ensure_targets(&mut self, ctx: &GpuContext, needed: usize) -> Result<Option<String>> {
         if needed <= self.cap && self.targets.is_some() {
-            return Ok(true);
+            return Ok(None);
         }
         let max = ctx.max_batch_len();
         if needed > max {
-            return Ok(false);
+            return Ok(Some(format!(
+                "{needed} target nodes need more per-target counters than one GPU buffer holds \
+                 ({max}); the CPU engine counts this population"
+            )));
         }
         let cap = needed.max(2 * self.cap).clamp(16, max);
         let buffer = ctx.buffer("target counts", cap as u64 * 4, STORAGE_USAGE)?;
@@ -534,7 +538,7 @@ impl Counters {
         }
         self.targets = Some(buffer);
         self.cap = cap;
-        Ok(true)
+        Ok(None)
     }
 
     /// Makes room for `edges` more counted edges, flushing first when a counter could wrap.
@@ -1440,13 +1444,8 @@ impl<'a> Engine<'a> {
         let mut seg_offsets = starts;
         seg_offsets.push(n as u32);
         let layout = SegmentLayout::build(&seg_offsets);
-        if !self.counters.ensure_targets(ctx, last as usize + 1)? {
-            return Ok(ControlFlow::Break(Stop::Cpu(format!(
-                "{} target nodes need more per-target counters than one GPU buffer holds ({}); \
-                 the CPU engine counts this population",
-                last + 1,
-                ctx.max_batch_len()
-            ))));
+        if let Some(why) = self.counters.ensure_targets(ctx, last as usize + 1)? {
+            return Ok(ControlFlow::Break(Stop::Cpu(why)));
         }
         self.counters.before(ctx, n as u64, &mut self.stats)?;
         self.arena
@@ -1661,12 +1660,8 @@ impl<'a> Engine<'a> {
             }
         }
         let needed = limit.map_or(max_t + 1, |l| l.max(max_t + 1));
-        if !self.counters.ensure_targets(ctx, needed as usize)? {
-            return Ok(ControlFlow::Break(Stop::Cpu(format!(
-                "{needed} target nodes need more per-target counters than one GPU buffer holds \
-                 ({}); the CPU engine counts this population",
-                ctx.max_batch_len()
-            ))));
+        if let Some(why) = self.counters.ensure_targets(ctx, needed as usize)? {
+            return Ok(ControlFlow::Break(Stop::Cpu(why)));
         }
         self.counters.before(ctx, n as u64, &mut self.stats)?;
         self.staging.buffer(slot).unmap();
