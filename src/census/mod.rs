@@ -360,6 +360,10 @@ fn census_population_inner(
         notes.push(Note::detail(format!("gpu: {t}")));
         notes.push(Note::detail(format!("gpu timings: {}", t.to_kv())));
     };
+    let gpu_min = match options.backend {
+        Backend::Auto => gpu_min_edges()?,
+        _ => 0,
+    };
     match options.backend {
         Backend::Cpu => {
             notes.push(Note::detail("backend: cpu (asked for)"));
@@ -377,12 +381,11 @@ fn census_population_inner(
             gpu_notes(&t, notes);
             Ok((census, None))
         }
-        Backend::Auto if pop.size() < gpu_min_edges()? => {
+        Backend::Auto if pop.size() < gpu_min => {
             notes.push(Note::info(format!(
-                "backend: cpu (auto: {} edges, fewer than the {} from which the GPU is \
+                "backend: cpu (auto: {} edges, fewer than the {gpu_min} from which the GPU is \
                  considered ({GPU_MIN_EDGES_ENV}))",
                 pop.size(),
-                gpu_min_edges()?
             )));
             cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
         }
