@@ -3,17 +3,26 @@
 #
 #   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
 #   ./dev.sh test     install what is missing, run the whole test suite
+#   ./dev.sh check    install what is missing, cargo fmt --check and clippy -D warnings (as CI)
 #   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
 #                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
+# The default build compiles HDF5 1.14 from source (crate hdf5-metno-src) and links it
+# statically: the first build takes about 10 minutes on 2 cores (HDF5 alone about 5), later ones
+# seconds. HDF5's build needs cmake >= 3.26: an older or missing cmake gets a private one from
+# PyPI in a virtual environment under the target folder (target/cmake-venv).
+#
 # System packages (installed with apt-get when missing, as root or through sudo):
-#   libhdf5-dev pkg-config          HDF5 library the crate links against
+#   pkg-config                      finds zlib for the HDF5 build
+#   python3-venv                    the private cmake (and the bench peers' environment)
 #   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
-#   python3-venv                    (bench only) the peers' virtual environment
+# Building against the system's HDF5 instead (`cargo build --no-default-features`) needs
+# libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some damaged files).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(libhdf5-dev pkg-config mesa-vulkan-drivers libvulkan1)
+PACKAGES=(pkg-config python3-venv mesa-vulkan-drivers libvulkan1)
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 
 install_packages() {
     local missing=()
@@ -32,31 +41,88 @@ install_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Whether cmake at $1 is 3.26 or newer (HDF5 1.14's CMakeLists require it).
+cmake_recent() {
+    local v
+    v=$("$1" --version 2>/dev/null | sed -n 's/^cmake version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+    [ -n "$v" ] || return 1
+    set -- $v
+    [ "$1" -gt 3 ] || { [ "$1" -eq 3 ] && [ "$2" -ge 26 ]; }
+}
+
+# Exports CMAKE for hdf5-metno-src: the caller's, the system's if recent, else a private one.
+ensure_cmake() {
+    if [ -n "${CMAKE:-}" ] && cmake_recent "$CMAKE"; then return 0; fi
+    if command -v cmake >/dev/null && cmake_recent "$(command -v cmake)"; then
+        export CMAKE="$(command -v cmake)"; return 0
+    fi
+    local venv="$TARGET_DIR/cmake-venv"
+    if ! cmake_recent "$venv/bin/cmake"; then
+        echo "dev.sh: installing cmake from PyPI into $venv (HDF5's build needs cmake >= 3.26)" >&2
+        mkdir -p "$TARGET_DIR"
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check cmake
+    fi
+    CMAKE="$(cd "$venv/bin" && pwd)/cmake"
+    export CMAKE
+}
+
 case "${1:-}" in
     demo)
         install_packages
-        cargo run --release --quiet -- demo "${@:2}"
+        ensure_cmake
+        # Not --quiet: the first build takes minutes, and cargo's lines show it progressing.
+        [ -x "$TARGET_DIR/release/sonata-census" ] ||
+            echo "dev.sh: first build (about 10 minutes on 2 cores: HDF5 1.14 is compiled too)" >&2
+        cargo build --release
+        "$TARGET_DIR/release/sonata-census" demo "${@:2}"
         ;;
     test)
         install_packages
+        ensure_cmake
         [ -d ../shared/sonata_samples ] ||
             echo "dev.sh: ../shared/sonata_samples is absent: the sample-file tests will skip" >&2
+        # Mesa's lavapipe warns on every start without a runtime folder.
+        if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ] || [ ! -w "$XDG_RUNTIME_DIR" ]; then
+            XDG_RUNTIME_DIR=$(mktemp -d)
+            chmod 700 "$XDG_RUNTIME_DIR"
+            export XDG_RUNTIME_DIR
+            runtime_dir=$XDG_RUNTIME_DIR
+        fi
+        # Tests must leave nothing behind: they get a temporary folder of their own, checked
+        # empty at the end.
+        test_tmp=$(mktemp -d)
         log=$(mktemp)
-        trap 'rm -f "$log"' EXIT
-        set -o pipefail
-        cargo test --all-targets "${@:2}" 2>&1 | tee "$log"
-        cargo test --doc 2>&1 | tee -a "$log"
-        # One closing line for the whole suite (cargo prints one per test binary).
+        trap 'rm -rf "$log" "$test_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
+        status=0
+        TMPDIR="$test_tmp" cargo test --all-targets "${@:2}" 2>&1 | tee "$log" || status=1
+        TMPDIR="$test_tmp" cargo test --doc 2>&1 | tee -a "$log" || status=1
+        leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 | head -20)
+        if [ -n "$leftovers" ]; then
+            echo "dev.sh: the tests left files in their temporary folder:" >&2
+            echo "$leftovers" >&2
+            status=1
+        fi
+        # One closing line for the whole suite (cargo prints one per test binary), always, and
+        # the failure (a build error, a failed test, leftovers) in the exit status.
         awk '/^test result:/ {p += $4; f += $6; s += $8}
              END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
+        [ "$status" -eq 0 ] || echo "dev.sh: the suite failed (see above)" >&2
+        exit "$status"
+        ;;
+    check)
+        install_packages
+        ensure_cmake
+        cargo fmt --all -- --check
+        cargo clippy --all-targets -- -D warnings
         ;;
     bench)
-        PACKAGES+=(python3-venv)
         install_packages
+        ensure_cmake
         bash benches/bench.sh "${@:2}"
         ;;
     *)
-        sed -n '2,12p' "$0" >&2
+        sed -n '2,8p' "$0" >&2
         exit 2
         ;;
 esac

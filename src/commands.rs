@@ -142,6 +142,9 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         spill_dir: args.spill_dir.clone(),
         backend: backend(args.backend),
     };
+    if matches!(options.backend, Backend::Gpu) {
+        warn_software_adapter(v)?;
+    }
     let mut writer = CensusWriter::create(&args.output, args.force)?;
     let mut censuses = Vec::new();
     for pop in &pops {
@@ -172,6 +175,22 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let path = writer.finish()?;
     v.detail(&format!("wrote {}", path.display()));
     Ok(censuses)
+}
+
+/// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
+/// many times slower than the CPU engine: say so once, before the work starts, not after it.
+fn warn_software_adapter(v: Verbosity) -> Result<()> {
+    use sonata_census::gpu::{AdapterChoice, shared_context};
+    if let Ok(ctx) = shared_context(AdapterChoice::Any)?
+        && ctx.is_software()
+    {
+        v.info(&format!(
+            "warning: the only GPU adapter is a software one ({}), which runs on the CPU and is \
+             many times slower than --backend cpu",
+            ctx.describe()
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `a` and `b` are the same existing file (same device and inode: links included).

@@ -22,7 +22,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{
@@ -232,24 +231,24 @@ fn census_case(max_len: usize) -> impl Strategy<Value = CensusCase> {
         )
 }
 
-/// A fresh file path in a folder shared by the whole test binary (files are small).
-fn fixture_path() -> PathBuf {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    let k = NEXT.fetch_add(1, Ordering::Relaxed);
-    dir.path().join(format!("case-{k}.h5"))
+/// A case's file in a folder of its own, removed (folder included) when dropped, also when the
+/// case fails: a folder shared by the whole binary in a `static` is never dropped, and left
+/// its files in the temporary folder after every run.
+struct CaseFile {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
 }
 
-/// Writes the case's file (and index), returning its path.
-fn write_case(c: &CensusCase) -> PathBuf {
-    let path = fixture_path();
+/// Writes the case's file (and index).
+fn write_case(c: &CensusCase) -> CaseFile {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.h5");
     let (s, t) = (c.sources(), c.targets());
     write_edges(&path, "p", &s, &t, c.ids);
     if let (Nodes::Index(_), (Some(n), _)) = (c.nodes, c.n_targets()) {
         write_target_index(&path, "p", &t, n);
     }
-    path
+    CaseFile { _dir: dir, path }
 }
 
 /// Checks an engine's result against the naive reference (or the typed error it must give).
@@ -293,9 +292,9 @@ fn options(c: &CensusCase, spill: &Path, backend: Backend) -> CensusOptions {
 
 /// Runs the CPU engine on one case and checks it; also that no spill file is left behind.
 fn check_cpu(c: &CensusCase) -> Result<(), TestCaseError> {
-    let path = write_case(c);
+    let case_file = write_case(c);
     let spill = tempfile::tempdir().unwrap();
-    let file = EdgeFile::open(&path).unwrap();
+    let file = EdgeFile::open(&case_file.path).unwrap();
     let pop = file.population("p").unwrap();
     let got = census_population(
         &pop,
@@ -305,9 +304,6 @@ fn check_cpu(c: &CensusCase) -> Result<(), TestCaseError> {
     check_result(c, got, "cpu")?;
     let left: Vec<_> = std::fs::read_dir(spill.path()).unwrap().collect();
     prop_assert!(left.is_empty(), "spill files left behind: {left:?}");
-    drop(pop);
-    drop(file);
-    std::fs::remove_file(&path).ok();
     Ok(())
 }
 
@@ -339,9 +335,9 @@ fn gpu_census_matches_the_naive_reference() {
     let on_gpu = AtomicUsize::new(0);
     let mut runner = proptest::test_runner::TestRunner::new(config);
     let result = runner.run(&strategy, |(c, arena, flush)| {
-        let path = write_case(&c);
+        let case_file = write_case(&c);
         let spill = tempfile::tempdir().unwrap();
-        let file = EdgeFile::open(&path).unwrap();
+        let file = EdgeFile::open(&case_file.path).unwrap();
         let pop = file.population("p").unwrap();
         let options = options(&c, spill.path(), Backend::Gpu);
         let space = TargetSpace::resolve(&pop, options.nodes_count).unwrap();

@@ -288,3 +288,46 @@ fn a_misspelt_hook_is_a_usage_error() {
         assert!(files_in(out_dir.path()).is_empty());
     }
 }
+
+/// `--backend gpu` on a software adapter (lavapipe, llvmpipe) warns once, before the work, for
+/// the whole run (two populations here); on a real GPU it says nothing of the kind.
+#[test]
+fn gpu_backend_on_a_software_adapter_warns_once() {
+    let Some(ctx) = common::gpu_context() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = circuit(dir.path(), "sorted");
+    let out = dir.path().join("census.h5");
+    let o = run(
+        &[],
+        &["count", p(&input), "-o", p(&out), "--backend", "gpu"],
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let warnings = err.lines().filter(|l| l.contains("software")).count();
+    if ctx.is_software() {
+        assert_eq!(warnings, 1, "one warning expected: {err}");
+        let warning = err.lines().position(|l| l.contains("software")).unwrap();
+        let first_population = err.lines().position(|l| l.contains(POPS[0])).unwrap();
+        assert!(warning < first_population, "warning after the work: {err}");
+    } else {
+        assert_eq!(warnings, 0, "{}: {err}", ctx.describe());
+    }
+    // -q silences it, as every other notice.
+    let o = run(
+        &[],
+        &[
+            "count",
+            p(&input),
+            "-o",
+            p(&out),
+            "--backend",
+            "gpu",
+            "--force",
+            "-q",
+        ],
+    );
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+}

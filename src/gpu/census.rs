@@ -1328,6 +1328,7 @@ impl<'a> Engine<'a> {
             r
         });
         self.add_read(read);
+        progress.waiting(&format!("{}: finishing on the GPU", pop.name()));
         if let Some(stop) = stopped? {
             return Ok(Err(stop));
         }
@@ -1534,6 +1535,10 @@ impl<'a> Engine<'a> {
             r
         });
         self.add_read(read);
+        progress.waiting(&format!(
+            "{}: finishing the in-degrees on the GPU",
+            pop.name()
+        ));
         if let Some(stop) = stopped? {
             return Ok(Err(stop));
         }
@@ -1758,6 +1763,7 @@ impl<'a> Engine<'a> {
             Ok(ControlFlow::Continue(()))
         });
         self.add_read(read);
+        progress.waiting(&format!("{}: sorting the partition on the GPU", pop.name()));
         r?;
         // The partition is one batch of segments, already in the batch's keys.
         let (started, readback_before) = (Instant::now(), self.stats.readback_s);
