@@ -7,7 +7,7 @@
 #   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
 #                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
-# The default build compiles HDF5 1.14 from source (crate hdf5-metno-src) and links it
+# The default build compiles HDF5 2.2 from source (crate hdf5-metno-src) and links it
 # statically: the first build takes about 10 minutes on 2 cores (HDF5 alone about 5), later ones
 # seconds. HDF5's build needs cmake >= 3.26: an older or missing cmake gets a private one from
 # PyPI in a virtual environment under the target folder (target/cmake-venv).
@@ -41,7 +41,7 @@ install_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Whether cmake at $1 is 3.26 or newer (HDF5 1.14's CMakeLists require it).
+# Whether cmake at $1 is 3.26 or newer (what HDF5 2.2's CMakeLists require).
 cmake_recent() {
     local v
     v=$("$1" --version 2>/dev/null | sed -n 's/^cmake version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
@@ -73,7 +73,7 @@ case "${1:-}" in
         ensure_cmake
         # Not --quiet: the first build takes minutes, and cargo's lines show it progressing.
         [ -x "$TARGET_DIR/release/sonata-census" ] ||
-            echo "dev.sh: first build (about 10 minutes on 2 cores: HDF5 1.14 is compiled too)" >&2
+            echo "dev.sh: first build (about 10 minutes on 2 cores: HDF5 2.2 is compiled too)" >&2
         cargo build --release
         "$TARGET_DIR/release/sonata-census" demo "${@:2}"
         ;;

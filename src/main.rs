@@ -8,7 +8,24 @@ mod query_cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+
+/// `--version`: the tool's version and the HDF5 library it reads with (its fixes of crashes on
+/// damaged files depend on the release).
+fn long_version() -> &'static str {
+    let (major, minor, micro) = hdf5::library_version();
+    let how = if cfg!(feature = "static-hdf5") {
+        "built in"
+    } else {
+        "system library"
+    };
+    let text = format!(
+        "{} (HDF5 {major}.{minor}.{micro}, {how})",
+        env!("CARGO_PKG_VERSION")
+    );
+    // Once per process, for clap's 'static strings.
+    Box::leak(text.into_boxed_str())
+}
 
 fn main() -> ExitCode {
     // Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set" when probing
@@ -17,7 +34,13 @@ fn main() -> ExitCode {
         // SAFETY: nothing else runs yet; no other thread reads the environment concurrently.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command()
+        .long_version(long_version())
+        .get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // `count`, `generate` and `demo` stop cleanly on SIGINT / SIGTERM (no `.partial` or spill
     // file left, exit 130 / 143); the other commands keep the default disposition (they write
     // no temporary files).

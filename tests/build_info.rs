@@ -1,0 +1,39 @@
+//! What the binary says of how it was built: `--version` names the HDF5 release it reads with.
+//! The default build carries HDF5 1.14 or newer (2.2 today) (older releases crash on some damaged files).
+
+mod common;
+
+#[test]
+fn version_names_the_hdf5_release() {
+    let o = common::bin().arg("--version").output().unwrap();
+    assert!(o.status.success());
+    let out = String::from_utf8(o.stdout).unwrap();
+    let hdf5 = out
+        .split("HDF5 ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no HDF5 version in: {out}"));
+    let version: Vec<u32> = hdf5
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap()
+        .split('.')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(version.len(), 3, "{out}");
+    if cfg!(feature = "static-hdf5") {
+        assert!(out.contains("built in"), "{out}");
+        assert!(
+            (version[0], version[1]) >= (1, 14),
+            "the default build must carry HDF5 >= 1.14: {out}"
+        );
+    } else {
+        assert!(out.contains("system library"), "{out}");
+    }
+    // `-V` stays the short form.
+    let o = common::bin().arg("-V").output().unwrap();
+    let short = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        short.trim(),
+        format!("sonata-census {}", env!("CARGO_PKG_VERSION"))
+    );
+}
