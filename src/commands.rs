@@ -305,9 +305,10 @@ fn generate_file(
 
 fn demo(args: &DemoArgs, v: Verbosity) -> Result<()> {
     use sonata_census::interrupt::{register, register_created_folder};
-    // Without --keep, a temporary folder removed on every way out, a signal included.
-    let temp_dir;
+    // Without --keep, a temporary folder removed on every way out, a signal included (declared
+    // in this order so that the folder is removed before it is unregistered).
     let _temp_registered;
+    let temp_dir;
     // With --keep DIR: a folder the demo created is removed again when the demo fails.
     let mut created = None;
     let dir = match &args.keep {

@@ -182,8 +182,17 @@ pub fn check_output_folder(dir: &Path) -> Result<()> {
 /// file is there (replaced only with `force`), and its folder exists and is writable.
 ///
 /// # Errors
-/// [`Error::UnsuitableOutput`], [`Error::OutputExists`], or [`Error::Io`] naming the folder.
+/// [`Error::UnsuitableOutput`] (also for a path without a file name: empty, `..`, ending in
+/// `/`), [`Error::OutputExists`], or [`Error::Io`] naming the folder.
 pub fn check_output_path(path: &Path, force: bool) -> Result<()> {
+    // "", "/", "..", "new/": no file name to rename the finished file to.
+    let text = path.as_os_str().as_encoded_bytes();
+    if path.file_name().is_none() || text.ends_with(b"/") {
+        return Err(unsuitable(
+            path,
+            "is not a file name: choose a file path, e.g. census.h5".into(),
+        ));
+    }
     let exists = check_output_kind(path)?;
     check_output_folder(&parent_dir(path))?;
     if exists && !force {

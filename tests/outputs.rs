@@ -203,6 +203,13 @@ fn outputs_that_are_not_regular_files_are_refused_and_left_untouched() {
             }
         }
     }
+    // Paths without a file name are refused before any work, not at the final rename.
+    for bad in ["new/", "..", "/"] {
+        let o = run(&["count", p(&circuit), "-o", bad, "--force", "-q"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.contains("is not a file name"), "{bad:?}: {err}");
+    }
     // The HDF5-cannot-stream explanation, for the kinds a user may hope to stream into.
     let o = run(&["count", p(&circuit), "-o", p(&nodes[0].0), "--force"]);
     assert!(
