@@ -132,7 +132,7 @@ Examples:
 pub struct ReportArgs {
     /// Census table file (written by `sonata-census count`).
     pub tables: PathBuf,
-    /// Folder for the report (created when missing).
+    /// Folder for the report (created when missing; its parent folder must exist).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Population to report (repeat for several); default: every population in the file.
@@ -311,9 +311,13 @@ pub struct DemoArgs {
     /// Target nodes of the generated circuit.
     #[arg(long, default_value_t = 10_000)]
     pub nodes: u64,
-    /// Keep the generated files in this folder instead of a temporary one.
+    /// Keep the generated files (demo_circuit.h5, demo_census.h5) in this folder instead of a
+    /// temporary one; the folder is created if missing (its parent must exist).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Replace demo_circuit.h5 and demo_census.h5 in the --keep folder if they exist.
+    #[arg(short, long)]
+    pub force: bool,
     /// Counting engine.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
     pub backend: BackendArg,

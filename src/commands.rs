@@ -11,9 +11,12 @@ use sonata_census::{EdgeFile, Error, Result};
 
 use std::path::Path;
 
-use sonata_census::census::output::{CensusWriter, check_output_path, temporary_beside};
+use sonata_census::census::output::CensusWriter;
 use sonata_census::generate::{
     self, AttributeSet, EdgeOrder, GenerateOptions, GenerateSummary, IdDtype, IndexSpelling,
+};
+use sonata_census::outputs::{
+    check_output_path, check_space, create_output_folder, persist, temporary_beside,
 };
 
 use crate::cli::{
@@ -302,7 +305,9 @@ fn generate_file(
 ) -> Result<GenerateSummary> {
     options.validate()?;
     check_output_path(path, force)?;
-    let temp = temporary_beside(path, ".sonata-census-generate-")?;
+    // A file that cannot fit fails now with both sizes, not at its first write past the limit.
+    check_space(path, options.estimated_file_size())?;
+    let temp = temporary_beside(path)?;
     // The generator has no interrupt checks of its own: on SIGINT / SIGTERM the forced clean-up
     // of `interrupt` removes the registered temporary file.
     let registered = sonata_census::interrupt::register(&temp);
@@ -311,25 +316,25 @@ fn generate_file(
     let summary = generate::generate(&temp, options, &|done| progress.set_position(done));
     progress.finish();
     let mut summary = summary.map_err(Error::writing)?;
-    sonata_census::interrupt::commit(|| {
-        temp.persist(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e.error,
-        })
-    })?;
+    persist(temp, path, force)?;
     drop(registered);
     summary.path = path.to_path_buf();
     Ok(summary)
 }
 
 fn demo(args: &DemoArgs, v: Verbosity) -> Result<()> {
+    use sonata_census::interrupt::{register, register_created_folder};
+    // Without --keep, a temporary folder removed on every way out, a signal included (declared
+    // in this order so that the folder is removed before it is unregistered).
+    let _temp_registered;
     let temp_dir;
+    // With --keep DIR: a folder the demo created is removed again when the demo fails.
+    let mut created = None;
     let dir = match &args.keep {
         Some(d) => {
-            std::fs::create_dir_all(d).map_err(|source| Error::Io {
-                path: d.clone(),
-                source,
-            })?;
+            if create_output_folder(d)? {
+                created = Some(register_created_folder(d));
+            }
             d.clone()
         }
         None => {
@@ -337,11 +342,37 @@ fn demo(args: &DemoArgs, v: Verbosity) -> Result<()> {
                 path: std::env::temp_dir(),
                 source,
             })?;
+            _temp_registered = register(temp_dir.path());
             temp_dir.path().to_path_buf()
         }
     };
     let circuit = dir.join("demo_circuit.h5");
     let census_path = dir.join("demo_census.h5");
+    // Files of a temporary folder are the demo's own; in a kept folder they are the user's.
+    let force = args.force || args.keep.is_none();
+    let result = demo_in(args, v, &circuit, &census_path, force, created.is_some());
+    if result.is_err() && created.is_some() {
+        // The demo's own folder: its files go, then the folder (only if nothing else is there).
+        let _ = std::fs::remove_file(&circuit);
+        let _ = std::fs::remove_file(&census_path);
+        let _ = std::fs::remove_dir(&dir);
+    }
+    result
+}
+
+/// The demo's work, writing `circuit` and `census_path` (replacing them only with `force`);
+/// `own_folder`: their folder was created by this demo.
+fn demo_in(
+    args: &DemoArgs,
+    v: Verbosity,
+    circuit: &Path,
+    census_path: &Path,
+    force: bool,
+    own_folder: bool,
+) -> Result<()> {
+    // Both outputs are checked before any work: a second demo into a kept folder stops here.
+    check_output_path(circuit, force)?;
+    check_output_path(census_path, force)?;
     let options = GenerateOptions {
         nodes: args.nodes,
         edges: args.edges,
@@ -352,21 +383,23 @@ fn demo(args: &DemoArgs, v: Verbosity) -> Result<()> {
         "demo: generating a circuit of {} edges onto {} nodes in {}",
         args.edges,
         args.nodes,
-        dir.display()
+        circuit.parent().unwrap_or(Path::new(".")).display()
     ));
     let started = Instant::now();
-    generate_file(&circuit, &options, true, v)?;
+    generate_file(circuit, &options, force, v)?;
+    // In a folder the demo created, a signal while counting takes the finished circuit too.
+    let _circuit_registered = own_folder.then(|| sonata_census::interrupt::register(circuit));
     v.info(&format!(
         "demo: generated in {:.2} s; counting",
         started.elapsed().as_secs_f64()
     ));
     let count_args = CountArgs {
-        file: circuit.clone(),
+        file: circuit.to_path_buf(),
         populations: Vec::new(),
-        output: census_path.clone(),
+        output: census_path.to_path_buf(),
         nodes_count: None,
         backend: args.backend,
-        force: true,
+        force,
         memory_budget: 1024,
         spill_dir: None,
         chunk_len: sonata_census::census::DEFAULT_CHUNK_LEN,

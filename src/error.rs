@@ -143,6 +143,17 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// An output path names something that cannot hold the output (a device, FIFO, socket,
+    /// folder or symbolic link where a file goes; a file where a folder goes). Left untouched;
+    /// bad input: exit code 2.
+    #[error("{}: {reason}", path.display())]
+    UnsuitableOutput {
+        /// The output path, as given.
+        path: PathBuf,
+        /// What is there and what to do, in one sentence.
+        reason: String,
+    },
+
     /// A requested backend cannot run here.
     #[error("backend '{backend}' failed: {reason}")]
     BackendUnavailable {
@@ -219,6 +230,7 @@ impl Error {
                 | Error::InputFile { .. }
                 | Error::PopulationNotFound { .. }
                 | Error::OutputExists { .. }
+                | Error::UnsuitableOutput { .. }
                 | Error::InvalidArgument(_)
                 | Error::Hdf5 { .. }
         )

@@ -165,6 +165,61 @@ impl GenerateOptions {
         self.source_nodes.is_some_and(|n| n != self.nodes)
     }
 
+    /// An estimate of the size in bytes of the file [`generate`] writes, from the options alone
+    /// (no work), meant to be at or a little above the real size: the id, `edge_type_id` and
+    /// group columns exactly; the attribute columns with group `0`'s (the widest) share of rows
+    /// taken a little above its expected `1 / groups`; both indices' per-node tables exactly and
+    /// their edge ranges as one per run of equal node ids (one per target, and in sorted order
+    /// one per connection, at most one per 4 synapses; one per edge otherwise); and 1 MiB of
+    /// HDF5 metadata. Saturates at `u64::MAX`. The CLI compares it with the free space of the
+    /// output folder.
+    pub fn estimated_file_size(&self) -> u64 {
+        let e = self.edges;
+        // source_node_id, target_node_id (8 bytes each, u64 or i64), edge_type_id, and
+        // edge_group_id (uint16) + edge_group_index (uint32) with several groups.
+        let ids_per_row: u64 =
+            16 + match self.attributes {
+                AttributeSet::None => 0,
+                AttributeSet::Bbp => 8,
+                AttributeSet::Bmtk => 4,
+            } + if self.groups > 1 { 2 + 4 } else { 0 };
+        // Bytes per row of group 0's columns and of the other groups' (see BBP_FULL ...).
+        let (full, subset): (u64, u64) = match self.attributes {
+            AttributeSet::None => (0, 0),
+            AttributeSet::Bbp => (8 * 4 + 5 * 4, 4 + 4),
+            AttributeSet::Bmtk => (2 + 8 + 8, 2 + 8),
+        };
+        // Rows go to groups by a uniform hash of the edge id: group 0 holds about e / groups.
+        let g = u64::from(self.groups.max(1));
+        let full_rows = if g == 1 {
+            e
+        } else {
+            e.min(e / g + e / (8 * g) + 4096)
+        };
+        let attributes = full_rows
+            .saturating_mul(full)
+            .saturating_add((e - full_rows).saturating_mul(subset));
+        let mut per_population = e.saturating_mul(ids_per_row).saturating_add(attributes);
+        if self.write_index {
+            let nodes = self.nodes.saturating_add(self.source_node_count());
+            let target_runs = match self.order {
+                EdgeOrder::Shuffled => e,
+                EdgeOrder::Sorted | EdgeOrder::TargetSorted => e.min(self.nodes),
+            };
+            let source_runs = match self.order {
+                // One run per connection; connections have 1 + Poisson(3.5) synapses.
+                EdgeOrder::Sorted => e.div_ceil(4),
+                EdgeOrder::TargetSorted | EdgeOrder::Shuffled => e,
+            };
+            per_population = per_population
+                .saturating_add(nodes.saturating_mul(16))
+                .saturating_add(target_runs.saturating_add(source_runs).saturating_mul(16));
+        }
+        per_population
+            .saturating_mul(u64::from(self.populations))
+            .saturating_add(1 << 20)
+    }
+
     /// Checks the options; [`generate`] calls this first.
     ///
     /// # Errors

@@ -1,6 +1,7 @@
 //! Interruption by SIGINT / SIGTERM: a process-wide flag that long loops poll, and a list of
-//! temporary files and folders (the output's `.partial` file, spill folders) to remove when the
-//! process has to stop without unwinding.
+//! temporary files and folders (the output's `.partial` file, spill folders, `demo`'s temporary
+//! folder, `report`'s staging folder) to remove when the process has to stop without unwinding,
+//! and of folders a command created (`report -o DIR`, `demo --keep DIR`) to remove when empty.
 //!
 //! The command-line tool calls [`install`]. On the first signal the flag is set: the chunk loops
 //! ([`check`]) return [`Error::Interrupted`], the normal error path drops the temporary files,
@@ -31,11 +32,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static IGNORE: AtomicBool = AtomicBool::new(false);
 
-/// Registered temporary paths, by registration id.
-static TEMPS: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+/// Registered paths, by registration id, with whether only an empty folder is removed.
+static TEMPS: Mutex<Vec<(u64, PathBuf, bool)>> = Mutex::new(Vec::new());
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn temps() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
+fn temps() -> MutexGuard<'static, Vec<(u64, PathBuf, bool)>> {
     // A panic while holding the lock leaves a plain Vec, still usable.
     TEMPS.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -95,16 +96,27 @@ pub struct Registered {
     id: u64,
 }
 
-/// Registers `path` (a file or a folder) for the forced clean-up.
+/// Registers `path` (a file, or a folder removed with everything in it) for the forced
+/// clean-up.
 pub fn register(path: &Path) -> Registered {
+    push(path, false)
+}
+
+/// Registers the folder `path`, which the command created, to be removed by the forced clean-up
+/// if it is empty then (paths registered later, inside it, are removed first).
+pub fn register_created_folder(path: &Path) -> Registered {
+    push(path, true)
+}
+
+fn push(path: &Path, only_if_empty: bool) -> Registered {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    temps().push((id, path.to_path_buf()));
+    temps().push((id, path.to_path_buf(), only_if_empty));
     Registered { id }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        temps().retain(|(id, _)| *id != self.id);
+        temps().retain(|(id, _, _)| *id != self.id);
     }
 }
 
@@ -170,8 +182,11 @@ fn force_exit() -> ! {
     // The registry stays locked until the process ends: a rename in [`commit`] either happened
     // before (the output is complete and no longer registered) or never does.
     let mut held = temps();
-    for (_, path) in held.drain(..) {
-        if path.is_dir() {
+    // Newest first: what a command put inside a folder it created goes before that folder.
+    for (_, path, only_if_empty) in held.drain(..).rev() {
+        if only_if_empty {
+            let _ = std::fs::remove_dir(&path);
+        } else if path.is_dir() {
             let _ = std::fs::remove_dir_all(&path);
         } else {
             let _ = std::fs::remove_file(&path);

@@ -12,7 +12,8 @@
 //!
 //! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
 //! does, [`sonata::attributes`] reads attribute columns, [`generate`] writes synthetic circuits and
-//! [`info`] describes a file, and [`report`] draws a census table file as plots and a page.
+//! [`info`] describes a file, and [`report`] draws a census table file as plots and a page;
+//! [`outputs`] holds the rules every written file follows (checks, temporary names, modes).
 #![deny(missing_docs)]
 
 pub mod cells;
@@ -25,6 +26,7 @@ pub mod info;
 pub mod interrupt;
 pub mod kernels;
 pub mod neurodamus;
+pub mod outputs;
 pub mod progress;
 pub mod report;
 pub mod selection;

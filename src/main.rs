@@ -41,12 +41,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    // `count`, `generate` and `demo` stop cleanly on SIGINT / SIGTERM (no `.partial` or spill
-    // file left, exit 130 / 143); the other commands keep the default disposition (they write
-    // no temporary files).
+    // The commands that write (`count`, `generate`, `demo`, `report`) stop cleanly on SIGINT /
+    // SIGTERM (no `.partial` file or folder, spill or temporary folder left, exit 130 / 143); the
+    // other commands keep the default disposition (they write no files).
     if matches!(
         cli.command,
-        cli::Command::Count(_) | cli::Command::Generate(_) | cli::Command::Demo(_)
+        cli::Command::Count(_)
+            | cli::Command::Generate(_)
+            | cli::Command::Demo(_)
+            | cli::Command::Report(_)
     ) && let Err(err) = sonata_census::interrupt::install()
     {
         eprintln!("sonata-census: {err}");

@@ -1001,3 +1001,60 @@ fn time_ten_million_edges() {
         }
     }
 }
+
+#[test]
+fn the_size_estimate_is_at_or_a_little_above_the_real_size() {
+    // `generate` (the CLI) refuses an output whose estimate exceeds the free space: an estimate
+    // below the real size would let a run fail late, one far above would refuse files that fit.
+    let dir = TempDir::new().unwrap();
+    let base = opts(2000, 300_000, EdgeOrder::Sorted);
+    let mut cases = Vec::new();
+    for order in [
+        EdgeOrder::Sorted,
+        EdgeOrder::TargetSorted,
+        EdgeOrder::Shuffled,
+    ] {
+        for attributes in [AttributeSet::None, AttributeSet::Bbp, AttributeSet::Bmtk] {
+            cases.push(GenerateOptions {
+                order,
+                attributes,
+                ..base.clone()
+            });
+        }
+    }
+    cases.push(GenerateOptions {
+        groups: 3,
+        ..base.clone()
+    });
+    cases.push(GenerateOptions {
+        write_index: false,
+        populations: 2,
+        source_nodes: Some(50_000),
+        ..base.clone()
+    });
+    cases.push(GenerateOptions {
+        edges: 0,
+        ..base.clone()
+    });
+    for (i, o) in cases.iter().enumerate() {
+        let (path, _) = gen_in(&dir, &format!("{i}.h5"), o);
+        let real = std::fs::metadata(&path).unwrap().len();
+        let estimate = o.estimated_file_size();
+        assert!(estimate >= real, "{o:?}: estimate {estimate} < real {real}");
+        assert!(
+            estimate <= real + real / 4 + (1 << 20),
+            "{o:?}: estimate {estimate} far above real {real}"
+        );
+    }
+    let huge = GenerateOptions {
+        edges: 10_000_000_000_000,
+        ..base.clone()
+    };
+    assert!(huge.estimated_file_size() > 700 * (1u64 << 40));
+    let absurd = GenerateOptions {
+        edges: u64::MAX,
+        populations: 7,
+        ..base
+    };
+    assert_eq!(absurd.estimated_file_size(), u64::MAX);
+}

@@ -242,7 +242,15 @@ fn report_numbers_equal_the_tables_and_plots_are_images_of_the_size_asked() {
     let tables = dir.path().join("census.h5");
     let pops = fixture_pops();
     write_tables(&tables, &pops);
-    let out = dir.path().join("new/report");
+    // The report folder is created; a missing parent is not (the README's rule for outputs).
+    let nested = dir.path().join("new/report");
+    let err = locked(|| write_report(&tables, &nested, &options(800, 500))).unwrap_err();
+    assert!(
+        matches!(&err, sonata_census::Error::Io { path, .. } if path == &dir.path().join("new")),
+        "{err}"
+    );
+    assert!(!dir.path().join("new").exists());
+    let out = dir.path().join("report");
     let summary = locked(|| write_report(&tables, &out, &options(800, 500))).unwrap();
     assert_eq!(summary.populations.len(), pops.len());
     assert_eq!(summary.files.last().unwrap(), &out.join("index.html"));

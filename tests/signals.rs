@@ -1,6 +1,7 @@
 //! SIGINT / SIGTERM during `count`: the run stops with exit 130 / 143 and one line, leaves no
 //! output, no `.partial` temporary file and no spill folder, and an existing output given with
-//! `--force` is untouched. Also the forced path (the main thread does not stop by itself, as in
+//! `--force` is untouched. Likewise `generate`, `demo` (no temporary folder left, nor a `--keep`
+//! folder it created) and `report` (no staging folder, nor an output folder it created). Also the forced path (the main thread does not stop by itself, as in
 //! a long HDF5 call; simulated with `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1`): the signal thread
 //! removes the temporary files and exits after the grace period.
 //!
@@ -207,8 +208,11 @@ fn sigint_stops_generate_and_leaves_nothing_behind() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(&mut child, "a .partial file", || {
-        files_in(dir.path()).iter().any(|n| n.ends_with(".partial"))
+    // The temporary file is named after the output, as count's is.
+    wait_for(&mut child, "a .circuit.h5.XXXXXX.partial file", || {
+        files_in(dir.path())
+            .iter()
+            .any(|n| n.starts_with(".circuit.h5.") && n.ends_with(".partial"))
     });
     send(&child, "SIGINT");
     let o = child.wait_with_output().unwrap();
@@ -223,4 +227,137 @@ fn sigint_stops_generate_and_leaves_nothing_behind() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"previous circuit");
     assert_eq!(files_in(dir.path()), ["circuit.h5"]);
+}
+
+/// The names under `dir`, recursively (relative paths), sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Waits for the interrupted `child` and checks exit `code` and the one last line.
+fn assert_interrupted(child: Child, code: i32, signal: &str) {
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{signal}: {err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with(&format!("sonata-census: interrupted by {signal}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_signal_stops_demo_and_leaves_no_temporary_folder() {
+    // Without --keep the demo works in a temporary folder (under TMPDIR, here a test folder).
+    let tmp = tempfile::tempdir().unwrap();
+    for (signal, code) in [("SIGINT", 130), ("SIGTERM", 143)] {
+        let mut child = bin()
+            .args(["demo", "--edges", "200000000", "--nodes", "100000"])
+            .env("TMPDIR", tmp.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&mut child, "the demo's circuit being written", || {
+            tree(tmp.path()).iter().any(|n| n.ends_with(".partial"))
+        });
+        send(&child, signal);
+        assert_interrupted(child, code, signal);
+        assert!(
+            tree(tmp.path()).is_empty(),
+            "{signal}: {:?}",
+            tree(tmp.path())
+        );
+    }
+
+    // With --keep DIR: a folder the demo created goes; one that existed stays as it was.
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("notes.txt"), b"mine").unwrap();
+    for keep in [dir.path().join("new"), existing.clone()] {
+        let mut child = bin()
+            .args(["demo", "--edges", "200000000", "--nodes", "100000"])
+            .args(["--keep", p(&keep)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&mut child, "the demo's circuit being written", || {
+            keep.is_dir() && files_in(&keep).iter().any(|n| n.ends_with(".partial"))
+        });
+        send(&child, "SIGINT");
+        assert_interrupted(child, 130, "SIGINT");
+        assert_eq!(files_in(dir.path()), ["existing"], "{}", keep.display());
+        assert_eq!(files_in(&existing), ["notes.txt"]);
+    }
+}
+
+#[test]
+fn a_signal_stops_report_and_leaves_no_staging_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("edges.h5");
+    let tables = dir.path().join("tables.h5");
+    let o = bin()
+        .args([
+            "generate",
+            p(&input),
+            "--nodes",
+            "1000",
+            "--edges",
+            "100000",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin()
+        .args(["count", p(&input), "-o", p(&tables), "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The largest plots take seconds each: the signal arrives while the staging folder exists.
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("index.html"), b"an earlier report").unwrap();
+    for (out, signal, code) in [
+        (dir.path().join("new"), "SIGINT", 130),
+        (existing.clone(), "SIGTERM", 143),
+    ] {
+        let mut child = bin()
+            .args(["report", p(&tables), "-o", p(&out), "--force"])
+            .args(["--size", "8192x8192"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for(&mut child, "the report's staging folder", || {
+            out.is_dir()
+                && files_in(&out)
+                    .iter()
+                    .any(|n| n.starts_with(".sonata-census-report-") && n.ends_with(".partial"))
+        });
+        send(&child, signal);
+        assert_interrupted(child, code, signal);
+        assert_eq!(files_in(dir.path()), ["edges.h5", "existing", "tables.h5"]);
+        assert_eq!(files_in(&existing), ["index.html"], "{signal}");
+        assert_eq!(
+            std::fs::read(existing.join("index.html")).unwrap(),
+            b"an earlier report"
+        );
+    }
 }

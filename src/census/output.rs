@@ -16,7 +16,8 @@
 //! /<edge population>/target_nsyns_total          uint64 [n_targets]  (bmtk `nsyns` files only)
 //! ```
 //! The file is written under a temporary name in the destination folder and renamed when
-//! complete, so a reader never sees half a file and a failed run leaves nothing behind.
+//! complete, so a reader never sees half a file and a failed run leaves nothing behind (the
+//! rules of output paths, names and modes are [`crate::outputs`]'s).
 //! Object modification times are not recorded, nor is the engine that counted (the CLI says it
 //! on stderr), so equal censuses give byte-identical files whichever engine made them. The
 //! temporary file is registered with [`crate::interrupt`], which removes it when a signal
@@ -32,75 +33,7 @@ use crate::error::{Error, H5Context, Location, Result};
 /// Name of the unknown node population in output attributes.
 pub const UNKNOWN_POPULATION: &str = "unknown";
 
-/// Checks before any work that `path` can be written: its folder exists and is writable, and it
-/// does not exist unless `force`.
-///
-/// # Errors
-/// [`Error::OutputExists`], or [`Error::Io`] naming the folder.
-pub fn check_output_path(path: &Path, force: bool) -> Result<()> {
-    let dir = parent_dir(path);
-    let meta = std::fs::metadata(&dir).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(Error::Io {
-            path: dir,
-            source: std::io::Error::other("not a directory"),
-        });
-    }
-    if path.is_dir() {
-        return Err(Error::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("is a directory"),
-        });
-    }
-    if path.exists() && !force {
-        return Err(Error::OutputExists {
-            path: path.to_path_buf(),
-        });
-    }
-    // Probe writability with a temporary file (removed at once). The message names the folder
-    // and the OS reason, not the probe's random name.
-    tempfile::Builder::new()
-        .prefix(".sonata-census-probe-")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            // tempfile appends ` at path "<probe>"` to the OS error: keep the OS part.
-            let text = e.to_string();
-            let reason = text.split(" at path ").next().unwrap_or(&text).to_string();
-            Error::Io {
-                path: dir.clone(),
-                source: std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create a file in this folder: {reason}"),
-                ),
-            }
-        })?;
-    Ok(())
-}
-
-/// Creates an empty temporary file `PREFIX*.partial` in the folder of `path`, removed when the
-/// returned path is dropped: outputs are written there and renamed over `path` when complete.
-///
-/// # Errors
-/// [`Error::Io`] naming the folder.
-pub fn temporary_beside(path: &Path, prefix: &str) -> Result<tempfile::TempPath> {
-    let dir = parent_dir(path);
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(".partial")
-        .tempfile_in(&dir)
-        .map(tempfile::NamedTempFile::into_temp_path)
-        .map_err(|source| Error::Io { path: dir, source })
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
+pub use crate::outputs::{check_output_path, temporary_beside};
 
 /// Writes censuses into one HDF5 file; the file appears at its final path only on
 /// [`CensusWriter::finish`]. Dropping the writer unfinished removes the temporary file.
@@ -120,11 +53,7 @@ impl CensusWriter {
     /// As [`check_output_path`], and HDF5 errors creating the file.
     pub fn create(path: &Path, force: bool) -> Result<Self> {
         check_output_path(path, force)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = temporary_beside(path, &format!(".{name}."))?;
+        let temp = temporary_beside(path)?;
         let registered = crate::interrupt::register(&temp);
         let at = Location::file(&temp);
         let file = hdf5::File::with_options()
@@ -243,10 +172,11 @@ impl CensusWriter {
     }
 
     /// Closes the file and moves it to its final path (replacing an existing file only when
-    /// `force` was given).
+    /// `force` was given), as [`crate::outputs::persist`].
     ///
     /// # Errors
     /// [`Error::OutputExists`] when the output appeared meanwhile without `force`;
+    /// [`Error::UnsuitableOutput`] when something other than a file appeared there;
     /// [`Error::Interrupted`]; rename errors.
     pub fn finish(mut self) -> Result<PathBuf> {
         if let Some(file) = self.file.take() {
@@ -254,18 +184,8 @@ impl CensusWriter {
                 .at(&Location::file(&self.temp))
                 .map_err(Error::writing)?;
         }
-        let path = self.path.clone();
-        let (temp, force) = (self.temp, self.force);
-        crate::interrupt::commit(move || {
-            if path.exists() && !force {
-                return Err(Error::OutputExists { path: path.clone() });
-            }
-            temp.persist(&path).map_err(|e| Error::Io {
-                path: path.clone(),
-                source: e.error,
-            })?;
-            Ok(path)
-        })
+        crate::outputs::persist(self.temp, &self.path, self.force)?;
+        Ok(self.path)
     }
 }
 

@@ -12,8 +12,12 @@
 //! ```
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
 //! `_` (made unique when two names collide). Every file is first written into a temporary
-//! folder inside `DIR` and moved into place when all are complete, `index.html` last; an existing
-//! report file is replaced only with `force`. The same tables give byte-identical files.
+//! folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place when all
+//! are complete, `index.html` last; an existing report file is replaced only with `force`, and
+//! never when it is not a regular file ([`crate::outputs`]'s rules). `DIR` is created when
+//! missing, but not its parent. The staging folder (and `DIR` when created) is registered with
+//! [`crate::interrupt`], so a signal leaves neither behind. The same tables give byte-identical
+//! files.
 
 pub mod binning;
 pub mod html;
@@ -86,13 +90,15 @@ const PLOTS: [&str; 3] = [
     "synapses_per_connection",
 ];
 
-/// Writes the report of `tables` into `out_dir` (created when missing).
+/// Writes the report of `tables` into `out_dir` (created when missing; its parent must exist).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a plot size out of range; errors of the table file
 /// ([`Error::InputFile`], [`Error::NotHdf5`], [`Error::InvalidData`] for a file that is not census
 /// tables or whose tables disagree, [`Error::PopulationNotFound`]); [`Error::OutputExists`] when
-/// a report file exists and `force` is off; [`Error::Io`] for the output folder.
+/// a report file exists and `force` is off; [`Error::UnsuitableOutput`] when `out_dir` is not a
+/// folder or a report file's path holds something other than a regular file; [`Error::Io`] for
+/// the output folder or its missing parent; [`Error::Interrupted`].
 pub fn write_report(
     tables: &Path,
     out_dir: &Path,
@@ -105,9 +111,7 @@ pub fn write_report(
             MIN_SIZE.0, MIN_SIZE.1
         )));
     }
-    if out_dir.exists() && !out_dir.is_dir() {
-        return Err(io_error(out_dir, "exists and is not a folder"));
-    }
+    crate::outputs::check_output_dir(out_dir)?;
     let (file, all) = tables::open(tables)?;
     let names = if options.populations.is_empty() {
         all
@@ -138,18 +142,16 @@ pub fn write_report(
     }
     relative.push("summary.json".into());
     relative.push("index.html".into());
-    check_existing(out_dir, &relative, options.force)?;
+    check_existing(out_dir, &folders, &relative, options.force)?;
 
-    let created = !out_dir.exists();
-    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
+    let created = crate::outputs::create_output_folder(out_dir)?;
+    let registered = created.then(|| crate::interrupt::register_created_folder(out_dir));
     let result = build_and_install(tables, &file, out_dir, &names, &folders, &relative, options);
     if result.is_err() && created {
         // Only succeeds when empty: nothing of ours stays behind, nothing of anyone else goes.
         let _ = std::fs::remove_dir(out_dir);
     }
+    drop(registered);
     result
 }
 
@@ -170,6 +172,9 @@ fn build_and_install(
             path: out_dir.to_path_buf(),
             source,
         })?;
+    // Rendering has no long HDF5 call: the checks between plots stop it within the grace period,
+    // and the forced clean-up removes the folder should it not.
+    let _staging_registered = crate::interrupt::register(staging.path());
     let mut summary = ReportSummary {
         tables: tables_path.display().to_string(),
         sonata_census_version: crate::VERSION.to_string(),
@@ -192,10 +197,12 @@ fn build_and_install(
             (PLOTS[1], bin_values(&t.target_connection_count)),
             (PLOTS[2], bin_frequencies(&t.synapses_per_connection)),
         ] {
+            crate::interrupt::check()?;
             let spec = plot_spec(stem, &t, &pop, &spec_bins);
             let label = format!("{}/{stem}", out_dir.join(folder).display());
             let png = plot::render_png(&spec, options.width, options.height, &label)?;
             write(&dir.join(format!("{stem}.png")), png.as_slice())?;
+            crate::interrupt::check()?;
             let svg = plot::render_svg(&spec, options.width, options.height, &label)?;
             write(&dir.join(format!("{stem}.svg")), svg.as_bytes())?;
         }
@@ -208,19 +215,23 @@ fn build_and_install(
     let page = html::render(&summary, options.width, options.height);
     write(&staging.path().join("index.html"), page.as_bytes())?;
 
-    // Everything is complete: move it into place, index.html last.
-    check_existing(out_dir, relative, options.force)?;
-    for folder in folders {
-        create_dir(&out_dir.join(folder))?;
-    }
-    for rel in relative {
-        let to = out_dir.join(rel);
-        std::fs::rename(staging.path().join(rel), &to).map_err(|source| Error::Io {
-            path: to.clone(),
-            source,
-        })?;
-        summary.files.push(to);
-    }
+    // Everything is complete: move it into place, index.html last, unless interrupted (and a
+    // signal's forced clean-up waits until every file is moved).
+    crate::interrupt::commit(|| {
+        check_existing(out_dir, folders, relative, options.force)?;
+        for folder in folders {
+            create_dir(&out_dir.join(folder))?;
+        }
+        for rel in relative {
+            let to = out_dir.join(rel);
+            std::fs::rename(staging.path().join(rel), &to).map_err(|source| Error::Io {
+                path: to.clone(),
+                source,
+            })?;
+            summary.files.push(to);
+        }
+        Ok(())
+    })?;
     Ok(summary)
 }
 
@@ -400,13 +411,31 @@ pub fn folder_names(populations: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn check_existing(out_dir: &Path, relative: &[PathBuf], force: bool) -> Result<()> {
+/// Checks the report's paths in `out_dir`: each population folder is a folder (or missing), each
+/// file a regular file (or missing; replaced only with `force`).
+fn check_existing(
+    out_dir: &Path,
+    folders: &[String],
+    relative: &[PathBuf],
+    force: bool,
+) -> Result<()> {
+    for folder in folders {
+        let path = out_dir.join(folder);
+        // A link to a folder is a folder here: the files are written inside it.
+        if let Ok(meta) = std::fs::metadata(&path)
+            && !meta.is_dir()
+        {
+            return Err(Error::UnsuitableOutput {
+                path,
+                reason: "is not a folder: the report puts this population's plots in a folder \
+                         of that name; move it away"
+                    .into(),
+            });
+        }
+    }
     for rel in relative {
         let path = out_dir.join(rel);
-        if path.is_dir() {
-            return Err(io_error(&path, "is a folder"));
-        }
-        if !force && path.exists() {
+        if crate::outputs::check_output_kind(&path)? && !force {
             return Err(Error::OutputExists { path });
         }
     }
@@ -425,13 +454,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn io_error(path: &Path, what: &str) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(what.to_string()),
-    }
 }
 
 #[cfg(test)]
