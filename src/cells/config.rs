@@ -123,7 +123,7 @@ fn read_json(path: &Path) -> Result<Value> {
 
 fn parse_json(text: &str, path: &Path) -> Result<Value> {
     let json: Value = serde_json::from_str(text)
-        .map_err(|e| bad(path, format!("not a valid JSON config: {e}")))?;
+        .map_err(|e| bad(path, format!("not a valid JSON circuit config: {e}")))?;
     if !json.is_object() {
         return Err(bad(
             path,
