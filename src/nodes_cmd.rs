@@ -11,6 +11,7 @@ use sonata_census::cells::{
     retrieve_unique_metypes, split_round_robin,
 };
 use sonata_census::census::{Backend, CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
+use sonata_census::ids::{parse_count, parse_id_list};
 use sonata_census::progress::Progress;
 use sonata_census::{Error, Result};
 
@@ -20,14 +21,48 @@ use crate::commands::print_stdout;
 const NODES_HELP: &str = "\
 Examples:
   sonata-census nodes distribute nodes.h5 --population All --stride 4 --offset 1
-  sonata-census nodes distribute nodes.h5 --population All --stride 4 --offset 1 --by-metype
+  sonata-census nodes distribute nodes.h5 --stride 4 --offset 1 --by-metype
   sonata-census nodes metypes nodes.h5 --population All --gids 0,5,9
-  sonata-census nodes load circuit_config.json --population All --stride 2 --offset 0 \\
+  sonata-census nodes load circuit_config.json -p All --stride 2 --offset 0 \\
       --dynamic-props layer,@dynamics:AIS_scaler
-  sonata-census nodes load nodes.h5 --population All --gids 0,1,2 --dry-run
+  sonata-census nodes load nodes.h5 --gids 0,1,2 --dry-run
 
-FILE is a SONATA node file or a circuit_config.json naming the population.
-Gids are 0-based node ids of the population (neurodamus >= 4.0).";
+FILE is a SONATA node file, a circuit_config.json naming the population, or a
+simulation config (its \"network\" is followed). --population may be left out when
+there is exactly one node population. Gids are 0-based node ids of the population
+(neurodamus >= 4.0), below its size: comma-separated or @PATH (one id per line).";
+
+const DISTRIBUTE_HELP: &str = "\
+Examples:
+  # The gids of rank 1 of 4 (neurodamus split_round_robin)
+  sonata-census nodes distribute nodes.h5 --population All --stride 4 --offset 1
+  # Whole me-type bundles, as neurodamus's dry run distributes them
+  sonata-census nodes distribute nodes.h5 --stride 4 --offset 1 --by-metype
+  # Only among the cells of a file (one gid per line)
+  sonata-census nodes distribute circuit_config.json -p All --gids @gids.txt \\
+      --stride 2 --offset 1";
+
+const METYPES_HELP: &str = "\
+Examples:
+  sonata-census nodes metypes nodes.h5
+  sonata-census nodes metypes circuit_config.json --population All --gids 0,5,9";
+
+const LOAD_HELP: &str = "\
+Examples:
+  sonata-census nodes load nodes.h5 --population All --gids 0,1,2
+  sonata-census nodes load circuit_config.json -p All --stride 2 --offset 0 \\
+      --dynamic-props layer,@dynamics:AIS_scaler
+  sonata-census nodes load simulation_config.json -p All --dry-run --stride 4";
+
+const DRY_RUN_HELP: &str = "\
+CONFIG is a circuit config, or a simulation config: its \"network\" (default
+circuit_config.json next to it) names the circuit config. Its \"node_set\" is not
+applied yet: every cell of the circuit is counted (a note on stderr says so).
+
+Examples:
+  sonata-census dry-run circuit_config.json
+  sonata-census dry-run circuit_config.json --ranks 64 --json
+  sonata-census dry-run simulation_config.json --ranks 1e3 --backend cpu";
 
 /// Arguments of `nodes`.
 #[derive(Debug, Args)]
@@ -43,10 +78,13 @@ pub struct NodesArgs {
 pub enum NodesCommand {
     /// The gids one rank gets: split_round_robin (stride before sort), or with --by-metype
     /// dry_run_distribution over whole me-type bundles (not sorted). JSON list.
+    #[command(after_help = DISTRIBUTE_HELP)]
     Distribute(DistributeArgs),
     /// The me-types of the cells: {"metypes": {"m-e": [gids]}, "counts": {"m-e": n}}.
+    #[command(after_help = METYPES_HELP)]
     Metypes(SelectArgs),
     /// neurodamus load_sonata: {"total_cells", "gids", "cells": {"<gid>": {...}}}.
+    #[command(after_help = LOAD_HELP)]
     Load(LoadArgs),
 }
 
@@ -55,10 +93,12 @@ pub enum NodesCommand {
 pub struct SelectArgs {
     /// SONATA node file, or circuit_config.json.
     pub file: PathBuf,
-    /// Node population.
+    /// Node population (may be left out when there is exactly one).
     #[arg(short, long)]
-    pub population: String,
-    /// Comma-separated gids (0-based node ids); default: every cell.
+    pub population: Option<String>,
+    /// Gids (0-based node ids, below the population size): comma-separated (`0,5,9`) or
+    /// `@PATH` (one id per line); default: every cell.
+    // Hyphen values reach parse_id_list, which says "'-1' is negative" in one line.
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub gids: Option<String>,
 }
@@ -70,10 +110,10 @@ pub struct DistributeArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Number of ranks.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_count)]
     pub stride: u64,
     /// This rank.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_count)]
     pub offset: u64,
     /// Distribute whole me-type bundles (the dry run's distribution).
     #[arg(long)]
@@ -87,10 +127,10 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Number of ranks.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_count)]
     pub stride: u64,
     /// This rank.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_count)]
     pub offset: u64,
     /// Comma-separated extra properties: attribute names, `@dynamics:<name>` for
     /// dynamics_params.
@@ -103,14 +143,13 @@ pub struct LoadArgs {
 
 /// Arguments of `dry-run`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  sonata-census dry-run circuit_config.json\n  sonata-census dry-run circuit_config.json --ranks 64 --json"
-)]
+#[command(after_help = DRY_RUN_HELP)]
 pub struct DryRunArgs {
-    /// circuit_config.json.
+    /// circuit_config.json, or a simulation config naming one in "network".
+    #[arg(value_name = "CONFIG")]
     pub config: PathBuf,
     /// Number of ranks of the per-rank memory table.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_count)]
     pub ranks: u64,
     /// Print JSON instead of tables.
     #[arg(long)]
@@ -129,28 +168,69 @@ pub fn run_nodes(args: &NodesArgs) -> Result<()> {
     }
 }
 
-fn open_population(path: &Path, population: &str) -> Result<NodePopulation> {
+/// The node population asked for; without `-p`, the only one of the file or config.
+fn open_population(path: &Path, population: Option<&str>) -> Result<NodePopulation> {
     let is_json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        CircuitConfig::open(path)?.open_node_population(population)
+        let config = CircuitConfig::open(path)?;
+        let name = match population {
+            Some(name) => name.to_string(),
+            None => only_one(
+                path,
+                "config",
+                config
+                    .node_populations()?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect(),
+            )?,
+        };
+        config.open_node_population(&name)
     } else {
-        NodeFile::open(path)?.population(population)
+        let file = NodeFile::open(path)?;
+        let name = match population {
+            Some(name) => name.to_string(),
+            None => only_one(path, "file", file.population_names()?)?,
+        };
+        file.population(&name)
     }
 }
 
-fn parse_gids(list: &Option<String>) -> Result<Option<Vec<u64>>> {
+/// The one population of `names`, or an error listing them.
+fn only_one(path: &Path, what: &str, mut names: Vec<String>) -> Result<String> {
+    if names.len() == 1 {
+        return Ok(names.remove(0));
+    }
+    Err(Error::InvalidArgument(format!(
+        "{}: the {what} has {} node populations ({}): name one with --population",
+        path.display(),
+        names.len(),
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
+/// The `--gids` list, every id checked against the population's size (the library's
+/// `split_round_robin`, like neurodamus's, takes any id; the command line refuses them all
+/// alike).
+fn parse_gids(list: &Option<String>, pop: &NodePopulation) -> Result<Option<Vec<u64>>> {
     let Some(list) = list else {
         return Ok(None);
     };
-    let mut out = Vec::new();
-    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        out.push(part.parse::<u64>().map_err(|_| {
-            Error::InvalidArgument(format!("--gids: '{part}' is not a non-negative integer"))
-        })?);
+    let gids = parse_id_list(list, "--gids")?;
+    if let Some(&bad) = gids.iter().find(|&&g| g >= pop.size()) {
+        return Err(Error::InvalidArgument(format!(
+            "{}: node id {bad} is out of range: the population has {} nodes",
+            pop.location(),
+            pop.size()
+        )));
     }
-    Ok(Some(out))
+    Ok(Some(gids))
 }
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
@@ -159,8 +239,8 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
 }
 
 fn distribute(a: &DistributeArgs) -> Result<()> {
-    let pop = open_population(&a.select.file, &a.select.population)?;
-    let gids = parse_gids(&a.select.gids)?;
+    let pop = open_population(&a.select.file, a.select.population.as_deref())?;
+    let gids = parse_gids(&a.select.gids, &pop)?;
     let out = if a.by_metype {
         let all: Vec<u64>;
         let gids = match &gids {
@@ -194,8 +274,8 @@ fn ordered_object(entries: impl Iterator<Item = (String, String)>) -> Result<Str
 }
 
 fn metypes(a: &SelectArgs) -> Result<()> {
-    let pop = open_population(&a.file, &a.population)?;
-    let gids = parse_gids(&a.gids)?.unwrap_or_else(|| (0..pop.size()).collect());
+    let pop = open_population(&a.file, a.population.as_deref())?;
+    let gids = parse_gids(&a.gids, &pop)?.unwrap_or_else(|| (0..pop.size()).collect());
     let m = retrieve_unique_metypes(&pop, &gids, &[])?;
     let gids_obj = ordered_object(
         m.gids
@@ -211,8 +291,8 @@ fn metypes(a: &SelectArgs) -> Result<()> {
 }
 
 fn load(a: &LoadArgs) -> Result<()> {
-    let pop = open_population(&a.select.file, &a.select.population)?;
-    let gids = parse_gids(&a.select.gids)?;
+    let pop = open_population(&a.select.file, a.select.population.as_deref())?;
+    let gids = parse_gids(&a.select.gids, &pop)?;
     let options = LoadOptions {
         stride: a.stride,
         stride_offset: a.offset,
@@ -307,7 +387,18 @@ pub fn run_dry_run(args: &DryRunArgs, quiet: bool) -> Result<()> {
 fn render(s: &DryRunStats) -> String {
     use std::fmt::Write as _;
     let mut t = String::new();
-    let _ = writeln!(t, "{}: exact dry-run statistics", s.config);
+    match &s.simulation_config {
+        Some(sim) => {
+            let _ = writeln!(
+                t,
+                "{} (the network of {sim}): exact dry-run statistics",
+                s.config
+            );
+        }
+        None => {
+            let _ = writeln!(t, "{}: exact dry-run statistics", s.config);
+        }
+    }
     for p in &s.populations {
         let _ = writeln!(
             t,

@@ -1,21 +1,39 @@
 //! `sonata-census query`: neurodamus `SonataReader` answers as JSON on stdout, so they can be
 //! diffed against neurodamus (`get_counts`, `get_conn_counts`, `get_synapse_parameters`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use sonata_census::Result;
 use sonata_census::census::CensusOptions;
 use sonata_census::neurodamus::{Column, ReaderOptions, ReaderVariant, SonataReader};
 use sonata_census::progress::Progress;
-use sonata_census::{Error, Result};
 
 const QUERY_HELP: &str = "\
 Examples:
-  sonata-census query counts edges.h5 --population All__All__chemical --targets 0,1,2
+  sonata-census query counts edges.h5 -p All__All__chemical --targets 0,1,2
       {\"0\": 2, \"1\": 2, \"2\": 0}
   sonata-census query conn-counts edges.h5 --targets @targets.txt
       {\"0\": {\"1\": 2}, \"1\": {\"0\": 2}, \"2\": {}}
   sonata-census query synapses edges.h5 --gid 0 --calcium 1.2 --dt 0.025";
+
+const COUNTS_HELP: &str = "\
+Examples:
+  sonata-census query counts edges.h5 -p All__All__chemical --targets 0,1,2
+  # Many targets: one id per line; one census of the whole population answers them
+  sonata-census query counts edges.h5 --targets @ids.txt --census --backend cpu";
+
+const CONN_COUNTS_HELP: &str = "\
+Examples:
+  sonata-census query conn-counts edges.h5 -p All__All__chemical --targets 0,1,2
+  sonata-census query conn-counts edges.h5 --targets @targets.txt --census";
+
+const SYNAPSES_HELP: &str = "\
+Examples:
+  sonata-census query synapses edges.h5 --gid 0 --calcium 1.2 --dt 0.025
+  sonata-census query synapses edges.h5 -p All__All__chemical --gid 7 \\
+      --extra-fields u_syn --scale-vars u_syn
+  sonata-census query synapses gap_junctions.h5 --gid 3 --reader gap-junction";
 
 /// Arguments of `query`.
 #[derive(Debug, Args)]
@@ -31,12 +49,15 @@ pub struct QueryArgs {
 pub enum QueryCommand {
     /// Synapses per target (`get_counts`): `{"target": count}`, targets found in the file first
     /// (ascending), then requested targets without edges with 0.
+    #[command(after_help = COUNTS_HELP)]
     Counts(TargetsArgs),
     /// Synapses per (target, source) (`get_conn_counts`): `{"target": {"source": count}}` in
     /// request order, `{}` for targets without edges.
+    #[command(after_help = CONN_COUNTS_HELP)]
     ConnCounts(TargetsArgs),
     /// The synapse parameter records of one gid (`get_synapse_parameters`): one JSON object
     /// whose keys are the record fields in record order, each a list of values.
+    #[command(after_help = SYNAPSES_HELP)]
     Synapses(SynapsesArgs),
 }
 
@@ -126,7 +147,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             format!("{{{}}}", items.join(", "))
         }
         QueryCommand::Synapses(a) => {
-            let gid = parse_id(&a.gid, "--gid")?;
+            let gid = sonata_census::ids::parse_id(&a.gid, "--gid")?;
             let options = ReaderOptions {
                 variant: ReaderVariant::from_name(&a.reader)?,
                 extracellular_calcium: a.calcium,
@@ -179,34 +200,5 @@ fn values(column: &Column) -> Vec<String> {
 
 /// `LIST`: comma-separated ids, or `@PATH` with one id per line (blank lines skipped).
 fn parse_targets(list: &str) -> Result<Vec<u64>> {
-    if let Some(path) = list.strip_prefix('@') {
-        // A targets file the user named that cannot be read is bad input (exit 2).
-        let text = std::fs::read_to_string(Path::new(path))
-            .map_err(|source| Error::input_file(path, source))?;
-        return text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| parse_id(l, &format!("{path}:{}", i + 1)))
-            .collect();
-    }
-    list.split(',')
-        .map(|token| parse_id(token, "--targets"))
-        .collect()
-}
-
-/// One node id: a non-negative integer that fits in 64 bits.
-fn parse_id(token: &str, what: &str) -> Result<u64> {
-    let t = token.trim();
-    t.parse::<u64>().map_err(|_| {
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        let why = if t.strip_prefix('-').is_some_and(digits) {
-            "is negative"
-        } else if digits(t) {
-            "does not fit in 64 bits"
-        } else {
-            "is not a node id"
-        };
-        Error::InvalidArgument(format!("{what}: '{t}' {why}"))
-    })
+    sonata_census::ids::parse_id_list(list, "--targets")
 }

@@ -784,12 +784,12 @@ fn circuit_config_manifest_and_relative_paths() {
     assert_eq!(c.manifest["$NET"], net);
     assert_eq!(c.nodes[0].file, net.join("nodes.h5"));
     assert_eq!(c.nodes[0].types_file, None);
-    // By name (JSON objects are read into sorted maps).
+    // In the file's order (B before A), not sorted by name.
     assert_eq!(
         c.nodes[0].populations,
         Some(vec![
-            ("A".to_string(), None),
-            ("B".to_string(), Some("virtual".to_string()))
+            ("B".to_string(), Some("virtual".to_string())),
+            ("A".to_string(), None)
         ])
     );
     assert_eq!(c.nodes[1].file, PathBuf::from("/abs/dir/n2.h5"));
@@ -1010,11 +1010,34 @@ fn cli_nodes_distribute_metypes_load() {
         "-p",
         "cells",
         "--gids",
-        "5,3,9,1,7",
+        "5,3,4,1,2",
         "--stride",
         "2",
     ]);
-    assert_eq!(v, serde_json::json!([5, 7, 9]));
+    assert_eq!(v, serde_json::json!([2, 4, 5]));
+    // `-p` may be left out when the file has one population, and gids may come from a file,
+    // as `query` takes them.
+    let list = dir.path().join("gids.txt");
+    std::fs::write(&list, "5\n3\n\n4\n1\n2\n").unwrap();
+    let at_list = format!("@{}", list.display());
+    for sub in ["distribute", "metypes", "load"] {
+        let with_p = run_json(&["nodes", sub, f, "-p", "cells", "--gids", "5,3,4,1,2"]);
+        let without = run_json(&["nodes", sub, f, "--gids", &at_list]);
+        assert_eq!(with_p, without, "{sub}");
+    }
+    // The library's split_round_robin takes any id, as neurodamus's; the command line refuses
+    // ids beyond the population in every subcommand alike.
+    for sub in ["distribute", "metypes", "load"] {
+        let (code, out, err) = run(&["nodes", sub, f, "-p", "cells", "--gids", "5,3,9"]);
+        assert_eq!(code, 2, "{sub}: {err}");
+        assert!(out.is_empty(), "{sub}: {out}");
+        assert!(
+            err.contains(
+                "population 'cells': node id 9 is out of range: the population has 6 nodes"
+            ) && err.lines().count() == 1,
+            "{sub}: {err}"
+        );
+    }
     // me-types of the six cells: L4_PC-cADpyr [0,2,5], L4_MC-cNAC [1,4], L23_BTC-cNAC [3].
     let v = run_json(&[
         "nodes",

@@ -1251,18 +1251,19 @@ fn argument_cases() -> Vec<Case> {
                 2,
                 &["--gid", "'x' is not a node id"],
             ),
-            nodes(
-                "metypes",
-                "0,x",
-                &["--gids", "'x' is not a non-negative integer"],
-            ),
+            // `nodes --gids` reads lists as `query --targets` does, and checks bounds in
+            // every subcommand.
+            nodes("metypes", "0,x", &["--gids", "'x' is not a node id"]),
+            nodes("load", "-1", &["--gids", "'-1' is negative"]),
+            nodes("distribute", "", &["--gids", "'' is not a node id"]),
             nodes(
                 "load",
-                "-1",
-                &["--gids", "'-1' is not a non-negative integer"],
+                "@{dir}/no_such_gids.txt",
+                &["{dir}/no_such_gids.txt", "No such file or directory"],
             ),
             nodes("metypes", "0,4", out_of_range),
             nodes("load", "4", out_of_range),
+            nodes("distribute", "1,4", out_of_range),
         ],
         libs: Vec::new(),
     }]

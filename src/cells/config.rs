@@ -1,15 +1,23 @@
 //! SONATA `circuit_config.json`: node and edge networks, their files and populations, with
-//! `manifest` variables substituted and relative paths resolved (sonata-format.md §1.5).
+//! `manifest` variables substituted and relative paths resolved (sonata-format.md §1.5); and the
+//! step from a simulation config to the circuit config its `network` key names.
 //!
-//! Rules (libsonata's):
-//! - `manifest` maps `$NAME` to a path; a value may use earlier-defined or later-defined
-//!   variables (resolved recursively, cycles are an error); a relative value is relative to the
-//!   config file's folder (`"./"` is that folder).
-//! - In `nodes_file`, `edges_file`, `node_types_file` and `edge_types_file`, every `$NAME`
-//!   that starts a path component is replaced; a path that is still relative is joined to the
-//!   config file's folder.
+//! Rules (libsonata's `config.cpp`):
+//! - `manifest` maps `$NAME` to a path. A value may use other variables (resolved recursively,
+//!   cycles are an error). Values are text: they are substituted first, and the path that
+//!   results is resolved **once**, against the config file's folder (`"."` and `"./"` are that
+//!   folder; an absolute value stays absolute).
+//! - In `nodes_file`, `edges_file`, `node_types_file`, `edge_types_file` and a simulation
+//!   config's `network`, every path component that is a `$NAME` is replaced by its text; a path
+//!   that is still relative is joined to the config file's folder and normalised lexically.
 //! - `populations` is optional (Allen configs omit it): [`CircuitConfig::node_populations`] and
 //!   [`CircuitConfig::edge_populations`] then open the file and list its populations.
+//!   Populations of an entry keep the config file's order.
+//! - A file without `networks` is not a circuit config. When it has `network` or `run` it is a
+//!   simulation config: [`CircuitConfig::open`] follows `network` (default
+//!   `circuit_config.json`, as libsonata's `SimulationConfig`) relative to the simulation
+//!   config's folder, as neurodamus does, and records the simulation config and its `node_set`
+//!   in [`CircuitConfig::simulation`].
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -28,8 +36,7 @@ pub struct NetworkEntry {
     pub file: PathBuf,
     /// `node_types_file` / `edge_types_file`, resolved (`None` when absent or null).
     pub types_file: Option<PathBuf>,
-    /// The `populations` object sorted by name (serde_json maps are sorted): name and its
-    /// `type` (when given).
+    /// The `populations` object in the config file's order: name and its `type` (when given).
     /// `None` when the entry has no `populations`.
     pub populations: Option<Vec<(String, Option<String>)>>,
 }
@@ -45,109 +52,228 @@ pub struct PopulationRef {
     pub kind: Option<String>,
 }
 
+/// The simulation config a circuit config was reached from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulationSource {
+    /// The simulation config file.
+    pub path: PathBuf,
+    /// Its `node_set` (the cells the simulation instantiates), when given.
+    pub node_set: Option<String>,
+}
+
 /// A parsed `circuit_config.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CircuitConfig {
     /// The config file.
     pub path: PathBuf,
-    /// The manifest, with every value resolved to an absolute-or-config-relative path.
+    /// The manifest, every value substituted and resolved against the config's folder.
     pub manifest: BTreeMap<String, PathBuf>,
     /// `networks.nodes`.
     pub nodes: Vec<NetworkEntry>,
     /// `networks.edges`.
     pub edges: Vec<NetworkEntry>,
+    /// The simulation config that named this circuit config in its `network`, when
+    /// [`CircuitConfig::open`] was given one.
+    pub simulation: Option<SimulationSource>,
+    /// The manifest's values as text, variables substituted, not yet resolved: what `$NAME`
+    /// stands for in paths (resolving happens once, on the whole path).
+    texts: BTreeMap<String, String>,
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
     Error::invalid(Location::file(path), reason)
 }
 
-/// Lexically normalises `p` (drops `.`, folds `name/..`), without touching the file system.
+/// Lexically normalises `p` (drops `.`, folds `name/..`, `/..` is `/`), without touching the
+/// file system (libsonata's `lexically_normal`).
 fn normalise(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                let last_is_name =
-                    matches!(out.components().next_back(), Some(Component::Normal(_)));
-                if last_is_name {
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
                     out.pop();
-                } else {
-                    out.push("..");
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
     }
     out
 }
 
+/// The folder of the config file `path`, against which its relative paths resolve.
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Reads `path` and parses it as a JSON object.
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::input_file(path, source))?;
+    parse_json(&text, path)
+}
+
+fn parse_json(text: &str, path: &Path) -> Result<Value> {
+    let json: Value = serde_json::from_str(text)
+        .map_err(|e| bad(path, format!("not a valid JSON circuit config: {e}")))?;
+    if !json.is_object() {
+        return Err(bad(
+            path,
+            "not a SONATA config: the top level is not a JSON object",
+        ));
+    }
+    Ok(json)
+}
+
+/// A simulation config: no `networks`, and `network` or `run` (mandatory in one).
+fn is_simulation(json: &Value) -> bool {
+    json.get("networks").is_none() && (json.get("network").is_some() || json.get("run").is_some())
+}
+
+/// The manifest of the config at `path` as text, every variable's own variables substituted.
+fn manifest_texts(json: &Value, path: &Path) -> Result<BTreeMap<String, String>> {
+    let mut raw: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(m) = json.get("manifest") {
+        let Some(m) = m.as_object() else {
+            return Err(bad(path, "'manifest' must be an object"));
+        };
+        for (k, v) in m {
+            if !k.starts_with('$') {
+                return Err(bad(
+                    path,
+                    format!("manifest variable '{k}' must start with '$'"),
+                ));
+            }
+            let Some(v) = v.as_str() else {
+                return Err(bad(
+                    path,
+                    format!("manifest variable '{k}' must be a string"),
+                ));
+            };
+            raw.insert(k.clone(), v.to_string());
+        }
+    }
+    raw.keys()
+        .map(|k| Ok((k.clone(), expand(k, &raw, &mut Vec::new(), path)?)))
+        .collect()
+}
+
+/// `value` with every path component that is a `$NAME` replaced by its text.
+fn substitute(value: &str, texts: &BTreeMap<String, String>, path: &Path) -> Result<String> {
+    let parts: Result<Vec<&str>> = value
+        .split('/')
+        .map(|part| {
+            if part.starts_with('$') {
+                texts.get(part).map(String::as_str).ok_or_else(|| {
+                    bad(
+                        path,
+                        format!("'{value}' uses '{part}', which the manifest does not define"),
+                    )
+                })
+            } else {
+                Ok(part)
+            }
+        })
+        .collect();
+    Ok(parts?.join("/"))
+}
+
 impl CircuitConfig {
-    /// Reads and parses `path`.
+    /// Reads and parses the circuit config `path`; given a simulation config (no `networks`,
+    /// but `network` or `run`), reads the circuit config its `network` names instead.
     ///
     /// # Errors
-    /// [`Error::InputFile`] when the file cannot be read; [`Error::InvalidData`] naming the file when it
-    /// is not JSON, `networks` entries lack their file key, a manifest variable is unknown or
+    /// [`Error::InputFile`] when the file (or the circuit config a simulation config names,
+    /// then naming the simulation config) cannot be read; [`Error::InvalidData`] naming the
+    /// file when it is not a JSON object, has no `networks` (and is no simulation config),
+    /// `networks` names no file, entries lack their file key, a manifest variable is unknown or
     /// cyclic, or a value has the wrong JSON type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::input_file(path, source))?;
-        Self::parse(&text, path)
+        let json = read_json(path)?;
+        if !is_simulation(&json) {
+            return Self::from_json(&json, path);
+        }
+        let texts = manifest_texts(&json, path)?;
+        let network = match json.get("network") {
+            None => "circuit_config.json",
+            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+            Some(_) => {
+                return Err(bad(path, "'network' must be the path of a circuit config"));
+            }
+        };
+        let circuit = normalise(&folder_of(path).join(substitute(network, &texts, path)?));
+        let circuit_json = read_json(&circuit).map_err(|e| e.named_by(path))?;
+        if circuit_json.get("networks").is_none() {
+            return Err(bad(
+                &circuit,
+                format!(
+                    "has no 'networks': not a circuit config (named by 'network' of {})",
+                    path.display()
+                ),
+            ));
+        }
+        let mut config = Self::from_json(&circuit_json, &circuit)?;
+        config.simulation = Some(SimulationSource {
+            path: path.to_path_buf(),
+            node_set: json
+                .get("node_set")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        });
+        Ok(config)
     }
 
-    /// Parses `text` as the config at `path` (relative paths resolve against its folder).
+    /// Parses `text` as the circuit config at `path` (relative paths resolve against its
+    /// folder). A simulation config is refused here: [`CircuitConfig::open`] follows it.
     ///
     /// # Errors
     /// As [`CircuitConfig::open`], without the I/O errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let json: Value = serde_json::from_str(text)
-            .map_err(|e| bad(path, format!("not a valid JSON circuit config: {e}")))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let base = if base.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            base
-        };
-        let mut raw: BTreeMap<String, String> = BTreeMap::new();
-        if let Some(m) = json.get("manifest") {
-            let Some(m) = m.as_object() else {
-                return Err(bad(path, "'manifest' must be an object"));
-            };
-            for (k, v) in m {
-                if !k.starts_with('$') {
-                    return Err(bad(
-                        path,
-                        format!("manifest variable '{k}' must start with '$'"),
-                    ));
-                }
-                let Some(v) = v.as_str() else {
-                    return Err(bad(
-                        path,
-                        format!("manifest variable '{k}' must be a string"),
-                    ));
-                };
-                raw.insert(k.clone(), v.to_string());
-            }
-        }
-        let mut manifest = BTreeMap::new();
-        for k in raw.keys() {
-            let value = expand(k, &raw, &mut Vec::new(), path)?;
-            manifest.insert(k.clone(), normalise(&base.join(value)));
-        }
+        Self::from_json(&parse_json(text, path)?, path)
+    }
+
+    fn from_json(json: &Value, path: &Path) -> Result<Self> {
+        let texts = manifest_texts(json, path)?;
+        let base = folder_of(path);
+        let manifest = texts
+            .iter()
+            .map(|(k, v)| (k.clone(), normalise(&base.join(v))))
+            .collect();
         let mut config = CircuitConfig {
             path: path.to_path_buf(),
             manifest,
             nodes: Vec::new(),
             edges: Vec::new(),
+            simulation: None,
+            texts,
         };
-        let networks = json.get("networks");
+        let Some(networks) = json.get("networks") else {
+            let why = if is_simulation(json) {
+                "is a simulation config: open it with CircuitConfig::open to follow its 'network'"
+            } else {
+                "has no 'networks': not a circuit config (a circuit config lists its node and \
+                 edge files in 'networks'; a simulation config names its circuit config in \
+                 'network')"
+            };
+            return Err(bad(path, why));
+        };
+        if !networks.is_object() {
+            return Err(bad(path, "'networks' must be an object"));
+        }
         for (key, file_key, types_key) in [
             ("nodes", "nodes_file", "node_types_file"),
             ("edges", "edges_file", "edge_types_file"),
         ] {
-            let Some(list) = networks.and_then(|n| n.get(key)) else {
+            let Some(list) = networks.get(key) else {
                 continue;
             };
             let Some(list) = list.as_array() else {
@@ -199,39 +325,42 @@ impl CircuitConfig {
                 config.edges = entries;
             }
         }
+        if config.nodes.is_empty() && config.edges.is_empty() {
+            return Err(bad(
+                path,
+                "'networks' lists no node or edge file: nothing to read",
+            ));
+        }
         Ok(config)
     }
 
     /// The config file's folder, against which relative paths resolve.
     pub fn base_dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+        folder_of(&self.path)
     }
 
-    /// Substitutes manifest variables in `value` and makes it relative to the config's folder.
+    /// Substitutes manifest variables in `value` and resolves the result once against the
+    /// config's folder (an absolute result stays as it is).
     ///
     /// # Errors
     /// [`Error::InvalidData`] when `value` uses a variable the manifest does not define.
     pub fn resolve(&self, value: &str) -> Result<PathBuf> {
-        let mut out = PathBuf::new();
-        for (i, part) in value.split('/').enumerate() {
-            if part.starts_with('$') {
-                let Some(v) = self.manifest.get(part) else {
-                    return Err(bad(
-                        &self.path,
-                        format!("'{value}' uses '{part}', which the manifest does not define"),
-                    ));
-                };
-                out.push(v);
-            } else if i == 0 && part.is_empty() {
-                out.push("/");
-            } else {
-                out.push(part);
-            }
+        let text = substitute(value, &self.texts, &self.path)?;
+        Ok(normalise(&self.base_dir().join(text)))
+    }
+
+    /// The population names of the file of an entry without `populations`.
+    fn listed(&self, e: &NetworkEntry, nodes: bool) -> Result<Vec<String>> {
+        // A missing file names the config that points to it.
+        if nodes {
+            NodeFile::open(&e.file)
+                .map_err(|err| err.named_by(&self.path))?
+                .population_names()
+        } else {
+            EdgeFile::open(&e.file)
+                .map_err(|err| err.named_by(&self.path))?
+                .population_names()
         }
-        Ok(normalise(&self.base_dir().join(out)))
     }
 
     fn populations(&self, nodes: bool) -> Result<Vec<PopulationRef>> {
@@ -245,16 +374,7 @@ impl CircuitConfig {
                     kind: kind.clone(),
                 })),
                 None => {
-                    // A missing file names the config that points to it.
-                    let names = if nodes {
-                        NodeFile::open(&e.file)
-                            .map_err(|err| err.named_by(&self.path))?
-                            .population_names()?
-                    } else {
-                        EdgeFile::open(&e.file)
-                            .map_err(|err| err.named_by(&self.path))?
-                            .population_names()?
-                    };
+                    let names = self.listed(e, nodes)?;
                     out.extend(names.into_iter().map(|name| PopulationRef {
                         name,
                         file: e.file.clone(),
@@ -266,8 +386,9 @@ impl CircuitConfig {
         Ok(out)
     }
 
-    /// Every node population: entries in config order, populations of an entry by name (files
-    /// without `populations` are opened and their populations listed).
+    /// Every node population: entries in config order, populations of an entry in the config
+    /// file's order (files without `populations` are opened and their populations listed, by
+    /// name).
     ///
     /// # Errors
     /// Errors opening a node file that must be listed.
@@ -285,8 +406,9 @@ impl CircuitConfig {
 
     /// The node population `name`.
     ///
-    /// Entries listing their populations are searched first; files of entries without
-    /// `populations` are opened only when that fails.
+    /// Entries listing their populations are searched first; then the files of entries without
+    /// `populations` are opened in config order, until one holds it (so a missing file after
+    /// it does not matter).
     ///
     /// # Errors
     /// [`Error::PopulationNotFound`] naming the config when no node network holds it; errors
@@ -304,14 +426,23 @@ impl CircuitConfig {
                 });
             }
         }
-        let all = self.node_populations()?;
-        if let Some(p) = all.iter().find(|p| p.name == name) {
-            return Ok(p.clone());
+        for e in self.nodes.iter().filter(|e| e.populations.is_none()) {
+            if self.listed(e, true)?.iter().any(|n| n == name) {
+                return Ok(PopulationRef {
+                    name: name.to_string(),
+                    file: e.file.clone(),
+                    kind: None,
+                });
+            }
         }
         Err(Error::PopulationNotFound {
             at: Location::file(&self.path).dataset("networks.nodes"),
             name: name.to_string(),
-            available: all.into_iter().map(|p| p.name).collect(),
+            available: self
+                .node_populations()?
+                .into_iter()
+                .map(|p| p.name)
+                .collect(),
         })
     }
 
@@ -329,13 +460,14 @@ impl CircuitConfig {
     }
 }
 
-/// The value of manifest variable `key` with its own variables expanded.
+/// The text of manifest variable `key` with its own variables substituted (not resolved: a
+/// path is resolved once, when it is used).
 fn expand(
     key: &str,
     raw: &BTreeMap<String, String>,
     stack: &mut Vec<String>,
     path: &Path,
-) -> Result<PathBuf> {
+) -> Result<String> {
     if stack.iter().any(|k| k == key) {
         return Err(bad(
             path,
@@ -352,16 +484,16 @@ fn expand(
         ));
     };
     stack.push(key.to_string());
-    let mut out = PathBuf::new();
-    for (i, part) in value.split('/').enumerate() {
-        if part.starts_with('$') {
-            out.push(expand(part, raw, stack, path)?);
-        } else if i == 0 && part.is_empty() {
-            out.push("/");
-        } else {
-            out.push(part);
-        }
-    }
+    let parts = value
+        .split('/')
+        .map(|part| {
+            if part.starts_with('$') {
+                expand(part, raw, stack, path)
+            } else {
+                Ok(part.to_string())
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
     stack.pop();
-    Ok(out)
+    Ok(parts.join("/"))
 }

@@ -99,6 +99,9 @@ pub struct RankStats {
 pub struct DryRunStats {
     /// The circuit config.
     pub config: String,
+    /// The simulation config whose `network` named the circuit config, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulation_config: Option<String>,
     /// Number of ranks of the per-rank tables.
     pub ranks: u64,
     /// Every edge population of the config, in config order.
@@ -144,10 +147,28 @@ pub fn dry_run_stats(
         ));
     }
     let node_pops = config.node_populations()?;
+    let edge_refs = config.edge_populations()?;
+    if edge_refs.is_empty() {
+        return Err(crate::Error::invalid(
+            crate::Location::file(&config.path).dataset("networks.edges"),
+            "names no edge population: a dry run has no synapses to count",
+        ));
+    }
     let mut targets: Vec<TargetAcc> = Vec::new();
     let mut populations = Vec::new();
     let mut notes = Vec::new();
-    for edge_ref in config.edge_populations()? {
+    if let Some(sim) = &config.simulation
+        && let Some(node_set) = &sim.node_set
+    {
+        // Node sets are not evaluated yet: say so rather than count a different circuit
+        // silently.
+        notes.push(format!(
+            "{}: node_set '{node_set}' is not applied yet: every cell of {} is counted",
+            sim.path.display(),
+            config.path.display()
+        ));
+    }
+    for edge_ref in edge_refs {
         let file = EdgeFile::open(&edge_ref.file).map_err(|e| e.named_by(&config.path))?;
         let pop = file.population(&edge_ref.name)?;
         let (connection_type, kb) = match edge_ref.kind.as_deref() {
@@ -268,15 +289,25 @@ pub fn dry_run_stats(
     });
     Ok(DryRunStats {
         config: config.path.display().to_string(),
+        simulation_config: config
+            .simulation
+            .as_ref()
+            .map(|s| s.path.display().to_string()),
         ranks,
         total_synapses: populations.iter().map(|p| p.synapses).sum(),
         total_connections: populations.iter().map(|p| p.connections).sum(),
-        total_synapse_memory_mib: populations.iter().map(|p| p.synapse_memory_mib).sum(),
+        total_synapse_memory_mib: sum_mib(populations.iter().map(|p| p.synapse_memory_mib)),
         populations,
         ranks_round_robin,
         ranks_metype_bundles,
         notes,
     })
+}
+
+/// The sum of non-negative amounts, `0.0` for none (`Iterator::sum` of `f64` starts at `-0.0`,
+/// which prints as `-0.000` and `-0.0` in JSON).
+fn sum_mib(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |a, b| a + b)
 }
 
 fn per_rank(
@@ -304,4 +335,17 @@ fn per_rank(
             stats
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_of_nothing_are_positive_zero() {
+        let none = sum_mib(std::iter::empty());
+        assert!(none == 0.0 && none.is_sign_positive(), "{none}");
+        assert_eq!(format!("{none:.3}"), "0.000");
+        assert_eq!(sum_mib([0.5, 0.25].into_iter()), 0.75);
+    }
 }
