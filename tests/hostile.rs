@@ -931,7 +931,7 @@ fn structure_cases() -> Vec<Case> {
                 "{in}",
                 "population 'p'",
                 "dataset 'indices/source_to_target/node_id_to_ranges'",
-                "node 0 has range [0, 5) but 'range_to_edge_id' has 1 rows",
+                "node 0 has range [0, 5) but 'range_to_edge_id' has 1 row",
             ],
         )],
         vec![lib("info", lib_info, Want::InvalidData)],

@@ -99,9 +99,9 @@ impl EdgeFile {
             return Err(Error::invalid(
                 at.clone(),
                 format!(
-                    "'{}' has {} rows but '{}' has {}",
+                    "'{}' has {} but '{}' has {}",
                     schema::SOURCE_NODE_ID,
-                    source.len,
+                    crate::words::plural(source.len, "row"),
                     schema::TARGET_NODE_ID,
                     target.len
                 ),
@@ -349,7 +349,10 @@ impl IdColumn {
             .ok_or_else(|| {
                 Error::invalid(
                     self.at.clone(),
-                    format!("a selection of {rows} rows does not fit in memory"),
+                    format!(
+                        "a selection of {} does not fit in memory",
+                        crate::words::plural(rows, "row")
+                    ),
                 )
             })?;
         out.resize(rows as usize, 0);
@@ -360,8 +363,9 @@ impl IdColumn {
                 return Err(Error::invalid(
                     self.at.clone(),
                     format!(
-                        "selection reaches row {} but the dataset has {} rows",
-                        block.end, self.len
+                        "selection reaches row {} but the dataset has {}",
+                        block.end,
+                        crate::words::plural(self.len, "row")
                     ),
                 ));
             }
