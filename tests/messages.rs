@@ -591,3 +591,40 @@ fn empty_and_foreign_files_say_what_they_are() {
         }
     }
 }
+
+#[test]
+fn count_says_the_backend_again_when_the_choice_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("sizes.h5");
+    let big: Vec<u64> = (0..100).collect();
+    locked(|| {
+        write_edges(&input, "a_small", &[0, 1], &[1, 0], Ids::U64);
+        write_edges(&input, "b_big", &big, &vec![0; 100], Ids::U64);
+        write_edges(&input, "c_small", &[0, 1], &[1, 0], Ids::U64);
+    });
+    let out = dir.path().join("census.h5");
+    // Under `auto`, 50 edges and more look for a GPU (a software one is accepted): the big
+    // population's line (GPU, or CPU with the reason) differs from the small ones'.
+    let o = locked(|| {
+        bin()
+            .env("SONATA_CENSUS_GPU_MIN_EDGES", "50")
+            .env("SONATA_CENSUS_GPU_ALLOW_SOFTWARE", "1")
+            .args(["count", p(&input), "-o", p(&out)])
+            .output()
+            .unwrap()
+    });
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let small = "backend: cpu (auto: populations of fewer than 50 edges \
+                 (SONATA_CENSUS_GPU_MIN_EDGES) are counted on the CPU)";
+    assert_eq!(lines[0], small, "{err}");
+    assert!(lines[1].starts_with("a_small: 2 edges"), "{err}");
+    assert!(
+        lines[2].starts_with("backend: ") && lines[2] != small,
+        "{err}"
+    );
+    assert!(lines[3].starts_with("b_big: 100 edges"), "{err}");
+    assert_eq!(lines[4], small, "{err}");
+    assert!(lines[5].starts_with("c_small: 2 edges"), "{err}");
+}
