@@ -303,6 +303,13 @@ fn one_edge_one_connection_one_target_one_rank() {
         "{}",
         stdout(&o)
     );
+    // Four edge populations, one backend line.
+    let err = stderr(&o);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("backend: ")).count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]
