@@ -61,7 +61,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Nodes(args) => crate::nodes_cmd::run_nodes(&args),
         Command::DryRun(args) => crate::nodes_cmd::run_dry_run(&args, v.quiet),
         Command::Info(args) => info(&args, v),
-        Command::Count(args) => count(&args, v).map(|_| ()),
+        Command::Count(args) => {
+            count(&args, v)?;
+            // As `generate` and `report` (not in `count` itself: `demo`'s census may be a
+            // temporary file, named only with -v).
+            v.info(&format!("wrote {}", args.output.display()));
+            Ok(())
+        }
         Command::Generate(args) => generate(&args, v),
         Command::Demo(args) => demo(&args, v),
         Command::Query(args) => crate::query_cmd::run(&args),
@@ -79,9 +85,14 @@ fn report(args: &crate::cli::ReportArgs, v: Verbosity) -> Result<()> {
     };
     let summary = write_report(&args.tables, &args.output, &options)?;
     for p in &summary.populations {
+        use sonata_census::words::plural;
         v.info(&format!(
-            "{}: {} edges, {} connections, {} targets ({} without synapses)",
-            p.population, p.edges, p.connections, p.targets, p.targets_without_synapses
+            "{}: {}, {}, {} ({} without synapses)",
+            p.population,
+            plural(p.edges, "edge"),
+            plural(p.connections, "connection"),
+            plural(p.targets, "target"),
+            p.targets_without_synapses
         ));
     }
     // Every file with -v; the page alone otherwise (it is the last file written).
@@ -134,10 +145,44 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         seen
     };
     // Open every population first: a typo in the last name fails before hours of counting.
-    let pops = names
-        .iter()
-        .map(|n| file.population(n))
-        .collect::<Result<Vec<_>>>()?;
+    // Without -p, a broken population stops the run (no output, as any failure), and the error
+    // names the populations that can be counted.
+    let mut pops = Vec::new();
+    let mut broken: Vec<(String, Error)> = Vec::new();
+    for n in &names {
+        match file.population(n) {
+            Ok(pop) => pops.push(pop),
+            Err(e) => broken.push((n.clone(), e)),
+        }
+    }
+    // What to do when the populations `bad` cannot be counted: name the others (only without
+    // -p: a population the user named is not left out behind their back).
+    let leave_out = |bad: &[&str]| -> Option<String> {
+        let good: Vec<String> = pops
+            .iter()
+            .map(|p| p.name())
+            .filter(|n| !bad.contains(n))
+            .map(|n| format!("-p {n}"))
+            .collect();
+        if !args.populations.is_empty() || good.is_empty() {
+            return None;
+        }
+        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
+        Some(format!(
+            "to leave {} out, name the others: {}",
+            bad.join(", "),
+            good.join(" ")
+        ))
+    };
+    if !broken.is_empty() {
+        let bad: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
+        let note = leave_out(&bad);
+        let (_, first) = broken.swap_remove(0);
+        return Err(match note {
+            Some(note) => first.with_note(&note),
+            None => first,
+        });
+    }
     let options = CensusOptions {
         nodes_count: args.nodes_count,
         chunk_len: args.chunk_len,
@@ -145,11 +190,17 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         spill_dir: args.spill_dir.clone(),
         backend: backend(args.backend),
     };
+    if let Some(dir) = &args.spill_dir {
+        check_spill_dir(dir)?;
+    }
     if matches!(options.backend, Backend::Gpu) {
         warn_software_adapter(v)?;
     }
     let mut writer = CensusWriter::create(&args.output, args.force)?;
     let mut censuses = Vec::new();
+    // The backend line is said once, and again only when the choice changes (under `auto` a
+    // large population may go to the GPU and a small one to the CPU).
+    let mut last_backend: Option<String> = None;
     for pop in &pops {
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
@@ -164,19 +215,30 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         );
         progress.finish();
         for n in &notes {
+            if n.text.starts_with("backend: ") {
+                if last_backend.as_deref() == Some(n.text.as_str()) {
+                    continue;
+                }
+                last_backend = Some(n.text.clone());
+            }
             if n.detail {
                 v.detail(&n.text);
             } else {
                 v.info(&n.text);
             }
         }
-        let (census, spilled) = census?;
+        let (census, spilled) = census.map_err(|e| match e {
+            Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
+                Some(note) => e.with_note(&note),
+                None => e,
+            },
+            other => other,
+        })?;
         writer.write_spilled(&census, spilled.as_ref())?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
         censuses.push(census);
     }
-    let path = writer.finish()?;
-    v.detail(&format!("wrote {}", path.display()));
+    writer.finish()?;
     Ok(censuses)
 }
 
@@ -196,6 +258,31 @@ fn warn_software_adapter(v: Verbosity) -> Result<()> {
     Ok(())
 }
 
+/// `--spill-dir` must be a folder the run can create its spill folders in: checked before any
+/// counting, with one line that names the option (exit 1, as a missing output folder).
+fn check_spill_dir(dir: &Path) -> Result<()> {
+    let fail = |source: std::io::Error| Error::Io {
+        path: format!("--spill-dir {}", dir.display()).into(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => return Err(fail(e)),
+        Ok(m) if !m.is_dir() => return Err(fail(std::io::Error::other("not a folder"))),
+        Ok(_) => {}
+    }
+    // The probe is removed at once; tempfile's own error repeats the path, keep the OS's words.
+    tempfile::Builder::new()
+        .prefix(".sonata-census-spill-probe-")
+        .tempdir_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            fail(
+                e.raw_os_error()
+                    .map_or(e, std::io::Error::from_raw_os_error),
+            )
+        })
+}
+
 /// Whether `a` and `b` are the same existing file (same device and inode: links included).
 fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -213,12 +300,13 @@ fn summary_line(c: &Census, seconds: f64) -> String {
     } else {
         "unsorted"
     };
+    use sonata_census::words::plural;
     format!(
-        "{}: {} edges, {} connections, {} targets ({}), {:.2} s",
+        "{}: {}, {}, {} ({}), {:.2} s",
         c.population,
-        c.edge_count,
-        c.connection_count(),
-        c.n_targets,
+        plural(c.edge_count, "edge"),
+        plural(c.connection_count(), "connection"),
+        plural(c.n_targets, "target"),
         order,
         seconds
     )
@@ -226,18 +314,25 @@ fn summary_line(c: &Census, seconds: f64) -> String {
 
 fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {
     let progress = v.progress("info", 0, "edges");
-    let described = sonata_census::info::describe(&args.file, !args.no_scan, &progress);
+    let described = sonata_census::info::describe_each(&args.file, !args.no_scan, &progress);
     progress.finish();
     let described = described?;
-    let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&described)
-            .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
-        s.push('\n');
-        s
-    } else {
-        sonata_census::info::render_text(&described)
-    };
-    print_stdout(&text)
+    // A file whose every population is broken has nothing to describe: its error line alone.
+    // Otherwise the good populations are described and the broken ones listed with their
+    // error, then the run fails (exit 2) with one line naming them.
+    if !described.info.populations.is_empty() || described.errors.is_empty() {
+        let info = &described.info;
+        let text = if args.json {
+            let mut s = serde_json::to_string_pretty(info)
+                .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
+            s.push('\n');
+            s
+        } else {
+            sonata_census::info::render_text(info)
+        };
+        print_stdout(&text)?;
+    }
+    described.into_result().map(|_| ())
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
@@ -284,8 +379,12 @@ fn generate(args: &GenerateArgs, v: Verbosity) -> Result<()> {
     let summary = generate_file(&args.output, &options, args.force, v)?;
     for p in &summary.populations {
         v.info(&format!(
-            "{}: {} -> {}, {} edges, {} connections",
-            p.name, p.source_population, p.target_population, p.edges, p.connections
+            "{}: {} -> {}, {}, {}",
+            p.name,
+            p.source_population,
+            p.target_population,
+            sonata_census::words::plural(p.edges, "edge"),
+            sonata_census::words::plural(p.connections, "connection")
         ));
     }
     v.info(&format!(

@@ -170,6 +170,15 @@ pub enum Error {
     /// The run was interrupted (SIGINT/SIGTERM) before it finished; nothing was written.
     #[error("interrupted")]
     Interrupted,
+
+    /// Another error, with a note on what to do about it (see [`Error::with_note`]).
+    #[error("{error} ({note})")]
+    Noted {
+        /// The error.
+        error: Box<Error>,
+        /// What the caller can do (`count the others with -p ...`).
+        note: String,
+    },
 }
 
 impl Error {
@@ -187,6 +196,27 @@ impl Error {
         match self {
             Error::Hdf5 { at, source } => Error::OutputHdf5 { at, source },
             other => other,
+        }
+    }
+
+    /// This error with `note` at the end of its message, in parentheses. Errors with a reason
+    /// ([`Error::InvalidData`], [`Error::NotHdf5`]) keep their variant; others are wrapped in
+    /// [`Error::Noted`], which keeps their exit code.
+    #[must_use]
+    pub fn with_note(self, note: &str) -> Self {
+        match self {
+            Error::InvalidData { at, reason } => Error::InvalidData {
+                at,
+                reason: format!("{reason} ({note})"),
+            },
+            Error::NotHdf5 { at, reason } => Error::NotHdf5 {
+                at,
+                reason: format!("{reason}; {note}"),
+            },
+            other => Error::Noted {
+                error: Box::new(other),
+                note: note.to_string(),
+            },
         }
     }
 
@@ -223,6 +253,9 @@ impl Error {
 
     /// Whether the error is the user's input (exit code 2) rather than the environment (exit code 1).
     pub fn is_input_error(&self) -> bool {
+        if let Error::Noted { error, .. } = self {
+            return error.is_input_error();
+        }
         matches!(
             self,
             Error::InvalidData { .. }

@@ -1,8 +1,10 @@
 //! `sonata-census info`: what an edge file holds — populations, node populations, edge counts,
 //! indices (and which spelling), edge order, attribute groups and columns with their types.
-//! Describing is also checking: a file whose ids, indices or attribute row counts are broken is
-//! an error naming the dataset, not a description (the id and index rows are read unless
-//! `scan` is off).
+//! Describing is also checking: a population whose ids, indices or attribute row counts are
+//! broken is an error naming the dataset (the id and index rows are read unless `scan` is off).
+//! [`describe`] fails on the first such population; [`describe_each`] describes every other one
+//! and records the broken ones with their error, so that one bad population does not hide the
+//! good ones.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,8 +23,59 @@ use crate::sonata::{EdgeFile, EdgePopulation};
 pub struct FileInfo {
     /// The file.
     pub file: PathBuf,
-    /// Its edge populations, sorted by name.
+    /// Its edge populations, sorted by name (those that could be described).
     pub populations: Vec<PopulationInfo>,
+    /// Populations that could not be described, sorted by name, with their error (only from
+    /// [`describe_each`]; [`describe`] fails instead).
+    pub broken_populations: Vec<BrokenPopulation>,
+}
+
+/// A population that could not be described.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokenPopulation {
+    /// Population name.
+    pub name: String,
+    /// The error, as the command-line tool prints it (file, population, dataset, what).
+    pub error: String,
+}
+
+/// What [`describe_each`] found: the description, and the error of each broken population
+/// (in the order of [`FileInfo::broken_populations`]).
+#[derive(Debug)]
+pub struct Described {
+    /// The description (broken populations listed with their message).
+    pub info: FileInfo,
+    /// The errors of the broken populations.
+    pub errors: Vec<Error>,
+}
+
+impl Described {
+    /// The description when every population was described, else the error of the first broken
+    /// one (when there are several, it says how many more and names them).
+    ///
+    /// # Errors
+    /// As described.
+    pub fn into_result(self) -> Result<FileInfo> {
+        let mut errors = self.errors.into_iter();
+        let Some(first) = errors.next() else {
+            return Ok(self.info);
+        };
+        let others: Vec<String> = self
+            .info
+            .broken_populations
+            .iter()
+            .skip(1)
+            .map(|b| format!("'{}'", b.name))
+            .collect();
+        if others.is_empty() {
+            return Err(first);
+        }
+        Err(first.with_note(&format!(
+            "and {}: {}",
+            crate::words::plural(others.len() as u64, "more broken population"),
+            others.join(", ")
+        )))
+    }
 }
 
 /// Description of one edge population.
@@ -84,41 +137,78 @@ fn index_info(pop: &EdgePopulation, dir: IndexDirection) -> Result<Option<IndexI
 /// Open/read errors and invalid populations (every population must have valid id columns;
 /// without `edge_group_id`, attribute columns must have a row per edge).
 pub fn describe(path: &Path, scan: bool, progress: &Progress) -> Result<FileInfo> {
+    describe_each(path, scan, progress)?.into_result()
+}
+
+/// [`describe`], but a population that cannot be described (missing or broken id columns,
+/// indices, attribute columns) does not stop the others: it goes to
+/// [`FileInfo::broken_populations`] with its message and to [`Described::errors`]
+/// ([`Described::into_result`] turns them back into one error).
+///
+/// # Errors
+/// Errors of the file itself: it cannot be opened, is not HDF5, has no `/edges` group.
+pub fn describe_each(path: &Path, scan: bool, progress: &Progress) -> Result<Described> {
     let file = EdgeFile::open(path)?;
     let mut populations = Vec::new();
+    let mut broken_populations = Vec::new();
+    let mut errors = Vec::new();
     for name in file.population_names()? {
-        let pop = file.population(&name)?;
-        let sortedness = if scan {
-            progress.phase(&format!("{name}: scanning order"), pop.size());
-            Some(scan_population(&pop, progress)?)
-        } else {
-            None
-        };
-        let layout = pop.group_layout()?;
-        let explicit_groups = layout.edge_group_id.is_some() || layout.edge_group_index.is_some();
-        let attributes = pop.attribute_columns()?;
-        if !explicit_groups {
-            check_implicit_rows(&pop, &attributes)?;
+        match describe_population(&file, &name, scan, progress) {
+            Ok(p) => populations.push(p),
+            // An interrupted run is not a broken population.
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => {
+                broken_populations.push(BrokenPopulation {
+                    name,
+                    error: e.to_string(),
+                });
+                errors.push(e);
+            }
         }
-        populations.push(PopulationInfo {
-            source_node_population: pop.source_population().unwrap_or("unknown").to_string(),
-            target_node_population: pop.target_population().unwrap_or("unknown").to_string(),
-            edge_count: pop.size(),
-            source_node_id_dtype: pop.source_ids().dtype().to_string(),
-            target_node_id_dtype: pop.target_ids().dtype().to_string(),
-            target_index: index_info(&pop, IndexDirection::TargetToSource)?,
-            source_index: index_info(&pop, IndexDirection::SourceToTarget)?,
-            sortedness,
-            explicit_groups,
-            attribute_groups: layout.groups,
-            attributes,
-            name,
-        });
     }
     progress.finish();
-    Ok(FileInfo {
-        file: path.to_path_buf(),
-        populations,
+    Ok(Described {
+        info: FileInfo {
+            file: path.to_path_buf(),
+            populations,
+            broken_populations,
+        },
+        errors,
+    })
+}
+
+fn describe_population(
+    file: &EdgeFile,
+    name: &str,
+    scan: bool,
+    progress: &Progress,
+) -> Result<PopulationInfo> {
+    let pop = file.population(name)?;
+    let sortedness = if scan {
+        progress.phase(&format!("{name}: scanning order"), pop.size());
+        Some(scan_population(&pop, progress)?)
+    } else {
+        None
+    };
+    let layout = pop.group_layout()?;
+    let explicit_groups = layout.edge_group_id.is_some() || layout.edge_group_index.is_some();
+    let attributes = pop.attribute_columns()?;
+    if !explicit_groups {
+        check_implicit_rows(&pop, &attributes)?;
+    }
+    Ok(PopulationInfo {
+        source_node_population: pop.source_population().unwrap_or("unknown").to_string(),
+        target_node_population: pop.target_population().unwrap_or("unknown").to_string(),
+        edge_count: pop.size(),
+        source_node_id_dtype: pop.source_ids().dtype().to_string(),
+        target_node_id_dtype: pop.target_ids().dtype().to_string(),
+        target_index: index_info(&pop, IndexDirection::TargetToSource)?,
+        source_index: index_info(&pop, IndexDirection::SourceToTarget)?,
+        sortedness,
+        explicit_groups,
+        attribute_groups: layout.groups,
+        attributes,
+        name: name.to_string(),
     })
 }
 
@@ -160,8 +250,8 @@ fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedne
             return Err(Error::invalid(
                 pop.target_ids().location().clone(),
                 format!(
-                    "target node id {max} is beyond the {} nodes of {}/{}",
-                    index.node_count(),
+                    "target node id {max} is beyond the {} of {}/{}",
+                    crate::words::plural(index.node_count(), "node"),
                     direction.group_path(),
                     index.spelling().dataset_name()
                 ),
@@ -183,9 +273,9 @@ fn check_implicit_rows(pop: &EdgePopulation, columns: &[AttributeColumnInfo]) ->
             return Err(Error::invalid(
                 pop.location().dataset(&path),
                 format!(
-                    "has {} rows but the population has {} edges",
-                    c.rows,
-                    pop.size()
+                    "has {} but the population has {}",
+                    crate::words::plural(c.rows, "row"),
+                    crate::words::plural(pop.size(), "edge")
                 ),
             ));
         }
@@ -196,13 +286,50 @@ fn check_implicit_rows(pop: &EdgePopulation, columns: &[AttributeColumnInfo]) ->
 /// Renders `info` as the text the CLI prints.
 pub fn render_text(info: &FileInfo) -> String {
     let mut s = String::new();
+    let total = (info.populations.len() + info.broken_populations.len()) as u64;
+    let broken = if info.broken_populations.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} broken)", info.broken_populations.len())
+    };
     let _ = writeln!(
         s,
-        "{}: {} edge population(s)",
+        "{}: {}{broken}",
         info.file.display(),
-        info.populations.len()
+        crate::words::plural(total, "edge population"),
     );
-    for p in &info.populations {
+    // Populations in name order, the broken ones in their place with their error.
+    enum Entry<'a> {
+        Good(&'a PopulationInfo),
+        Broken(&'a BrokenPopulation),
+    }
+    let mut entries: Vec<(&str, Entry)> = info
+        .populations
+        .iter()
+        .map(|p| (p.name.as_str(), Entry::Good(p)))
+        .chain(
+            info.broken_populations
+                .iter()
+                .map(|b| (b.name.as_str(), Entry::Broken(b))),
+        )
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, entry) in entries {
+        let p = match entry {
+            Entry::Good(p) => p,
+            Entry::Broken(b) => {
+                // The error names the file and population the heading already gives.
+                let prefix = format!("{}, population '{}'", info.file.display(), b.name);
+                let what = b
+                    .error
+                    .strip_prefix(&prefix)
+                    .and_then(|r| r.strip_prefix(", ").or_else(|| r.strip_prefix(": ")))
+                    .unwrap_or(&b.error);
+                let _ = writeln!(s, "\n{}", b.name);
+                let _ = writeln!(s, "  error:        {what}");
+                continue;
+            }
+        };
         let _ = writeln!(s, "\n{}", p.name);
         let _ = writeln!(
             s,
@@ -223,8 +350,10 @@ pub fn render_text(info: &FileInfo) -> String {
                 Some(ix) => {
                     let _ = writeln!(
                         s,
-                        "  {label}: {} nodes, {} ranges ({})",
-                        ix.nodes, ix.ranges, ix.spelling
+                        "  {label}: {}, {} ({})",
+                        crate::words::plural(ix.nodes, "node"),
+                        crate::words::plural(ix.ranges, "range"),
+                        ix.spelling
                     );
                 }
                 None => {
@@ -263,8 +392,11 @@ pub fn render_text(info: &FileInfo) -> String {
             };
             let _ = writeln!(
                 s,
-                "    {}/{:<28} {:<24} {} rows{kind}",
-                c.group, c.name, c.dtype, c.rows
+                "    {}/{:<28} {:<24} {}{kind}",
+                c.group,
+                c.name,
+                c.dtype,
+                crate::words::plural(c.rows, "row")
             );
         }
     }

@@ -31,6 +31,7 @@ pub mod progress;
 pub mod report;
 pub mod selection;
 pub mod sonata;
+pub mod words;
 
 pub use census::Census;
 pub use error::{Error, Location, Result};

@@ -13,6 +13,7 @@ use sonata_census::cells::{
 use sonata_census::census::{Backend, CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
 use sonata_census::ids::{parse_count, parse_id_list};
 use sonata_census::progress::Progress;
+use sonata_census::words::plural;
 use sonata_census::{Error, Result};
 
 use crate::cli::BackendArg;
@@ -411,8 +412,11 @@ fn render(s: &DryRunStats) -> String {
         );
         let _ = writeln!(
             t,
-            "  {} synapses, {} connections, {} target cells, {:.3} MiB",
-            p.synapses, p.connections, p.target_cells, p.synapse_memory_mib
+            "  {}, {}, {}, {:.3} MiB",
+            plural(p.synapses, "synapse"),
+            plural(p.connections, "connection"),
+            plural(p.target_cells, "target cell"),
+            p.synapse_memory_mib
         );
         if let Some(n) = &p.note {
             let _ = writeln!(t, "  note: {n}");
@@ -440,13 +444,15 @@ fn render(s: &DryRunStats) -> String {
     }
     let _ = writeln!(
         t,
-        "\ntotal: {} synapses, {} connections, {:.3} MiB of synapses",
-        s.total_synapses, s.total_connections, s.total_synapse_memory_mib
+        "\ntotal: {}, {}, {:.3} MiB of synapses",
+        plural(s.total_synapses, "synapse"),
+        plural(s.total_connections, "connection"),
+        s.total_synapse_memory_mib
     );
     let _ = writeln!(
         t,
-        "\nper rank ({} ranks)      round robin (cells, MiB)    me-type bundles (cells, MiB)",
-        s.ranks
+        "\nper rank ({})      round robin (cells, MiB)    me-type bundles (cells, MiB)",
+        plural(s.ranks, "rank")
     );
     for (a, b) in s.ranks_round_robin.iter().zip(&s.ranks_metype_bundles) {
         let _ = writeln!(

@@ -426,8 +426,8 @@ fn auto_counts_small_populations_on_the_cpu_without_looking_for_a_gpu() {
     assert!(o.status.success(), "{err}");
     assert!(
         err.contains(
-            "backend: cpu (auto: 4 edges, fewer than the 16777216 from which the GPU is \
-             considered (SONATA_CENSUS_GPU_MIN_EDGES))"
+            "backend: cpu (auto: populations of fewer than 16777216 edges \
+             (SONATA_CENSUS_GPU_MIN_EDGES) are counted on the CPU)"
         ),
         "{err}"
     );

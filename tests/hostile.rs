@@ -425,7 +425,14 @@ fn structure_cases() -> Vec<Case> {
                 .unwrap();
             p
         }),
-        edge_runs(2, &["{in}", "dataset '/edges'", "no '/edges' group"]),
+        // A file with `/nodes` (and no `/edges`) is named as the node file it is.
+        edge_runs(
+            2,
+            &[
+                "{in}: not a SONATA edge file: no '/edges' group",
+                "this is a SONATA node file (/nodes)",
+            ],
+        ),
         edge_libs(Want::InvalidData),
     );
 
@@ -678,7 +685,7 @@ fn structure_cases() -> Vec<Case> {
                     "{in}",
                     "population 'p'",
                     "dataset 'target_node_id'",
-                    "target node id 1 is beyond the 1 nodes of indices/target_to_source",
+                    "target node id 1 is beyond the 1 node of indices/target_to_source",
                 ],
             ),
             run(
@@ -924,7 +931,7 @@ fn structure_cases() -> Vec<Case> {
                 "{in}",
                 "population 'p'",
                 "dataset 'indices/source_to_target/node_id_to_ranges'",
-                "node 0 has range [0, 5) but 'range_to_edge_id' has 1 rows",
+                "node 0 has range [0, 5) but 'range_to_edge_id' has 1 row",
             ],
         )],
         vec![lib("info", lib_info, Want::InvalidData)],

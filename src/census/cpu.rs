@@ -385,14 +385,15 @@ pub(crate) fn census(
     nsyns: impl Fn() -> Result<Option<NsynsSource>>,
     progress: &Progress,
 ) -> Result<Census> {
-    census_spilled(pop, options, space, nsyns, progress, None).map(|(census, _)| census)
+    census_spilled(pop, options, space, nsyns, progress, None, &mut Vec::new())
+        .map(|(census, _)| census)
 }
 
 /// [`census`]; with `spill_above`, the connection table of sorted input goes to temporary files
 /// (in `options.spill_dir`) as it is found, once it holds more than that many connections,
 /// instead of staying in memory: the returned census then has empty `source_node_id` /
 /// `synapse_count` and the table comes back as [`SpilledConnections`] (same content). Unsorted
-/// input is counted in memory either way.
+/// input is counted in memory either way. The strategy it took goes to `notes` (a `-v` line).
 pub(crate) fn census_spilled(
     pop: &EdgePopulation,
     options: &CensusOptions,
@@ -400,6 +401,7 @@ pub(crate) fn census_spilled(
     nsyns: impl Fn() -> Result<Option<NsynsSource>>,
     progress: &Progress,
     spill_above: Option<u64>,
+    notes: &mut Vec<super::Note>,
 ) -> Result<(Census, Option<SpilledConnections>)> {
     let at = pop.target_ids().location().clone();
     progress.phase(&format!("{}: counting", pop.name()), pop.size());
@@ -414,18 +416,40 @@ pub(crate) fn census_spilled(
         &at,
         spill_above,
     )?;
+    let spill_dir = || {
+        options
+            .spill_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir)
+            .display()
+            .to_string()
+    };
     let (tables, spilled, sortedness) = match attempt {
-        SortedAttempt::Done(tables, spilled, by_target_source) => (
-            tables,
-            spilled,
-            super::Sortedness {
-                by_target: true,
-                by_target_source,
-            },
-        ),
+        SortedAttempt::Done(tables, spilled, by_target_source) => {
+            let table = match &spilled {
+                Some(s) => format!(
+                    "connection table ({}) spilled to files in {}",
+                    crate::words::plural(s.len(), "connection"),
+                    spill_dir()
+                ),
+                None => "connection table in memory".to_string(),
+            };
+            notes.push(super::Note::detail(format!(
+                "cpu strategy: {}: sorted by target, one streamed pass; {table}",
+                pop.name()
+            )));
+            (
+                tables,
+                spilled,
+                super::Sortedness {
+                    by_target: true,
+                    by_target_source,
+                },
+            )
+        }
         SortedAttempt::Unsorted => {
             nsyns_total = None;
-            let tables = unsorted_census(
+            let (tables, strategy) = unsorted_census(
                 pop,
                 options,
                 space,
@@ -434,6 +458,10 @@ pub(crate) fn census_spilled(
                 progress,
                 &at,
             )?;
+            notes.push(super::Note::detail(format!(
+                "cpu strategy: {}: unsorted, {strategy}",
+                pop.name()
+            )));
             (
                 tables,
                 None,
@@ -614,7 +642,7 @@ fn unsorted_census(
     nsyns_total: &mut Option<Vec<u64>>,
     progress: &Progress,
     at: &Location,
-) -> Result<Tables> {
+) -> Result<(Tables, String)> {
     progress.phase(
         &format!("{}: unsorted, counting in-degrees", pop.name()),
         pop.size(),
@@ -685,10 +713,33 @@ fn gather_census<S: SourceId>(
     degrees: &Degrees,
     progress: &Progress,
     at: &Location,
-) -> Result<Tables> {
+) -> Result<(Tables, String)> {
     let width = std::mem::size_of::<S>() as u64;
     let budget_edges = (options.memory_budget / width).max(1);
     let parts = partitions(&degrees.synapses, budget_edges);
+    let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
+    let strategy = if parts.len() == 1 {
+        format!(
+            "in memory: grouped by target in one partition ({:.1} MiB of {}-bit sources, \
+             --memory-budget {:.0} MiB)",
+            mib(pop.size() * width),
+            width * 8,
+            mib(options.memory_budget)
+        )
+    } else {
+        format!(
+            "spilled: {} of at most {:.0} MiB (--memory-budget) of {}-bit sources, \
+             records written to {}",
+            crate::words::plural(parts.len() as u64, "partition"),
+            mib(options.memory_budget),
+            width * 8,
+            options
+                .spill_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .display()
+        )
+    };
     let mut builder = TableBuilder::with_targets(degrees.synapses.len() as u64, pop.size());
     if parts.len() == 1 {
         progress.phase(
@@ -706,7 +757,7 @@ fn gather_census<S: SourceId>(
     } else {
         spill_census::<S>(pop, options, degrees, &parts, &mut builder, progress, at)?;
     }
-    Ok(builder.finish(degrees.synapses.len() as u64)?.0)
+    Ok((builder.finish(degrees.synapses.len() as u64)?.0, strategy))
 }
 
 /// Sources of the targets `t0..t1`, grouped by target (counting sort).

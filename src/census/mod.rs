@@ -281,13 +281,13 @@ pub struct Note {
 }
 
 impl Note {
-    fn info(text: impl Into<String>) -> Self {
+    pub(crate) fn info(text: impl Into<String>) -> Self {
         Note {
             detail: false,
             text: text.into(),
         }
     }
-    fn detail(text: impl Into<String>) -> Self {
+    pub(crate) fn detail(text: impl Into<String>) -> Self {
         Note {
             detail: true,
             text: text.into(),
@@ -367,7 +367,7 @@ fn census_population_inner(
     match options.backend {
         Backend::Cpu => {
             notes.push(Note::detail("backend: cpu (asked for)"));
-            cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
+            cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
         }
         Backend::Gpu => {
             let ctx = gpu::shared_context(AdapterChoice::Any)?.map_err(|why| {
@@ -382,12 +382,13 @@ fn census_population_inner(
             Ok((census, None))
         }
         Backend::Auto if pop.size() < gpu_min => {
+            // The same line for every small population, so that `count` says it once.
             notes.push(Note::info(format!(
-                "backend: cpu (auto: {} edges, fewer than the {gpu_min} from which the GPU is \
-                 considered ({GPU_MIN_EDGES_ENV}))",
-                pop.size(),
+                "backend: cpu (auto: populations of fewer than {} ({GPU_MIN_EDGES_ENV}) are \
+                 counted on the CPU)",
+                crate::words::plural(gpu_min, "edge")
             )));
-            cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
+            cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
         }
         Backend::Auto => match gpu::shared_context(AdapterChoice::Auto) {
             Ok(Ok(ctx)) => {
@@ -405,18 +406,18 @@ fn census_population_inner(
                             "warning: the GPU failed: {reason}; counting {} again on the CPU",
                             pop.name()
                         )));
-                        cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
+                        cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
                     }
                     Err(e) => Err(e),
                 }
             }
             Ok(Err(why)) => {
                 notes.push(Note::info(format!("backend: cpu (auto: {why})")));
-                cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
+                cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
             }
             Err(e) => {
                 notes.push(Note::info(format!("backend: cpu (auto: {e})")));
-                cpu::census_spilled(pop, options, &space, nsyns, progress, spill)
+                cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
             }
         },
     }

@@ -496,11 +496,19 @@ impl SonataReader {
     ///
     /// # Errors
     /// [`Error::InvalidData`] when the population has no `indices/target_to_source` or the index
-    /// is malformed; read errors.
+    /// is malformed (not after [`SonataReader::count_with_census`], which needs no index); read
+    /// errors.
     pub fn get_counts(&mut self, tgids: &[u64]) -> Result<Vec<(u64, u64)>> {
         let mut out: Vec<(u64, u64)> = Vec::new();
-        let selection = self.pop.afferent_edges(tgids)?;
-        self.census_for_large_batch(&selection)?;
+        // A census answers without the index: a file without one is counted after
+        // `count_with_census` (only the lookup path needs `indices/target_to_source`).
+        let selection = if self.census.is_none() {
+            let selection = self.pop.afferent_edges(tgids)?;
+            self.census_for_large_batch(&selection)?;
+            Some(selection)
+        } else {
+            None
+        };
         if let Some(census) = &self.census {
             let mut found: Vec<u64> = tgids
                 .iter()
@@ -510,8 +518,8 @@ impl SonataReader {
             found.sort_unstable();
             found.dedup();
             out.extend(found.into_iter().map(|t| (t, census_synapses(census, t))));
-        } else {
-            let mut targets = self.pop.target_ids().read_selection(&selection)?;
+        } else if let Some(selection) = &selection {
+            let mut targets = self.pop.target_ids().read_selection(selection)?;
             targets.sort_unstable();
             for t in targets {
                 match out.last_mut() {
@@ -642,10 +650,40 @@ impl SonataReader {
         if optional {
             return Ok(DataColumn::Scalar(-1));
         }
+        // neurodamus's words, and which reader fits the file when another one does (a
+        // gap-junction file read by the default reader lacks `depression_time`).
+        let fitting: Vec<String> = READER_VARIANTS
+            .iter()
+            .filter(|v| v.name != self.options.variant.name && self.fits(v))
+            .map(|v| format!("--reader {}", v.name))
+            .collect();
+        let hint = if fitting.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the {} reader needs it; this population has every attribute another reader \
+                 needs: try {})",
+                self.options.variant.name,
+                fitting.join(" or ")
+            )
+        };
         Err(Error::invalid(
             self.location(&format!("0/{name}")),
-            format!("Missing attribute {name} in the SONATA edge file"),
+            format!("Missing attribute {name} in the SONATA edge file{hint}"),
         ))
+    }
+
+    /// Whether the population has every attribute `variant` must read (its mandatory fields,
+    /// through its mapping; computed and position fields aside).
+    fn fits(&self, variant: &ReaderVariant) -> bool {
+        let mut exclude: Vec<&str> = variant.custom_parameters.to_vec();
+        exclude.extend_from_slice(COMPUTE_FIELDS);
+        variant
+            .parameters
+            .fields(&exclude, variant.parameter_mapping)
+            .iter()
+            .filter(|f| !f.optional)
+            .all(|f| self.attribute_names.contains(&f.sonata_name))
     }
 
     /// `<group>/<name>` of the first attribute group holding `name` (`0/<name>` when unknown),

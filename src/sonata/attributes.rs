@@ -269,7 +269,11 @@ impl Column {
         if row >= self.len {
             return Err(Error::invalid(
                 self.at.clone(),
-                format!("has {} rows but row {row} is needed ({})", self.len, why()),
+                format!(
+                    "has {} but row {row} is needed ({})",
+                    crate::words::plural(self.len, "row"),
+                    why()
+                ),
             ));
         }
         Ok(())
@@ -459,9 +463,9 @@ impl Mapping {
                         return Err(Error::invalid(
                             c.at.clone(),
                             format!(
-                                "has {} rows but the population has {} edges",
-                                c.len,
-                                pop.size()
+                                "has {} but the population has {}",
+                                crate::words::plural(c.len, "row"),
+                                crate::words::plural(pop.size(), "edge")
                             ),
                         ));
                     }
@@ -753,10 +757,10 @@ fn check_selection(pop: &EdgePopulation, selection: &Selection) -> Result<()> {
     let end = selection.ranges().last().map_or(0, |&(_, end)| end);
     if end > pop.size() {
         return Err(Error::InvalidArgument(format!(
-            "{}: the selection reaches edge {} but the population has {} edges",
+            "{}: the selection reaches edge {} but the population has {}",
             pop.location(),
             end - 1,
-            pop.size()
+            crate::words::plural(pop.size(), "edge")
         )));
     }
     Ok(())
@@ -1239,10 +1243,10 @@ impl NsynsReader {
             .filter(|&end| end <= self.size);
         let Some(end) = end else {
             return Err(Error::InvalidArgument(format!(
-                "{}: edges {first_edge}..{} are past the population's {} edges",
+                "{}: edges {first_edge}..{} are past the population's {}",
                 self.at,
                 first_edge.saturating_add(n as u64),
-                self.size
+                crate::words::plural(self.size, "edge")
             )));
         };
         match &self.source {

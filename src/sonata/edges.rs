@@ -47,9 +47,14 @@ impl EdgeFile {
     pub fn population_names(&self) -> Result<Vec<String>> {
         let at = Location::file(&self.path).dataset("/edges");
         if !self.file.link_exists(schema::EDGES_GROUP) {
+            // `/edges` is a group, not a dataset: the location is the file, and the message
+            // says what the file is instead when it can tell.
             return Err(Error::invalid(
-                at,
-                "not a SONATA edge file: no '/edges' group",
+                Location::file(&self.path),
+                format!(
+                    "not a SONATA edge file: no '/edges' group{}",
+                    what_file_is(&self.file)
+                ),
             ));
         }
         let edges = self.file.group(schema::EDGES_GROUP).at(&at)?;
@@ -82,15 +87,21 @@ impl EdgeFile {
             .file
             .group(&format!("{}/{name}", schema::EDGES_GROUP))
             .at(&at)?;
+        if group.member_names().is_ok_and(|m| m.is_empty()) {
+            return Err(Error::invalid(
+                at,
+                "the population's group is empty (no source_node_id, target_node_id)",
+            ));
+        }
         let source = IdColumn::open(&group, schema::SOURCE_NODE_ID, &at)?;
         let target = IdColumn::open(&group, schema::TARGET_NODE_ID, &at)?;
         if source.len != target.len {
             return Err(Error::invalid(
                 at.clone(),
                 format!(
-                    "'{}' has {} rows but '{}' has {}",
+                    "'{}' has {} but '{}' has {}",
                     schema::SOURCE_NODE_ID,
-                    source.len,
+                    crate::words::plural(source.len, "row"),
                     schema::TARGET_NODE_ID,
                     target.len
                 ),
@@ -110,6 +121,25 @@ impl EdgeFile {
     }
 }
 
+/// What an HDF5 file without `/edges` looks like, for the message that refuses it: a SONATA
+/// node file, or a census table file (`count`'s output); empty when neither.
+fn what_file_is(file: &hdf5::File) -> &'static str {
+    if file.link_exists("nodes") {
+        return "; this is a SONATA node file (/nodes): use `sonata-census nodes`";
+    }
+    let census_group = |name: &String| {
+        file.group(name)
+            .is_ok_and(|g| g.link_exists("target_synapse_count") && g.link_exists("connections"))
+    };
+    if file
+        .member_names()
+        .is_ok_and(|names| names.iter().any(census_group))
+    {
+        return "; this is a sonata-census table file: use `sonata-census report`";
+    }
+    ""
+}
+
 /// Opens an HDF5 file read-only, telling "missing", "unreadable" and "not HDF5" apart.
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
     // Check with the OS first: HDF5's own message for a missing file is long and unclear.
@@ -122,9 +152,24 @@ pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
             std::io::Error::other("is a directory, not a file"),
         ));
     }
-    hdf5::File::open(path).map_err(|e| Error::NotHdf5 {
-        at: Location::file(path),
-        reason: first_line(&e.to_string()),
+    // HDF5 says "file signature not found" for an empty file and for any other format alike.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(Error::NotHdf5 {
+            at: Location::file(path),
+            reason: "empty file: 0 bytes".into(),
+        });
+    }
+    hdf5::File::open(path).map_err(|e| {
+        let text = e.to_string();
+        let reason = if text.contains("file signature not found") {
+            "not an HDF5 file: no HDF5 signature".to_string()
+        } else {
+            first_line(&text)
+        };
+        Error::NotHdf5 {
+            at: Location::file(path),
+            reason,
+        }
     })
 }
 
@@ -304,7 +349,10 @@ impl IdColumn {
             .ok_or_else(|| {
                 Error::invalid(
                     self.at.clone(),
-                    format!("a selection of {rows} rows does not fit in memory"),
+                    format!(
+                        "a selection of {} does not fit in memory",
+                        crate::words::plural(rows, "row")
+                    ),
                 )
             })?;
         out.resize(rows as usize, 0);
@@ -315,8 +363,9 @@ impl IdColumn {
                 return Err(Error::invalid(
                     self.at.clone(),
                     format!(
-                        "selection reaches row {} but the dataset has {} rows",
-                        block.end, self.len
+                        "selection reaches row {} but the dataset has {}",
+                        block.end,
+                        crate::words::plural(self.len, "row")
                     ),
                 ));
             }

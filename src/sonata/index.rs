@@ -177,7 +177,10 @@ impl IndexTable {
                     .ok_or_else(|| {
                         Error::invalid(
                             self.at.clone(),
-                            format!("rows from {start} are outside the {} rows", self.rows),
+                            format!(
+                                "rows from {start} are outside the {}",
+                                crate::words::plural(self.rows, "row")
+                            ),
                         )
                     })?;
                 out.copy_from_slice(rows);
@@ -443,9 +446,9 @@ impl EdgeIndex {
             return Err(Error::invalid(
                 self.nodes.at.clone(),
                 format!(
-                    "node {node} has range [{lo}, {hi}) but '{}' has {} rows",
+                    "node {node} has range [{lo}, {hi}) but '{}' has {}",
                     schema::RANGE_TO_EDGE_ID,
-                    self.ranges.rows
+                    crate::words::plural(self.ranges.rows, "row")
                 ),
             ));
         }
@@ -464,8 +467,8 @@ impl EdgeIndex {
             return Err(Error::invalid(
                 self.ranges.at.clone(),
                 format!(
-                    "row {row} is the edge range [{lo}, {hi}) but the population has {} edges",
-                    self.edge_count
+                    "row {row} is the edge range [{lo}, {hi}) but the population has {}",
+                    crate::words::plural(self.edge_count, "edge")
                 ),
             ));
         }
