@@ -191,7 +191,7 @@ fn summary_line(c: &Census, seconds: f64) -> String {
     } else {
         "unsorted"
     };
-    format!(
+    let line = format!(
         "{}: {} edges, {} connections, {} targets ({}), {:.2} s",
         c.population,
         c.edge_count,
@@ -199,7 +199,16 @@ fn summary_line(c: &Census, seconds: f64) -> String {
         c.n_targets,
         order,
         seconds
-    )
+    );
+    // bmtk nsyns: a row stands for several synapses; the tables above count rows.
+    match &c.target_nsyns_total {
+        Some(n) => format!(
+            "{line}; bmtk nsyns: {} synapses (the tables count the {} edge rows)",
+            n.iter().map(|&x| u128::from(x)).sum::<u128>(),
+            c.edge_count
+        ),
+        None => line,
+    }
 }
 
 fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {
