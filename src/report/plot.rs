@@ -6,6 +6,8 @@
 //!
 //! Each bin `[lo, hi)` of integers is drawn from `lo − ½` to `hi − ½`, so a bin of one value is a
 //! bar centred on that value. Empty bins draw nothing (on a log count axis a zero has no place).
+//! Axis ranges and ticks are computed here ([`axes`]), not left to plotters: whole numbers on
+//! count axes, a value axis that ends at the largest value, no label at the top edge.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -353,7 +355,12 @@ pub fn axes(bins: &Bins, notes: usize) -> Option<(Axis, Axis)> {
         // A little room past the bars; a quarter value at least, so that a chart of a few
         // values does not end flush with its last bar.
         let pad = (0.02 * (last - lo)).max(0.25);
-        let (lo, hi) = (lo - pad, last + pad);
+        let (mut lo, mut hi) = (lo - pad, last + pad);
+        if hi <= lo {
+            // Values near 2^64, closer together than an f64 can tell apart.
+            let spread = hi.abs() * 1e-9 + 1.0;
+            (lo, hi) = (lo - spread, hi + spread);
+        }
         Axis {
             lo,
             hi,
@@ -594,6 +601,32 @@ mod tests {
         assert!(y.log);
         assert_eq!(y.ticks.first(), Some(&1.0));
         assert!(y.ticks.contains(&100.0) && y.ticks.contains(&10.0), "{y:?}");
+    }
+
+    #[test]
+    fn huge_values_give_finite_axes_and_draw() {
+        for values in [
+            vec![u64::MAX - 5, u64::MAX],
+            vec![1, u64::MAX],
+            vec![1u64 << 60],
+        ] {
+            let bins = bin_values(&values);
+            let (x, y) = axes(&bins, 3).unwrap();
+            for a in [&x, &y] {
+                assert!(a.lo.is_finite() && a.hi.is_finite() && a.lo < a.hi, "{a:?}");
+                assert!(a.ticks.iter().all(|&t| t >= a.lo && t <= a.hi), "{a:?}");
+            }
+            let spec = PlotSpec {
+                title: "t".into(),
+                x_desc: "x".into(),
+                y_desc: "y".into(),
+                bins: &bins,
+                notes: vec!["n".into()],
+                empty_message: String::new(),
+            };
+            render_svg(&spec, 480, 300, "huge").unwrap();
+            render_png(&spec, 480, 300, "huge").unwrap();
+        }
     }
 
     #[test]
