@@ -301,7 +301,7 @@ fn summary_line(c: &Census, seconds: f64) -> String {
         "unsorted"
     };
     use sonata_census::words::plural;
-    format!(
+    let line = format!(
         "{}: {}, {}, {} ({}), {:.2} s",
         c.population,
         plural(c.edge_count, "edge"),
@@ -309,7 +309,16 @@ fn summary_line(c: &Census, seconds: f64) -> String {
         plural(c.n_targets, "target"),
         order,
         seconds
-    )
+    );
+    // bmtk nsyns: a row stands for several synapses; the tables above count rows.
+    match &c.target_nsyns_total {
+        Some(n) => format!(
+            "{line}; bmtk nsyns: {} synapses (the tables count the {} edge rows)",
+            n.iter().map(|&x| u128::from(x)).sum::<u128>(),
+            c.edge_count
+        ),
+        None => line,
+    }
 }
 
 fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {

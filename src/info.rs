@@ -1,5 +1,6 @@
-//! `sonata-census info`: what an edge file holds — populations, node populations, edge counts,
-//! indices (and which spelling), edge order, attribute groups and columns with their types.
+//! `sonata-census info`: what an edge file holds — populations, node populations, edge counts
+//! (and synapses, where bmtk `nsyns` makes a row stand for several), indices (and which
+//! spelling), edge order, attribute groups and columns with their types.
 //! Describing is also checking: a population whose ids, indices or attribute row counts are
 //! broken is an error naming the dataset (the id and index rows are read unless `scan` is off).
 //! [`describe`] fails on the first such population; [`describe_each`] describes every other one
@@ -14,7 +15,7 @@ use serde::Serialize;
 use crate::census::sortedness::{Sortedness, SortednessTracker};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::sonata::attributes::{AttributeColumnInfo, AttributeKind};
+use crate::sonata::attributes::{AttributeColumnInfo, AttributeKind, NsynsReader};
 use crate::sonata::index::{EdgeIndex, IndexDirection, IndexSpelling};
 use crate::sonata::{EdgeFile, EdgePopulation};
 
@@ -87,8 +88,10 @@ pub struct PopulationInfo {
     pub source_node_population: String,
     /// Target node population (`"unknown"` when the file does not record it).
     pub target_node_population: String,
-    /// Number of edges.
+    /// Number of edges (edge rows).
     pub edge_count: u64,
+    /// bmtk `nsyns` (an edge row stands for `nsyns` synapses), when a group has the column.
+    pub nsyns: Option<NsynsInfo>,
     /// Stored type of `source_node_id`.
     pub source_node_id_dtype: String,
     /// Stored type of `target_node_id`.
@@ -105,6 +108,16 @@ pub struct PopulationInfo {
     pub explicit_groups: bool,
     /// Every attribute column of every group.
     pub attributes: Vec<AttributeColumnInfo>,
+}
+
+/// The bmtk `nsyns` columns of a population.
+#[derive(Debug, Clone, Serialize)]
+pub struct NsynsInfo {
+    /// The columns, as `GROUP/nsyns`.
+    pub columns: Vec<String>,
+    /// Synapses: the sum of `nsyns` over every edge (edges of a group without the column count
+    /// 1); `None` when not scanned.
+    pub synapses: Option<u64>,
 }
 
 /// Description of one index.
@@ -196,10 +209,12 @@ fn describe_population(
     if !explicit_groups {
         check_implicit_rows(&pop, &attributes)?;
     }
+    let nsyns = nsyns_info(&pop, &attributes, scan, progress)?;
     Ok(PopulationInfo {
         source_node_population: pop.source_population().unwrap_or("unknown").to_string(),
         target_node_population: pop.target_population().unwrap_or("unknown").to_string(),
         edge_count: pop.size(),
+        nsyns,
         source_node_id_dtype: pop.source_ids().dtype().to_string(),
         target_node_id_dtype: pop.target_ids().dtype().to_string(),
         target_index: index_info(&pop, IndexDirection::TargetToSource)?,
@@ -259,6 +274,55 @@ fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedne
         }
     }
     Ok(tracker.result())
+}
+
+/// The `nsyns` columns of `pop` and, with `scan`, their sum over every edge.
+fn nsyns_info(
+    pop: &EdgePopulation,
+    attributes: &[AttributeColumnInfo],
+    scan: bool,
+    progress: &Progress,
+) -> Result<Option<NsynsInfo>> {
+    let columns: Vec<String> = attributes
+        .iter()
+        .filter(|c| c.kind == AttributeKind::Plain && c.name == crate::sonata::schema::NSYNS)
+        .map(|c| format!("{}/{}", c.group, c.name))
+        .collect();
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    if !scan {
+        return Ok(Some(NsynsInfo {
+            columns,
+            synapses: None,
+        }));
+    }
+    let Some(mut reader) = NsynsReader::open(pop)? else {
+        return Ok(None);
+    };
+    progress.phase(&format!("{}: summing nsyns", pop.name()), pop.size());
+    let chunk = crate::census::DEFAULT_CHUNK_LEN as u64;
+    let mut buffer = Vec::new();
+    let mut total: u128 = 0;
+    let mut first = 0u64;
+    while first < pop.size() {
+        let n = chunk.min(pop.size() - first);
+        buffer.resize(n as usize, 0);
+        reader.read_range_into(first, &mut buffer)?;
+        total += buffer.iter().map(|&x| u128::from(x)).sum::<u128>();
+        progress.inc(n);
+        first += n;
+    }
+    let synapses = u64::try_from(total).map_err(|_| {
+        Error::invalid(
+            pop.location().clone(),
+            format!("nsyns sums to {total}, more than 2^64 - 1"),
+        )
+    })?;
+    Ok(Some(NsynsInfo {
+        columns,
+        synapses: Some(synapses),
+    }))
 }
 
 /// Without `edge_group_id` / `edge_group_index`, row `i` of every attribute column is edge `i`:
@@ -337,6 +401,20 @@ pub fn render_text(info: &FileInfo) -> String {
             p.source_node_population, p.target_node_population
         );
         let _ = writeln!(s, "  edges:        {}", p.edge_count);
+        if let Some(n) = &p.nsyns {
+            // bmtk: a row stands for nsyns synapses; the census tables count rows.
+            let columns = n.columns.join(", ");
+            let _ = match n.synapses {
+                Some(v) => writeln!(
+                    s,
+                    "  synapses:     {v} (sum of bmtk nsyns in {columns}; the census tables count edge rows)"
+                ),
+                None => writeln!(
+                    s,
+                    "  synapses:     not summed (--no-scan); bmtk nsyns in {columns} (the census tables count edge rows)"
+                ),
+            };
+        }
         let _ = writeln!(
             s,
             "  id dtypes:    source_node_id {}, target_node_id {}",

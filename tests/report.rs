@@ -637,3 +637,66 @@ fn cli_report_writes_the_page_and_exits_2_on_bad_input() {
         "{help}"
     );
 }
+
+/// The numeric tick labels of an SVG plot: (value axis, count axis), and how many text
+/// elements are empty (a tick without its label).
+fn svg_ticks(svg: &str) -> (Vec<String>, Vec<String>, usize) {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let (mut x, mut y, mut empty) = (Vec::new(), Vec::new(), 0);
+    for n in doc.descendants().filter(|n| n.has_tag_name("text")) {
+        let t = n.text().unwrap_or("").trim().to_string();
+        if t.is_empty() {
+            empty += 1;
+        } else if t.parse::<f64>().is_ok() || t.ends_with('k') || t.ends_with('M') {
+            match n.attribute("text-anchor") {
+                Some("middle") => x.push(t),
+                Some("end") => y.push(t),
+                _ => {}
+            }
+        }
+    }
+    (x, y, empty)
+}
+
+#[test]
+fn tiny_populations_get_whole_ticks_and_axes_that_end_at_the_largest_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("census.h5");
+    // One target, 3 synapses from 2 sources (2 + 1); one of 3 from 1 source.
+    write_tables(
+        &tables,
+        &[
+            small("one_target", &[4, 9, 4], &[0, 0, 0], 1),
+            small("one_connection", &[5, 5, 5], &[0, 0, 0], 1),
+        ],
+    );
+    let out = dir.path().join("rep");
+    locked(|| write_report(&tables, &out, &options(640, 400))).unwrap();
+    let read = |rel: &str| std::fs::read_to_string(out.join(rel)).unwrap();
+    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (rel, want_x) in [
+        (
+            "one_target/synapses_per_target.svg",
+            &["0", "1", "2", "3"][..],
+        ),
+        ("one_target/connections_per_target.svg", &["0", "1", "2"]),
+        ("one_target/synapses_per_connection.svg", &["0", "1", "2"]),
+        (
+            "one_connection/synapses_per_target.svg",
+            &["0", "1", "2", "3"],
+        ),
+        (
+            "one_connection/synapses_per_connection.svg",
+            &["0", "1", "2", "3"],
+        ),
+        ("one_connection/connections_per_target.svg", &["0", "1"]),
+    ] {
+        let (x, y, empty) = svg_ticks(&read(rel));
+        assert_eq!(
+            empty, 0,
+            "{rel}: a tick without a label (0.5 on a count axis)"
+        );
+        assert_eq!(x, strs(want_x), "{rel}: value axis");
+        assert_eq!(y, strs(&["0", "1"]), "{rel}: count axis");
+    }
+}

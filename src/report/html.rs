@@ -18,7 +18,8 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.25rem .8rem;border-
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
 figure{margin:.5rem 0}img{width:100%;height:auto;border:1px solid #ddd}
-figcaption{font-size:.9rem;color:#555}.meta{color:#555;font-size:.9rem}code{font-size:.95em}";
+figcaption{font-size:.9rem;color:#555}.meta{color:#555;font-size:.9rem}code{font-size:.95em}
+.note{background:#f6f6f0;border-left:3px solid #c9b458;padding:.4rem .8rem;max-width:60rem}";
 
 /// Renders the page.
 pub fn render(summary: &ReportSummary, width: u32, height: u32) -> String {
@@ -54,35 +55,60 @@ pub fn render(summary: &ReportSummary, width: u32, height: u32) -> String {
 fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
     let _ = write!(
         h,
-        "\n<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"meta\">{} → {} · edges {}</p>\n<div class=\"tables\">\n<table>\n",
+        "\n<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"meta\">{} → {} · edges {}</p>\n",
         esc(&anchor(&p.population)),
         esc(&p.population),
         esc(&p.source_node_population),
         esc(&p.target_node_population),
         esc(&p.order)
     );
-    row_int(h, "synapses (edges)", "edges", p.edges);
+    if p.has_nsyns() {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\" data-key=\"synapses_from\" data-value=\"nsyns\">bmtk <code>nsyns</code>: \
+             each edge row stands for <code>nsyns</code> synapses, {} synapses in {} edge rows. \
+             The census tables (connections, edge rows per target and per connection, and their \
+             plots) count edge rows; “synapses (sum of nsyns)” and “synapses (nsyns) per \
+             target” count synapses (<code>target_nsyns_total</code>).</p>",
+            group_digits(p.synapses),
+            group_digits(p.edges)
+        );
+    }
+    h.push_str("<div class=\"tables\">\n<table>\n");
+    // With bmtk nsyns an edge row stands for several synapses: the census tables count rows,
+    // and every label says which of the two it counts.
+    let nsyns = p.has_nsyns();
+    let row = if nsyns { "edge row" } else { "synapse" };
+    if nsyns {
+        row_int(h, "edge rows", "edges", p.edges);
+        row_int(h, "synapses (sum of nsyns)", "synapses", p.synapses);
+    } else {
+        row_int(h, "synapses (edges)", "edges", p.edges);
+    }
     row_int(h, "connections", "connections", p.connections);
     row_int(h, "targets", "targets", p.targets);
     row_int(
         h,
-        "targets with ≥ 1 synapse",
+        &format!("targets with ≥ 1 {row}"),
         "targets_with_synapses",
         p.targets_with_synapses,
     );
     row_int(
         h,
-        "targets with no synapses",
+        &format!("targets with no {row}s"),
         "targets_without_synapses",
         p.targets_without_synapses,
     );
     h.push_str("</table>\n<table>\n<tr><th></th><th>mean</th><th>median</th><th>min</th><th>max</th></tr>\n");
     row_dist(
         h,
-        "synapses per target",
+        &format!("{row}s per target"),
         "synapses_per_target",
         &p.synapses_per_target,
     );
+    if let Some(d) = &p.nsyns_per_target {
+        row_dist(h, "synapses (nsyns) per target", "nsyns_per_target", d);
+    }
     row_dist(
         h,
         "connections per target",
@@ -91,7 +117,7 @@ fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
     );
     row_dist(
         h,
-        "synapses per connection",
+        &format!("{row}s per connection"),
         "synapses_per_connection",
         &p.synapses_per_connection,
     );
@@ -110,19 +136,29 @@ fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
         esc(&p.target_node_population),
     );
     h.push_str("</table>\n</div>\n<div class=\"plots\">\n");
+    let row = if nsyns { "Edge row" } else { "Synapse" };
     let plots = [
         (
-            "Synapses per target (in-degree)",
-            &p.plots.synapses_per_target,
+            format!("{row}s per target (in-degree)"),
+            Some(&p.plots.synapses_per_target),
         ),
         (
-            "Connections (distinct sources) per target",
-            &p.plots.connections_per_target,
+            "Connections (distinct sources) per target".to_string(),
+            Some(&p.plots.connections_per_target),
         ),
-        ("Synapses per connection", &p.plots.synapses_per_connection),
+        (
+            format!("{row}s per connection"),
+            Some(&p.plots.synapses_per_connection),
+        ),
+        (
+            "Synapses (sum of nsyns) per target".to_string(),
+            p.plots.nsyns_per_target.as_ref(),
+        ),
     ];
     for (caption, files) in plots {
-        figure(h, caption, &p.population, files, width, height);
+        if let Some(files) = files {
+            figure(h, &caption, &p.population, files, width, height);
+        }
     }
     h.push_str("</div>\n</section>\n");
 }

@@ -9,7 +9,11 @@
 //! DIR/<population>/synapses_per_target.{png,svg}
 //! DIR/<population>/connections_per_target.{png,svg}
 //! DIR/<population>/synapses_per_connection.{png,svg}
+//! DIR/<population>/nsyns_per_target.{png,svg}      only for a bmtk census with `nsyns`
 //! ```
+//! With bmtk `nsyns` an edge row stands for several synapses: the census tables (and so the
+//! first three plots) count edge rows, and the page, `summary.json` and the fourth plot give the
+//! synapses (`target_nsyns_total`) beside them, each labelled with what it counts.
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
 //! `_` (made unique when two names collide). Every file is first written into a temporary
 //! folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place when all
@@ -90,6 +94,9 @@ const PLOTS: [&str; 3] = [
     "synapses_per_connection",
 ];
 
+/// The plot of synapses (sum of bmtk `nsyns`) per target, for censuses that have them.
+const NSYNS_PLOT: &str = "nsyns_per_target";
+
 /// Writes the report of `tables` into `out_dir` (created when missing; its parent must exist).
 ///
 /// # Errors
@@ -133,8 +140,9 @@ pub fn write_report(
     };
     let folders = folder_names(&names);
     let mut relative: Vec<PathBuf> = Vec::new();
-    for folder in &folders {
-        for stem in PLOTS {
+    for (folder, name) in folders.iter().zip(&names) {
+        let nsyns = tables::has_nsyns(&file, name).then_some(NSYNS_PLOT);
+        for stem in PLOTS.into_iter().chain(nsyns) {
             for ext in ["png", "svg"] {
                 relative.push(Path::new(folder).join(format!("{stem}.{ext}")));
             }
@@ -190,13 +198,24 @@ fn build_and_install(
             synapses_per_target: plot_files(folder, PLOTS[0]),
             connections_per_target: plot_files(folder, PLOTS[1]),
             synapses_per_connection: plot_files(folder, PLOTS[2]),
+            nsyns_per_target: t
+                .target_nsyns_total
+                .is_some()
+                .then(|| plot_files(folder, NSYNS_PLOT)),
         };
         let pop = PopulationSummary::of(&t, plots);
+        let nsyns = t
+            .target_nsyns_total
+            .as_deref()
+            .map(|v| (NSYNS_PLOT, bin_values(v)));
         for (stem, spec_bins) in [
             (PLOTS[0], bin_values(&t.target_synapse_count)),
             (PLOTS[1], bin_values(&t.target_connection_count)),
             (PLOTS[2], bin_frequencies(&t.synapses_per_connection)),
-        ] {
+        ]
+        .into_iter()
+        .chain(nsyns)
+        {
             crate::interrupt::check()?;
             let spec = plot_spec(stem, &t, &pop, &spec_bins);
             let label = format!("{}/{stem}", out_dir.join(folder).display());
@@ -279,28 +298,34 @@ fn plot_spec<'a>(
         }
     };
     let name = short(&t.population, 48);
+    // With bmtk nsyns a row is not a synapse: the tables count "edge rows", and say so.
+    let row = if pop.has_nsyns() {
+        "edge row"
+    } else {
+        "synapse"
+    };
     let (what, x_desc, unit, notes, empty) = match stem {
         "synapses_per_target" => (
-            "synapses per target (in-degree)",
-            "synapses per target",
+            format!("{row}s per target (in-degree)"),
+            format!("{row}s per target"),
             "targets",
             vec![
                 format!(
                     "{}, {}",
                     count(t.n_targets, "target"),
-                    count(t.edge_count, "synapse")
+                    count(t.edge_count, row)
                 ),
                 format!(
-                    "targets with no synapses (in no bar): {}{}",
+                    "targets with no {row}s (in no bar): {}{}",
                     group_digits(bins.zeros),
                     pct(bins.zeros, t.n_targets)
                 ),
             ],
-            "no target has a synapse",
+            format!("no target has {}", with_article(row)),
         ),
         "connections_per_target" => (
-            "connections per target",
-            "connections (distinct sources) per target",
+            "connections per target".to_string(),
+            "connections (distinct sources) per target".to_string(),
             "targets",
             vec![
                 format!(
@@ -314,24 +339,43 @@ fn plot_spec<'a>(
                     pct(bins.zeros, t.n_targets)
                 ),
             ],
-            "no target has a connection",
+            "no target has a connection".to_string(),
+        ),
+        NSYNS_PLOT => (
+            "synapses per target (sum of nsyns)".to_string(),
+            "synapses per target (sum of bmtk nsyns)".to_string(),
+            "targets",
+            vec![
+                format!(
+                    "{}, {} in {}",
+                    count(t.n_targets, "target"),
+                    count(t.nsyns_total, "synapse"),
+                    count(t.edge_count, "edge row")
+                ),
+                format!(
+                    "targets with no synapses (in no bar): {}{}",
+                    group_digits(bins.zeros),
+                    pct(bins.zeros, t.n_targets)
+                ),
+            ],
+            "no target has a synapse".to_string(),
         ),
         _ => (
-            "synapses per connection",
-            "synapses per connection",
+            format!("{row}s per connection"),
+            format!("{row}s per connection"),
             "connections",
             vec![
                 format!(
                     "{}, {}",
                     count(t.connection_count, "connection"),
-                    count(t.edge_count, "synapse")
+                    count(t.edge_count, row)
                 ),
                 match pop.synapses_per_connection.mean {
-                    Some(m) => format!("mean {m:.2} synapses per connection"),
+                    Some(m) => format!("mean {m:.2} {row}s per connection"),
                     None => String::new(),
                 },
             ],
-            "no connection",
+            "no connection".to_string(),
         ),
     };
     let mut notes: Vec<String> = notes.into_iter().filter(|s| !s.is_empty()).collect();
@@ -347,11 +391,11 @@ fn plot_spec<'a>(
     };
     PlotSpec {
         title: format!("{name}: {what}"),
-        x_desc: axis(x_desc, log_x),
+        x_desc: axis(&x_desc, log_x),
         y_desc: axis(&y_desc, log_y),
         bins,
         notes,
-        empty_message: empty.to_string(),
+        empty_message: empty,
     }
 }
 
@@ -361,6 +405,15 @@ fn count(n: u64, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{} {noun}s", group_digits(n))
+    }
+}
+
+/// "a synapse", "an edge row".
+fn with_article(noun: &str) -> String {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {noun}")
+    } else {
+        format!("a {noun}")
     }
 }
 

@@ -6,11 +6,16 @@
 //!
 //! Each bin `[lo, hi)` of integers is drawn from `lo − ½` to `hi − ½`, so a bin of one value is a
 //! bar centred on that value. Empty bins draw nothing (on a log count axis a zero has no place).
+//! Axis ranges and ticks are computed here ([`axes`]), not left to plotters: whole numbers on
+//! count axes, a value axis that ends at the largest value, no label at the top edge.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::ranged1d::{
+    AsRangedCoord, KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter,
+};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -114,7 +119,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &PlotSpec) -> D
     let (_, h) = root.dim_in_pixel();
     let s = scale(h);
     let bins = spec.bins;
-    let Some((min_h, max_h)) = bins.height_range() else {
+    let Some((x, y)) = axes(bins, spec.notes.len()) else {
         let titled = root.titled(&spec.title, (FAMILY, 24.0 * s))?;
         let (w, h) = titled.dim_in_pixel();
         let grey = BLACK.mix(0.7);
@@ -135,41 +140,83 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &PlotSpec) -> D
         }
         return Ok(());
     };
-    let first = *bins.edges.first().unwrap_or(&1) as f64 - 0.5;
-    let last = *bins.edges.last().unwrap_or(&2) as f64 - 0.5;
-    let log_y = bins.heights_span_decades();
-    // Head room above the tallest bar for the notes in the top right corner.
-    let y_top = if log_y {
-        max_h * 10f64.powf(0.25 * (1.0 + spec.notes.len() as f64))
-    } else {
-        max_h * (1.12 + 0.06 * spec.notes.len() as f64)
-    };
-    let y_bottom = if log_y { min_h / 2.0 } else { 0.0 };
-    let x_linear = || {
-        // At least 8 values wide, so one bar is not stretched over the whole chart with
-        // fractional ticks; never much left of 0, where no count can be.
-        let span = last - first;
-        let want = span.max(8.0);
-        let mut lo = first - (want - span) / 2.0 - 0.02 * want;
-        let mut hi = last + (want - span) / 2.0 + 0.02 * want;
-        if lo < -0.6 && first >= -0.5 {
-            hi += -0.6 - lo;
-            lo = -0.6;
-        }
-        lo..hi
-    };
-    let x_log = || (first / 1.15)..(last * 1.15);
-    match (bins.spacing, log_y) {
-        (Spacing::Linear, false) => chart(root, spec, x_linear(), y_bottom..y_top, s),
-        (Spacing::Linear, true) => chart(root, spec, x_linear(), (y_bottom..y_top).log_scale(), s),
-        (Spacing::Log, false) => chart(root, spec, x_log().log_scale(), y_bottom..y_top, s),
-        (Spacing::Log, true) => chart(
+    let x_range = x.lo..x.hi;
+    let y_range = y.lo..y.hi;
+    match (x.log, y.log) {
+        (false, false) => chart(
             root,
             spec,
-            x_log().log_scale(),
-            (y_bottom..y_top).log_scale(),
+            ticked(x_range, x.ticks),
+            ticked(y_range, y.ticks),
             s,
         ),
+        (false, true) => chart(
+            root,
+            spec,
+            ticked(x_range, x.ticks),
+            ticked(y_range.log_scale(), y.ticks),
+            s,
+        ),
+        (true, false) => chart(
+            root,
+            spec,
+            ticked(x_range.log_scale(), x.ticks),
+            ticked(y_range, y.ticks),
+            s,
+        ),
+        (true, true) => chart(
+            root,
+            spec,
+            ticked(x_range.log_scale(), x.ticks),
+            ticked(y_range.log_scale(), y.ticks),
+            s,
+        ),
+    }
+}
+
+/// A plotters coordinate whose ticks (labels and grid lines) are an [`Axis`]'s, no others.
+/// (plotters' own `WithKeyPoints` drops the `f64` value formatter the mesh needs.)
+struct Ticked<R> {
+    inner: R,
+    ticks: Vec<f64>,
+}
+
+fn ticked<A: AsRangedCoord<Value = f64>>(range: A, ticks: Vec<f64>) -> Ticked<A::CoordDescType> {
+    Ticked {
+        inner: range.into(),
+        ticks,
+    }
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type ValueType = f64;
+    type FormatOption = NoDefaultFormatting;
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Only bold lines: the light mesh is not drawn.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn axis_pixel_range(&self, limit: (i32, i32)) -> Range<i32> {
+        self.inner.axis_pixel_range(limit)
+    }
+}
+
+impl<R> ValueFormatter<f64> for Ticked<R> {
+    fn format(value: &f64) -> String {
+        format_tick(*value)
     }
 }
 
@@ -194,11 +241,6 @@ where
         .y_label_area_size((84.0 * s) as u32)
         .build_cartesian_2d(x, y)?;
     let per_value = spec.bins.per_value();
-    // Counts are whole: a chart of a few counts gets one label per count, not fractional ticks.
-    let y_labels = match spec.bins.height_range() {
-        Some((_, max)) if !per_value && max < 8.0 => max.ceil() as usize + 2,
-        _ => 8,
-    };
     let tick_font = (FAMILY, 15.0 * s);
     let desc_font = (FAMILY, 17.0 * s);
     chart
@@ -207,8 +249,6 @@ where
         .y_desc(&spec.y_desc)
         .axis_desc_style(desc_font)
         .label_style(tick_font)
-        .x_labels(10)
-        .y_labels(y_labels)
         .x_label_formatter(&|v| format_count_tick(*v))
         .y_label_formatter(&|v| {
             if per_value {
@@ -262,6 +302,158 @@ where
     Ok(())
 }
 
+/// Most tick labels on the value axis and on the count axis (fewer when the values are few).
+const MAX_X_TICKS: f64 = 10.0;
+const MAX_Y_TICKS: f64 = 8.0;
+
+/// No tick closer to the top of the count axis than this fraction of its length: a label there
+/// would stick out of the plotting area (and sit under the notes). The value axis needs none:
+/// its last tick is at most the centre of the last bar, and its label has the chart's margin.
+const END_CLEARANCE: f64 = 0.04;
+
+/// A linear value axis spans at least this many values (unless it reaches 0 first), so that a
+/// single bar is not stretched over the whole chart.
+const MIN_VALUES: f64 = 8.0;
+
+/// One axis of a plot: its range, scale and the values that get a tick, a grid line and a
+/// label (chosen here, not by plotters, so that they are whole numbers on count axes and none
+/// sits at the very end of the axis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Lower end.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+    /// Logarithmic scale.
+    pub log: bool,
+    /// Tick values, ascending, within `[lo, hi]`.
+    pub ticks: Vec<f64>,
+}
+
+/// The value axis (x) and the count axis (y) of a plot of `bins` with `notes` lines of notes in
+/// its top right corner; `None` when there is no bar to draw.
+///
+/// x: bar `[lo, hi)` is drawn from `lo − ½` to `hi − ½`; a linear axis ends just after the last
+/// bar and, when its bars span fewer than [`MIN_VALUES`] values, is widened to the left only
+/// (towards 0, never past it): the largest value is where the axis ends. A log axis has 15 %
+/// room on both sides. y: from 0 (log: half the smallest bar) to above the tallest bar with
+/// room for the notes. Ticks of a count axis are whole numbers.
+pub fn axes(bins: &Bins, notes: usize) -> Option<(Axis, Axis)> {
+    let (min_h, max_h) = bins.height_range()?;
+    let first = *bins.edges.first()? as f64 - 0.5;
+    let last = *bins.edges.last()? as f64 - 0.5;
+    let x = if bins.spacing == Spacing::Log {
+        let (lo, hi) = (first / 1.15, last * 1.15);
+        Axis {
+            lo,
+            hi,
+            log: true,
+            ticks: log_ticks(lo, hi, true, 0.0, MAX_X_TICKS),
+        }
+    } else {
+        let lo = first.min((last - MIN_VALUES).max(-0.5));
+        // A little room past the bars; a quarter value at least, so that a chart of a few
+        // values does not end flush with its last bar.
+        let pad = (0.02 * (last - lo)).max(0.25);
+        let (mut lo, mut hi) = (lo - pad, last + pad);
+        if hi <= lo {
+            // Values near 2^64, closer together than an f64 can tell apart.
+            let spread = hi.abs() * 1e-9 + 1.0;
+            (lo, hi) = (lo - spread, hi + spread);
+        }
+        Axis {
+            lo,
+            hi,
+            log: false,
+            ticks: linear_ticks(lo, hi, true, 0.0, MAX_X_TICKS),
+        }
+    };
+    let notes = notes as f64;
+    let counts = !bins.per_value();
+    let y = if bins.heights_span_decades() {
+        let (lo, hi) = (min_h / 2.0, max_h * 10f64.powf(0.25 * (1.0 + notes)));
+        Axis {
+            lo,
+            hi,
+            log: true,
+            ticks: log_ticks(lo, hi, counts, END_CLEARANCE, MAX_Y_TICKS),
+        }
+    } else {
+        let hi = max_h * (1.12 + 0.06 * notes);
+        Axis {
+            lo: 0.0,
+            hi,
+            log: false,
+            ticks: linear_ticks(0.0, hi, counts, END_CLEARANCE, MAX_Y_TICKS),
+        }
+    };
+    Some((x, y))
+}
+
+/// Multiples of a nice step (1, 2 or 5 × 10^k; at least 1 for whole numbers) in `[lo, hi]`,
+/// at most about `max`, none within `clearance` (a fraction of the axis) of `hi`.
+fn linear_ticks(lo: f64, hi: f64, whole: bool, clearance: f64, max: f64) -> Vec<f64> {
+    let top = hi - clearance * (hi - lo);
+    if top <= lo || !lo.is_finite() || !hi.is_finite() {
+        return Vec::new();
+    }
+    let raw = (top - lo) / max;
+    let mut step = nice_step(raw);
+    if whole {
+        step = step.max(1.0);
+    }
+    let (first, last) = ((lo / step).ceil(), (top / step).floor());
+    if last < first {
+        return Vec::new();
+    }
+    // k · step rather than a running sum: no drift (0.1 + 0.2), exact for whole steps.
+    (first as i64..=last as i64)
+        .map(|k| k as f64 * step)
+        .filter(|v| !whole || v.fract() == 0.0)
+        .collect()
+}
+
+/// The smallest of 1, 2, 5 × 10^k at least `raw` (> 0).
+fn nice_step(raw: f64) -> f64 {
+    let decade = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * decade)
+        .find(|&s| s >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
+/// Powers of ten in `[lo, hi]` (every other one, or fewer, when there are more than `max`), with 2 and 5
+/// times each power added when there are fewer than three; whole numbers only if `whole`; none
+/// within `clearance` of `hi` (a fraction of the axis, measured on the log scale).
+fn log_ticks(lo: f64, hi: f64, whole: bool, clearance: f64, max: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let (l, h) = (lo.log10(), hi.log10());
+    let top = 10f64.powf(h - clearance * (h - l));
+    let (first, last) = (l.ceil() as i32, top.log10().floor() as i32);
+    let decades: Vec<i32> = (first..=last).collect();
+    let mantissas: &[f64] = if decades.len() < 3 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let every = (decades.len() as f64 / max).ceil().max(1.0) as usize;
+    let mut ticks: Vec<f64> = (first - 1..=last)
+        .flat_map(|d| {
+            mantissas
+                .iter()
+                .filter(move |_| d < first || ((d - first) as usize).is_multiple_of(every))
+                .map(move |m| m * 10f64.powi(d))
+        })
+        .filter(|&v| v >= lo && v <= top)
+        .filter(|v| !whole || (*v >= 1.0 && v.fract() == 0.0))
+        .collect();
+    ticks.dedup();
+    ticks
+}
+
 /// A tick label: integers as integers, large values with k/M/G, fractions with the decimals
 /// they need (0.5, 0.01), tiny ones in exponent form.
 pub fn format_tick(v: f64) -> String {
@@ -302,7 +494,172 @@ fn trim(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::binning::{bin_frequencies, bin_values};
     use super::*;
+
+    /// Checks what every axis must satisfy: ticks ascending inside the range, whole numbers where
+    /// the values are counts, every bar inside the x range, the tallest bar below the y top, no
+    /// y tick in the top [`END_CLEARANCE`] of the axis.
+    fn check_axes(bins: &Bins, notes: usize) -> (Axis, Axis) {
+        let (x, y) = axes(bins, notes).expect("bars");
+        for (a, whole) in [(&x, true), (&y, !bins.per_value())] {
+            assert!(a.lo < a.hi, "{a:?}");
+            assert!(!a.ticks.is_empty(), "{a:?}");
+            assert!(a.ticks.windows(2).all(|w| w[0] < w[1]), "{a:?}");
+            assert!(a.ticks.iter().all(|&t| t >= a.lo && t <= a.hi), "{a:?}");
+            if whole {
+                assert!(a.ticks.iter().all(|t| t.fract() == 0.0), "{a:?}");
+                assert!(
+                    a.ticks.iter().all(|t| !format_count_tick(*t).is_empty()),
+                    "{a:?}"
+                );
+            }
+        }
+        let top = if y.log {
+            10f64.powf(y.hi.log10() - END_CLEARANCE * (y.hi.log10() - y.lo.log10()))
+        } else {
+            y.hi - END_CLEARANCE * (y.hi - y.lo)
+        };
+        assert!(y.ticks.iter().all(|&t| t <= top), "{y:?}");
+        let (_, max_h) = bins.height_range().unwrap();
+        assert!(max_h < y.hi);
+        let (first, last) = (
+            bins.edges[0] as f64 - 0.5,
+            *bins.edges.last().unwrap() as f64 - 0.5,
+        );
+        assert!(x.lo <= first && last <= x.hi, "{x:?} {bins:?}");
+        (x, y)
+    }
+
+    #[test]
+    fn one_target_of_three_synapses_has_whole_ticks_and_ends_at_three() {
+        // One target with 3 synapses: the value axis shows 0..3 and ends just after the bar
+        // (it ran to 7), the count axis has 0 and 1 and no tick at 0.5.
+        let (x, y) = check_axes(&bin_values(&[3]), 3);
+        assert_eq!(x.ticks, vec![0.0, 1.0, 2.0, 3.0]);
+        assert!(x.hi < 4.0 && x.lo > -1.0, "{x:?}");
+        assert!(!x.log && !y.log);
+        assert_eq!(y.ticks, vec![0.0, 1.0]);
+        // Synapses per connection stored as a table with its maximum at 3.
+        let (x, y) = check_axes(&bin_frequencies(&[0, 1, 0, 1]), 2);
+        assert_eq!(x.ticks, vec![0.0, 1.0, 2.0, 3.0]);
+        assert!(x.hi < 4.0, "{x:?}");
+        assert_eq!(y.ticks, vec![0.0, 1.0]);
+        let (x, _) = check_axes(&bin_values(&[1]), 2);
+        assert_eq!(x.ticks, vec![0.0, 1.0]);
+        assert!(x.hi < 2.0, "{x:?}");
+    }
+
+    #[test]
+    fn a_narrow_range_far_from_zero_is_widened_to_the_left_only() {
+        let (x, _) = check_axes(&bin_values(&[100, 100, 101]), 3);
+        assert!(x.hi < 102.0 && x.lo < 94.0, "{x:?}");
+        assert_eq!(*x.ticks.last().unwrap(), 101.0);
+    }
+
+    #[test]
+    fn the_top_count_tick_keeps_clear_of_the_top() {
+        // The lgn -> v1 sample: 28 targets of 30 synapses, 272 of 60. The axis runs to about
+        // 354: a tick at 350 sat at the very top, its label cut by the frame.
+        let mut values = vec![30u64; 28];
+        values.extend(std::iter::repeat_n(60, 272));
+        let (x, y) = check_axes(&bin_values(&values), 3);
+        assert_eq!(y.ticks, vec![0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0]);
+        assert_eq!(x.ticks.first(), Some(&30.0));
+        assert_eq!(x.ticks.last(), Some(&60.0));
+        // A tallest bar of 3 and three notes: the axis ends at 3.9; ticks stop at 3.
+        let (_, y) = check_axes(&bin_values(&[1, 2, 2, 2]), 3);
+        assert_eq!(y.ticks, vec![0.0, 1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn log_axes_get_powers_of_ten_and_whole_counts() {
+        let values: Vec<u64> = (0..4000).map(|i| 1 + i * i).collect();
+        let b = bin_values(&values);
+        let (x, _) = check_axes(&b, 3);
+        assert!(x.log);
+        assert_eq!(x.ticks, vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7]);
+        // Per-value heights (densities) may be fractional: their ticks are not forced whole.
+        let b = Bins {
+            edges: vec![1, 2, 4, 10, 100, 1000],
+            counts: vec![1000, 10, 10, 9, 9],
+            spacing: Spacing::Log,
+            zeros: 0,
+        };
+        let (x, y) = check_axes(&b, 3);
+        assert!(x.log && y.log);
+        assert_eq!(x.ticks, vec![1.0, 10.0, 100.0, 1000.0]);
+        assert!(y.ticks.contains(&0.1) && y.ticks.contains(&1000.0), "{y:?}");
+        // A count axis spanning two decades: 1, 10, 100 (2 and 5 added: few powers).
+        let b = Bins {
+            edges: vec![1, 2, 3],
+            counts: vec![1, 100],
+            spacing: Spacing::Linear,
+            zeros: 0,
+        };
+        let (_, y) = check_axes(&b, 2);
+        assert!(y.log);
+        assert_eq!(y.ticks.first(), Some(&1.0));
+        assert!(y.ticks.contains(&100.0) && y.ticks.contains(&10.0), "{y:?}");
+    }
+
+    #[test]
+    fn huge_values_give_finite_axes_and_draw() {
+        for values in [
+            vec![u64::MAX - 5, u64::MAX],
+            vec![1, u64::MAX],
+            vec![1u64 << 60],
+        ] {
+            let bins = bin_values(&values);
+            let (x, y) = axes(&bins, 3).unwrap();
+            for a in [&x, &y] {
+                assert!(a.lo.is_finite() && a.hi.is_finite() && a.lo < a.hi, "{a:?}");
+                assert!(a.ticks.iter().all(|&t| t >= a.lo && t <= a.hi), "{a:?}");
+            }
+            let spec = PlotSpec {
+                title: "t".into(),
+                x_desc: "x".into(),
+                y_desc: "y".into(),
+                bins: &bins,
+                notes: vec!["n".into()],
+                empty_message: String::new(),
+            };
+            render_svg(&spec, 480, 300, "huge").unwrap();
+            render_png(&spec, 480, 300, "huge").unwrap();
+        }
+    }
+
+    #[test]
+    fn every_small_population_gets_sane_axes() {
+        // Every multiset of up to 4 values in 0..=12 (and their frequency tables).
+        let mut values = Vec::new();
+        for a in 0..=12u64 {
+            for b in a..=12 {
+                for c in [0, 1, 3, 7, 12, 40, 150] {
+                    values.clear();
+                    values.extend([a, b, c]);
+                    let bins = bin_values(&values);
+                    if !bins.is_empty() {
+                        let (x, _) = check_axes(&bins, 3);
+                        // A linear axis ends at the last bar, plus a small margin.
+                        let last = *bins.edges.last().unwrap() as f64 - 0.5;
+                        let margin = (x.hi - last) / (x.hi - x.lo);
+                        assert!(
+                            x.log || x.hi - last <= 0.25 || margin < 0.021,
+                            "{values:?}: {x:?}"
+                        );
+                    }
+                    let mut freq = vec![0u64; c as usize + 1];
+                    freq[c as usize] += a + 1;
+                    freq[(b as usize).min(c as usize)] += 1;
+                    let bins = bin_frequencies(&freq);
+                    if !bins.is_empty() {
+                        check_axes(&bins, 2);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn ticks_are_short() {

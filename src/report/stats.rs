@@ -109,6 +109,8 @@ pub struct PopulationPlots {
     pub connections_per_target: PlotFiles,
     /// Synapses per connection, from the stored histogram.
     pub synapses_per_connection: PlotFiles,
+    /// Synapses (sum of bmtk `nsyns`) per target; `None` (`null`) without `nsyns`.
+    pub nsyns_per_target: Option<PlotFiles>,
 }
 
 /// Summary numbers of one census population.
@@ -120,8 +122,14 @@ pub struct PopulationSummary {
     pub source_node_population: String,
     /// Target node population ("unknown" when the edge file did not record it).
     pub target_node_population: String,
-    /// Synapses (edge rows).
+    /// Edge rows. Every other count of this summary but `synapses` and `nsyns_per_target`
+    /// counts edge rows: a row is one synapse, except in bmtk files with `nsyns`.
     pub edges: u64,
+    /// Synapses: the sum of bmtk `nsyns` when the census has it (`synapses_from` = `"nsyns"`),
+    /// else the edge rows (`"edge rows"`).
+    pub synapses: u64,
+    /// What `synapses` counts: `"nsyns"` or `"edge rows"`.
+    pub synapses_from: String,
     /// Connections: distinct (source, target) pairs.
     pub connections: u64,
     /// Targets (length of the per-target tables, those without synapses included).
@@ -130,11 +138,13 @@ pub struct PopulationSummary {
     pub targets_with_synapses: u64,
     /// Targets without any synapse.
     pub targets_without_synapses: u64,
-    /// Synapses per target, over every target.
+    /// Edge rows (synapses, except with `nsyns`) per target, over every target.
     pub synapses_per_target: Distribution,
+    /// Synapses (sum of bmtk `nsyns`) per target, over every target; `None` without `nsyns`.
+    pub nsyns_per_target: Option<Distribution>,
     /// Connections per target, over every target.
     pub connections_per_target: Distribution,
-    /// Synapses per connection, over every connection.
+    /// Edge rows (synapses, except with `nsyns`) per connection, over every connection.
     pub synapses_per_connection: Distribution,
     /// Edges never decrease in target id.
     pub sorted_by_target: bool,
@@ -147,6 +157,11 @@ pub struct PopulationSummary {
 }
 
 impl PopulationSummary {
+    /// Whether the counts come from a bmtk census with `nsyns` (edge rows are then not synapses).
+    pub fn has_nsyns(&self) -> bool {
+        self.nsyns_per_target.is_some()
+    }
+
     /// Computes the numbers of a population's tables.
     pub fn of(t: &PopulationTables, plots: PopulationPlots) -> Self {
         let with = t.target_synapse_count.iter().filter(|&&c| c > 0).count() as u64;
@@ -166,11 +181,23 @@ impl PopulationSummary {
             source_node_population: name(&t.source_population),
             target_node_population: name(&t.target_population),
             edges: t.edge_count,
+            synapses: if t.target_nsyns_total.is_some() {
+                t.nsyns_total
+            } else {
+                t.edge_count
+            },
+            synapses_from: if t.target_nsyns_total.is_some() {
+                "nsyns"
+            } else {
+                "edge rows"
+            }
+            .to_string(),
             connections: t.connection_count,
             targets: t.n_targets,
             targets_with_synapses: with,
             targets_without_synapses: t.n_targets - with,
             synapses_per_target: Distribution::of_values(&t.target_synapse_count),
+            nsyns_per_target: t.target_nsyns_total.as_deref().map(Distribution::of_values),
             connections_per_target: Distribution::of_values(&t.target_connection_count),
             synapses_per_connection: Distribution::of_frequencies(&t.synapses_per_connection),
             sorted_by_target: t.sortedness.by_target,

@@ -1,7 +1,7 @@
 //! Reads what a report needs from a census table file, and checks that the tables agree.
 //!
-//! Only the per-target tables, the connection offsets and the synapses-per-connection histogram
-//! are read: the connection table itself (12 B per connection) is not needed for any number or
+//! Only the per-target tables (with bmtk's `target_nsyns_total` where the census has it), the
+//! connection offsets and the synapses-per-connection histogram are read: the connection table itself (12 B per connection) is not needed for any number or
 //! plot of the report, so a report of a 10^10-synapse census reads megabytes, not gigabytes.
 
 use std::path::Path;
@@ -35,7 +35,15 @@ pub struct PopulationTables {
     pub connection_count: u64,
     /// Entry `k`: connections with exactly `k` synapses.
     pub synapses_per_connection: Vec<u64>,
+    /// Per-target sum of bmtk `nsyns` (`target_nsyns_total`), when the census has it: an edge
+    /// row then stands for `nsyns` synapses, and every other table counts edge rows.
+    pub target_nsyns_total: Option<Vec<u64>>,
+    /// Sum of `target_nsyns_total` (0 without it).
+    pub nsyns_total: u64,
 }
+
+/// The optional per-target `nsyns` sums of a bmtk census.
+const NSYNS: &str = "target_nsyns_total";
 
 /// Datasets and attributes that make an HDF5 group a census population.
 const REQUIRED: [&str; 3] = [
@@ -83,6 +91,11 @@ fn is_census_group(g: &hdf5::Group) -> bool {
     REQUIRED.iter().all(|d| g.link_exists(d))
         && g.link_exists("connections/target_offsets")
         && g.attr("edge_count").is_ok()
+}
+
+/// Whether census population `name` of an open table file has bmtk's `target_nsyns_total`.
+pub fn has_nsyns(file: &hdf5::File, name: &str) -> bool {
+    file.group(name).is_ok_and(|g| g.link_exists(NSYNS))
 }
 
 /// Reads one census population of an open table file and checks its tables against each other.
@@ -140,6 +153,12 @@ pub fn read_population(file: &hdf5::File, path: &Path, name: &str) -> Result<Pop
         target_connection_count: u64s("target_connection_count")?,
         connection_count: 0,
         synapses_per_connection: u64s("synapses_per_connection")?,
+        target_nsyns_total: if g.link_exists(NSYNS) {
+            Some(u64s(NSYNS)?)
+        } else {
+            None
+        },
+        nsyns_total: 0,
     };
     let offsets = u64s("connections/target_offsets")?;
     check(tables, &offsets, &at)
@@ -210,6 +229,30 @@ fn check(mut t: PopulationTables, offsets: &[u64], at: &Location) -> Result<Popu
                 t.connection_count, t.edge_count
             ),
         );
+    }
+    if let Some(nsyns) = &t.target_nsyns_total {
+        if nsyns.len() as u64 != n {
+            return bad(
+                NSYNS,
+                format!("{} entries, but n_targets is {n}", nsyns.len()),
+            );
+        }
+        // A target without edge rows has no nsyns to sum.
+        if let Some(i) = (0..nsyns.len()).find(|&i| nsyns[i] > 0 && t.target_synapse_count[i] == 0)
+        {
+            return bad(
+                NSYNS,
+                format!(
+                    "target {i}: nsyns sum to {}, but target_synapse_count gives it no edge row",
+                    nsyns[i]
+                ),
+            );
+        }
+        let total: u128 = nsyns.iter().map(|&x| u128::from(x)).sum();
+        t.nsyns_total = match u64::try_from(total) {
+            Ok(v) => v,
+            Err(_) => return bad(NSYNS, format!("sums to {total}, more than 2^64 - 1")),
+        };
     }
     Ok(t)
 }
