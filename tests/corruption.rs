@@ -313,6 +313,10 @@ const PINNED: &[Pinned] = &[
     ("BlueBrain/snap/tests/data/edges.h5", Kind::Tables, || {
         Damage::Flip(vec![(3204, 26), (3612, 140)])
     }),
+    // A census table file's heap: `report` hung reading `source_node_population`.
+    ("BlueBrain/snap/tests/data/edges.h5", Kind::Tables, || {
+        Damage::Ones { at: 2090, len: 7 }
+    }),
 ];
 
 /// One command run on a damaged file, and what is wrong with its outcome.
