@@ -270,6 +270,25 @@ impl Error {
     }
 }
 
+/// `message` as one printable line of valid UTF-8: invalid bytes become U+FFFD and control
+/// characters (a newline in a name read from a damaged file) are escaped, so that an error is
+/// always exactly one line.
+pub fn printable_line(message: &str) -> String {
+    let text = String::from_utf8_lossy(message.as_bytes());
+    if !text.chars().any(char::is_control) {
+        return text.into_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -311,7 +330,17 @@ fn one_line(e: &hdf5::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{one_line, printable_line};
+
+    #[test]
+    fn printable_lines_escape_control_characters() {
+        assert_eq!(
+            printable_line("no population 'a\nb'"),
+            "no population 'a\\nb'"
+        );
+        assert_eq!(printable_line("tab\there"), "tab\\there");
+        assert_eq!(printable_line("plain – text"), "plain – text");
+    }
 
     #[test]
     fn hdf5_write_failures_read_as_one_line() {

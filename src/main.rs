@@ -67,7 +67,11 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(code);
             }
-            eprintln!("sonata-census: {err}");
+            // Names in messages come from files: one line, valid UTF-8, whatever they hold.
+            eprintln!(
+                "sonata-census: {}",
+                sonata_census::error::printable_line(&err.to_string())
+            );
             if err.is_input_error() {
                 ExitCode::from(2)
             } else {

@@ -971,7 +971,8 @@ fn node_cases() -> Vec<Case> {
         "{in}",
         "population 'tgt'",
         "dataset 'node_type_id'",
-        "has 1099511627776 rows: a list of every node id would not fit",
+        "declares 1099511627776 rows",
+        "the file stores 0 chunks of 1024 rows",
     ];
     vec![Case {
         name: "node_population_of_2_pow_40_rows".into(),

@@ -77,6 +77,7 @@ impl NodeFile {
             .at(&at)?
             .into_iter()
             .filter(|n| nodes.group(n).is_ok())
+            .map(column::valid_utf8)
             .collect();
         names.sort();
         Ok(names)
@@ -253,7 +254,7 @@ impl NodePopulation {
             } else {
                 (group, g.clone())
             };
-            for name in parent.member_names().at(&self.at.dataset(&path))? {
+            for name in column::member_names(&parent, &self.at.dataset(&path))? {
                 if name == schema::LIBRARY_GROUP || name == schema::DYNAMICS_PARAMS_GROUP {
                     continue;
                 }

@@ -133,11 +133,14 @@ pub fn read_population(file: &hdf5::File, path: &Path, name: &str) -> Result<Pop
             .at(&at.dataset(&format!("@{attr}")))
     };
     let attr_population = |attr: &str| -> Result<Option<String>> {
+        // HDF5 may hang on a damaged global heap, where these strings are.
+        crate::sonata::global_heap::check(&at.dataset(&format!("@{attr}")))?;
         let s = g
             .attr(attr)
             .and_then(|a| a.read_scalar::<VarLenUnicode>())
             .at(&at.dataset(&format!("@{attr}")))?;
-        Ok(Some(s.as_str().to_string()).filter(|s| s != UNKNOWN_POPULATION))
+        Ok(Some(String::from_utf8_lossy(s.as_bytes()).into_owned())
+            .filter(|s| s != UNKNOWN_POPULATION))
     };
     let tables = PopulationTables {
         population: name.to_string(),

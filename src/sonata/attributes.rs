@@ -376,17 +376,17 @@ impl Column {
     }
 
     fn read_integral_ranges(&self, ranges: &[(u64, u64)]) -> Result<Vec<u64>> {
-        let mut out = Vec::with_capacity(flat_len(ranges));
+        let mut out = Vec::new();
+        column::reserve(&mut out, flat_len(ranges), &self.at)?;
         self.read_integral_ranges_into(ranges, &mut out, &mut Vec::new())?;
         Ok(out)
     }
 }
 
-fn flat_len(ranges: &[(u64, u64)]) -> usize {
+fn flat_len(ranges: &[(u64, u64)]) -> u64 {
     ranges
         .iter()
-        .map(|&(a, b)| b.saturating_sub(a) as usize)
-        .sum()
+        .fold(0u64, |n, &(a, b)| n.saturating_add(b.saturating_sub(a)))
 }
 
 /// Numeric attribute groups of a population: `(id, name)`, in numeric order.
@@ -923,7 +923,7 @@ fn read_values(
 fn group_columns(pop: &EdgePopulation, gname: &str) -> Result<Vec<AttributeColumnInfo>> {
     let group = open_group(pop, gname)?;
     let at = pop.location().dataset(gname);
-    let mut names = group.member_names().at(&at)?;
+    let mut names = column::member_names(&group, &at)?;
     names.sort();
     let library = subgroup(pop, &group, gname, schema::LIBRARY_GROUP)?;
     let mut out = Vec::new();
@@ -954,7 +954,7 @@ fn group_columns(pop: &EdgePopulation, gname: &str) -> Result<Vec<AttributeColum
         let at = pop
             .location()
             .dataset(&format!("{gname}/{}", schema::DYNAMICS_PARAMS_GROUP));
-        let mut names = dynamics.member_names().at(&at)?;
+        let mut names = column::member_names(&dynamics, &at)?;
         names.sort();
         for name in names {
             let Some((dtype, rows)) = Column::probe(&dynamics, &name) else {

@@ -54,7 +54,14 @@ pub fn read_ranges<T: H5Type + bytemuck::Pod + Default>(
     ranges: &[(u64, u64)],
 ) -> hdf5::Result<Vec<T>> {
     let total: u64 = ranges.iter().map(|&(a, b)| b.saturating_sub(a)).sum();
-    let mut out: Vec<T> = Vec::with_capacity(total as usize);
+    // The rows come from the file: reserve fallibly (an error, not an abort).
+    let mut out: Vec<T> = Vec::new();
+    usize::try_from(total)
+        .ok()
+        .and_then(|n| out.try_reserve_exact(n).ok())
+        .ok_or_else(|| {
+            hdf5::Error::from(format!("a read of {total} rows does not fit in memory"))
+        })?;
     let mut buffer: Vec<T> = Vec::new();
     for block in plan_blocks(ranges, MERGE_GAP_BYTES / 8, NUMERIC_MAX_BLOCK_ROWS) {
         let n = (block.end - block.start) as usize;

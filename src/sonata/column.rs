@@ -41,6 +41,29 @@ pub(crate) struct Opened1d {
     pub(crate) descriptor: Option<TypeDescriptor>,
 }
 
+/// `s` as valid UTF-8: invalid bytes replaced by U+FFFD.
+///
+/// The `hdf5` crate builds `String`s from the bytes HDF5 gives (object names, variable-length
+/// strings) without checking them; a damaged file turns those into invalid UTF-8, which would be
+/// printed raw. Every name and string read from a file goes through here first.
+pub(crate) fn valid_utf8(s: String) -> String {
+    if std::str::from_utf8(s.as_bytes()).is_ok() {
+        s
+    } else {
+        String::from_utf8_lossy(s.as_bytes()).into_owned()
+    }
+}
+
+/// The names of the members of `group`, as valid UTF-8 ([`valid_utf8`]).
+pub(crate) fn member_names(group: &hdf5::Group, at: &Location) -> Result<Vec<String>> {
+    Ok(group
+        .member_names()
+        .at(at)?
+        .into_iter()
+        .map(valid_utf8)
+        .collect())
+}
+
 /// Whether `name` is a plain member name (not empty, no `/`, not `.`).
 pub(crate) fn plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && !name.contains('/')
@@ -79,13 +102,93 @@ pub(crate) fn open_1d(
         ));
     }
     let descriptor = ds.dtype().and_then(|t| t.to_descriptor()).ok();
+    let class = descriptor.as_ref().map_or(Class::Other, classify);
+    let len = shape[0] as u64;
+    check_stored_rows(&ds, len, class, &at)?;
     Ok(Some(Opened1d {
-        len: shape[0] as u64,
-        class: descriptor.as_ref().map_or(Class::Other, classify),
+        len,
+        class,
         descriptor,
         ds,
         at,
     }))
+}
+
+/// Refuses a column that declares more rows than the file stores, before anything is sized by
+/// its length: a dataspace damaged into 10^12 rows, or a dataset declared but never (or only
+/// partly) written, would otherwise be read as fill values for hours, or allocated at once and
+/// abort. The id columns have the same check (`edges::check_storage`).
+///
+/// - contiguous and compact data: the stored bytes must cover every row, and contiguous data must
+///   lie inside the file (its address is checked against the file size);
+/// - chunked data: the allocated chunks must cover every row (compressed or not: a chunk never
+///   written reads as fill values), and their bytes must fit in the file;
+/// - virtual datasets are not checked (their data is in other files).
+///
+/// Variable-length strings (and types this crate does not read) count one byte per row: their
+/// stored size per row depends on the file's address size.
+pub(crate) fn check_stored_rows(
+    ds: &hdf5::Dataset,
+    len: u64,
+    class: Class,
+    at: &Location,
+) -> Result<()> {
+    use hdf5::dataset::Layout;
+    if len == 0 {
+        return Ok(());
+    }
+    let layout = ds.layout();
+    if layout == Layout::Virtual {
+        return Ok(());
+    }
+    let row_bytes = match class {
+        Class::Int | Class::UInt | Class::Float | Class::FixedStr { .. } => {
+            ds.dtype().map_or(1, |t| t.size() as u64).max(1)
+        }
+        Class::VarStr { .. } | Class::Other => 1,
+    };
+    let needed = len.saturating_mul(row_bytes);
+    let stored = ds.storage_size();
+    let file_size = ds.file().map_or(u64::MAX, |f| f.size());
+    let refuse = |what: String| {
+        Err(Error::invalid(
+            at.clone(),
+            format!(
+                "declares {len} rows ({needed} bytes) but {what}: the data was never written or \
+                 the file is damaged or incomplete"
+            ),
+        ))
+    };
+    if stored > file_size {
+        return refuse(format!(
+            "claims {stored} bytes of storage in a file of {file_size} bytes"
+        ));
+    }
+    match layout {
+        Layout::Chunked => {
+            let chunk_rows = ds.chunk().and_then(|c| c.first().copied()).unwrap_or(0) as u64;
+            let chunks = ds.num_chunks().unwrap_or(0) as u64;
+            if chunks.saturating_mul(chunk_rows) < len {
+                return refuse(format!(
+                    "the file stores {chunks} chunks of {chunk_rows} rows"
+                ));
+            }
+        }
+        _ => {
+            if stored < needed {
+                return refuse(format!("the file stores {stored} bytes of them"));
+            }
+            if let Some(offset) = ds.offset()
+                && offset.saturating_add(needed) > file_size
+            {
+                return refuse(format!(
+                    "they would lie at bytes {offset}..{} of a file of {file_size} bytes",
+                    offset.saturating_add(needed)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How values of the stored type `descriptor` are read.
@@ -105,6 +208,23 @@ pub(crate) fn classify(descriptor: &TypeDescriptor) -> Class {
     }
 }
 
+/// Reserves room for `n` more values in `v`, or says that they do not fit in memory: for
+/// buffers sized by what a file declares.
+pub(crate) fn reserve<T>(v: &mut Vec<T>, n: u64, at: &Location) -> Result<()> {
+    usize::try_from(n)
+        .ok()
+        .and_then(|n| v.try_reserve_exact(n).ok())
+        .ok_or_else(|| {
+            Error::invalid(
+                at.clone(),
+                format!(
+                    "a read of {n} values of {} bytes does not fit in memory",
+                    std::mem::size_of::<T>()
+                ),
+            )
+        })
+}
+
 /// Reads the rows of `ranges` (sorted, non-overlapping) of the string column `ds`.
 pub(crate) fn read_strings(
     ds: &hdf5::Dataset,
@@ -113,8 +233,11 @@ pub(crate) fn read_strings(
     dtype: &str,
     ranges: &[(u64, u64)],
 ) -> Result<Vec<String>> {
-    let total: u64 = ranges.iter().map(|&(a, b)| b - a).sum();
-    let mut out: Vec<String> = Vec::with_capacity(total as usize);
+    let total: u64 = ranges.iter().map(|&(a, b)| b.saturating_sub(a)).sum();
+    // The rows come from the file (a column's length, index ranges): reserve fallibly, so that
+    // a length no machine can hold is an error, not an abort.
+    let mut out: Vec<String> = Vec::new();
+    reserve(&mut out, total, at)?;
     for block in plan_blocks(ranges, STRING_GAP_ROWS, STRING_MAX_BLOCK_ROWS) {
         let mut strings = read_string_block(ds, at, class, dtype, block.start, block.end)?;
         if block.parts.len() == 1 {
@@ -139,6 +262,10 @@ fn read_string_block(
 ) -> Result<Vec<String>> {
     let lossy = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     let range = start as usize..end as usize;
+    if let Class::VarStr { .. } = class {
+        // HDF5 may hang on a damaged global heap, where these strings are.
+        super::global_heap::check(at)?;
+    }
     match class {
         Class::VarStr { utf8: true } => {
             let values = ds.read_slice_1d::<VarLenUnicode, _>(range).at(at)?;
@@ -158,7 +285,9 @@ fn read_string_block(
             // lives; a failure returns a negative value that is not SPACEPAD.
             let space_padded = hdf5::sync::sync(|| unsafe { H5Tget_strpad(file_type.id()) })
                 == H5T_str_t::H5T_STR_SPACEPAD;
-            let mut bytes = vec![0u8; size * n];
+            let mut bytes: Vec<u8> = Vec::new();
+            reserve(&mut bytes, (size as u64).saturating_mul(n as u64), at)?;
+            bytes.resize(size * n, 0);
             read_hyperslab_bytes(ds, &file_type, &[start], &[n as u64], &mut bytes).at(at)?;
             Ok(bytes
                 .chunks_exact(size)

@@ -61,7 +61,8 @@ impl EdgeFile {
         let mut names = Vec::new();
         for name in edges.member_names().at(&at)? {
             if edges.group(&name).is_ok() {
-                names.push(name);
+                // A name damaged into invalid UTF-8 is listed with U+FFFD; opening it then fails.
+                names.push(super::column::valid_utf8(name));
             }
         }
         names.sort();
@@ -246,7 +247,14 @@ impl IdColumn {
             }
         };
         check_storage(&dataset, shape[0] as u64, dtype, &at)?;
-        let node_population = read_string_attr(&dataset, schema::NODE_POPULATION_ATTR);
+        // Compressed columns escape the byte count above: their chunks must cover every row.
+        super::column::check_stored_rows(
+            &dataset,
+            shape[0] as u64,
+            super::column::Class::UInt,
+            &at,
+        )?;
+        let node_population = read_string_attr(&dataset, schema::NODE_POPULATION_ATTR, &at)?;
         Ok(IdColumn {
             len: shape[0] as u64,
             dataset,
@@ -428,27 +436,59 @@ pub(crate) fn describe_type(t: &TypeDescriptor) -> String {
 
 /// Reads a string attribute (variable- or fixed-length, ASCII or UTF-8); `None` when absent or
 /// not a string.
-pub(crate) fn read_string_attr(obj: &hdf5::Location, name: &str) -> Option<String> {
-    let attr = obj.attr(name).ok()?;
-    let descriptor = attr.dtype().ok()?.to_descriptor().ok()?;
-    match descriptor {
+///
+/// # Errors
+/// [`Error::InvalidData`] when the file's global heap, where variable-length strings are kept,
+/// is damaged in a way HDF5 would hang on ([`super::global_heap`]).
+pub(crate) fn read_string_attr(
+    obj: &hdf5::Location,
+    name: &str,
+    at: &Location,
+) -> Result<Option<String>> {
+    let Ok(attr) = obj.attr(name) else {
+        return Ok(None);
+    };
+    let Some(descriptor) = attr.dtype().ok().and_then(|t| t.to_descriptor().ok()) else {
+        return Ok(None);
+    };
+    if matches!(
+        descriptor,
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii
+    ) {
+        super::global_heap::check(at)?;
+    }
+    Ok(match descriptor {
+        // The crate does not check the bytes of variable-length strings: decode them here.
         TypeDescriptor::VarLenUnicode => attr
             .read_scalar::<hdf5::types::VarLenUnicode>()
             .ok()
-            .map(|s| s.as_str().to_string()),
+            .map(|s| String::from_utf8_lossy(s.as_bytes()).into_owned()),
         TypeDescriptor::VarLenAscii => attr
             .read_scalar::<hdf5::types::VarLenAscii>()
             .ok()
-            .map(|s| s.as_str().to_string()),
+            .map(|s| String::from_utf8_lossy(s.as_bytes()).into_owned()),
         TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
             // Fixed-length strings: read raw bytes and trim the padding.
-            let bytes: Vec<u8> = attr.as_reader().read_raw::<u8>().ok()?;
+            // Its size (type size x elements) comes from the file: a scalar or a few values
+            // of a short string, or the attribute is damaged.
+            let elements = attr.space().map_or(0, |s| s.size());
+            let bytes = attr
+                .dtype()
+                .map_or(0, |t| t.size())
+                .saturating_mul(elements);
+            if elements != 1 || bytes > MAX_STRING_ATTR_BYTES {
+                return Ok(None);
+            }
+            let bytes: Vec<u8> = attr.as_reader().read_raw::<u8>().ok().unwrap_or_default();
             let s = String::from_utf8_lossy(&bytes);
             Some(s.trim_end_matches(['\0', ' ']).to_string())
         }
         _ => None,
-    }
+    })
 }
+
+/// Longest fixed-length string attribute read (a population name).
+const MAX_STRING_ATTR_BYTES: usize = 1 << 16;
 
 /// One SONATA edge population: `/edges/<name>` of an [`EdgeFile`].
 #[derive(Debug, Clone)]

@@ -16,6 +16,7 @@ pub mod attributes;
 pub mod bulk;
 pub(crate) mod column;
 mod edges;
+pub(crate) mod global_heap;
 pub mod index;
 pub mod schema;
 
