@@ -95,7 +95,7 @@ case "${1:-}" in
         log=$(mktemp)
         trap 'rm -rf "$log" "$test_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
         status=0
-        TMPDIR="$test_tmp" cargo test --all-targets "${@:2}" 2>&1 | tee "$log" || status=1
+        TMPDIR="$test_tmp" cargo test --no-fail-fast --all-targets "${@:2}" 2>&1 | tee "$log" || status=1
         TMPDIR="$test_tmp" cargo test --doc 2>&1 | tee -a "$log" || status=1
         leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 | head -20)
         if [ -n "$leftovers" ]; then

@@ -86,14 +86,23 @@ fn report(args: &crate::cli::ReportArgs, v: Verbosity) -> Result<()> {
     let summary = write_report(&args.tables, &args.output, &options)?;
     for p in &summary.populations {
         use sonata_census::words::plural;
-        v.info(&format!(
+        let line = format!(
             "{}: {}, {}, {} ({} without synapses)",
             p.population,
             plural(p.edges, "edge"),
             plural(p.connections, "connection"),
             plural(p.targets, "target"),
             p.targets_without_synapses
-        ));
+        );
+        // bmtk nsyns: as count's summary line, both numbers, and what the tables count.
+        if p.synapses_from == "nsyns" {
+            v.info(&format!(
+                "{line}; bmtk nsyns: {} synapses (the tables count the {} edge rows)",
+                p.synapses, p.edges
+            ));
+        } else {
+            v.info(&line);
+        }
     }
     // Every file with -v; the page alone otherwise (it is the last file written).
     let shown = if v.verbose { summary.files.len() } else { 1 };
@@ -488,9 +497,9 @@ fn demo_in(
         ..GenerateOptions::default()
     };
     v.info(&format!(
-        "demo: generating a circuit of {} edges onto {} nodes in {}",
-        args.edges,
-        args.nodes,
+        "demo: generating a circuit of {} onto {} in {}",
+        sonata_census::words::plural(args.edges, "edge"),
+        sonata_census::words::plural(args.nodes, "node"),
         circuit.parent().unwrap_or(Path::new(".")).display()
     ));
     let started = Instant::now();

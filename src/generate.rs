@@ -246,14 +246,14 @@ impl GenerateOptions {
         }
         if self.edges > 0 && self.nodes == 0 {
             return bad(format!(
-                "{} edges need at least one target node",
-                self.edges
+                "cannot place {} without a target node (--nodes must be at least 1)",
+                crate::words::plural(self.edges, "edge")
             ));
         }
         if self.edges > 0 && self.source_node_count() == 0 {
             return bad(format!(
-                "{} edges need at least one source node",
-                self.edges
+                "cannot place {} without a source node (--source-nodes must be at least 1)",
+                crate::words::plural(self.edges, "edge")
             ));
         }
         if self.id_dtype == IdDtype::I64 {

@@ -29,6 +29,9 @@ pub struct FileInfo {
     /// Populations that could not be described, sorted by name, with their error (only from
     /// [`describe_each`]; [`describe`] fails instead).
     pub broken_populations: Vec<BrokenPopulation>,
+    /// The HDF5 library release that read the file (`2.2.0`): whether a damaged file crashes
+    /// it depends on the release.
+    pub hdf5_version: String,
 }
 
 /// A population that could not be described.
@@ -185,6 +188,7 @@ pub fn describe_each(path: &Path, scan: bool, progress: &Progress) -> Result<Des
             file: path.to_path_buf(),
             populations,
             broken_populations,
+            hdf5_version: hdf5_version(),
         },
         errors,
     })
@@ -478,5 +482,12 @@ pub fn render_text(info: &FileInfo) -> String {
             );
         }
     }
+    let _ = writeln!(s, "\nread with HDF5 {}", info.hdf5_version);
     s
+}
+
+/// The release of the HDF5 library this build reads with, `major.minor.micro`.
+pub fn hdf5_version() -> String {
+    let (major, minor, micro) = hdf5::library_version();
+    format!("{major}.{minor}.{micro}")
 }

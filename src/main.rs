@@ -13,15 +13,15 @@ use clap::{CommandFactory, FromArgMatches};
 /// `--version`: the tool's version and the HDF5 library it reads with (its fixes of crashes on
 /// damaged files depend on the release).
 fn long_version() -> &'static str {
-    let (major, minor, micro) = hdf5::library_version();
     let how = if cfg!(feature = "static-hdf5") {
         "built in"
     } else {
         "system library"
     };
     let text = format!(
-        "{} (HDF5 {major}.{minor}.{micro}, {how})",
-        env!("CARGO_PKG_VERSION")
+        "{} (HDF5 {}, {how})",
+        env!("CARGO_PKG_VERSION"),
+        sonata_census::info::hdf5_version()
     );
     // Once per process, for clap's 'static strings.
     Box::leak(text.into_boxed_str())

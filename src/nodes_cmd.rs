@@ -226,9 +226,9 @@ fn parse_gids(list: &Option<String>, pop: &NodePopulation) -> Result<Option<Vec<
     let gids = parse_id_list(list, "--gids")?;
     if let Some(&bad) = gids.iter().find(|&&g| g >= pop.size()) {
         return Err(Error::InvalidArgument(format!(
-            "{}: node id {bad} is out of range: the population has {} nodes",
+            "{}: node id {bad} is out of range: the population has {}",
             pop.location(),
-            pop.size()
+            sonata_census::words::plural(pop.size(), "node")
         )));
     }
     Ok(Some(gids))

@@ -37,3 +37,41 @@ fn version_names_the_hdf5_release() {
         format!("sonata-census {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// `info` says which HDF5 read the file (text and JSON), the same release `--version` names.
+#[test]
+fn info_names_the_hdf5_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.h5");
+    let o = common::bin()
+        .args([
+            "generate",
+            common::path_str(&file),
+            "--nodes",
+            "10",
+            "--edges",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let version = sonata_census::info::hdf5_version();
+    let o = common::bin()
+        .args(["info", common::path_str(&file)])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.ends_with(&format!("\nread with HDF5 {version}\n")),
+        "{text}"
+    );
+    let o = common::bin()
+        .args(["info", "--json", common::path_str(&file)])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["hdf5_version"], version.as_str());
+    let o = common::bin().arg("--version").output().unwrap();
+    let line = String::from_utf8(o.stdout).unwrap();
+    assert!(line.contains(&format!("HDF5 {version},")), "{line}");
+}

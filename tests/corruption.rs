@@ -404,7 +404,25 @@ fn run(dir: &Path, args: &[String], output: Option<&Path>) -> Outcome {
         if !stderr_text.starts_with("sonata-census: ") {
             problems.push("the error does not start with 'sonata-census: '".into());
         }
-        if !stdout.is_empty() {
+        // `info` describes the populations it can read before it fails on the broken ones
+        // (README "A broken population does not hide the others"): its stdout must then name
+        // the broken population it reports. Every other command prints nothing on failure.
+        let is_info = args.iter().any(|a| a == "info");
+        if is_info && !stdout.is_empty() {
+            let out = stdout_text.unwrap_or_default();
+            let marked = if args.iter().any(|a| a == "--json") {
+                serde_json::from_str::<serde_json::Value>(out).is_ok_and(|v| {
+                    v["broken_populations"]
+                        .as_array()
+                        .is_some_and(|b| !b.is_empty())
+                })
+            } else {
+                out.contains("error: ")
+            };
+            if !marked {
+                problems.push("info failed but its description marks no broken population".into());
+            }
+        } else if !stdout.is_empty() {
             problems.push(format!("{} bytes on stdout with the error", stdout.len()));
         }
         if let Some(out) = output

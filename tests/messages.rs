@@ -292,6 +292,38 @@ fn one_edge_one_connection_one_target_one_rank() {
         "{}",
         stderr(&o)
     );
+    // The page of a one-population report, demo's first line, generate's refusals and the
+    // node-id bounds of a one-node population.
+    let page = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    assert!(page.contains(" · 1 population: "), "{page}");
+    let o = run(&[
+        "demo",
+        "--edges",
+        "1",
+        "--nodes",
+        "1",
+        "--keep",
+        p(&dir.path().join("demo")),
+    ]);
+    assert!(
+        stderr(&o).contains("demo: generating a circuit of 1 edge onto 1 node in "),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "generate",
+        p(&dir.path().join("none.h5")),
+        "--nodes",
+        "0",
+        "--edges",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot place 1 edge without a target node"),
+        "{}",
+        stderr(&o)
+    );
 
     let Some(samples) = samples_dir() else { return };
     let config =

@@ -281,7 +281,13 @@ fn allen_lgn_v1_sample_reports_171600_synapses_in_17160_rows() {
             "{text}"
         );
         let report = dir.path().join(format!("rep-{population}"));
-        ok(&["report", p(&tables), "-o", p(&report)]);
+        let (_, err) = ok(&["report", p(&tables), "-o", p(&report)]);
+        assert!(
+            err.contains(&format!(
+                "bmtk nsyns: {synapses} synapses (the tables count the {rows} edge rows)"
+            )),
+            "report's line: {err}"
+        );
         let s = json(&report.join("summary.json"));
         let pop = &s["populations"][0];
         assert_eq!(pop["edges"], rows);

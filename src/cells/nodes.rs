@@ -139,7 +139,11 @@ impl NodeFile {
                     if c.len != size {
                         return Err(Error::invalid(
                             c.at.clone(),
-                            format!("has {} rows but the population has {size} nodes", c.len),
+                            format!(
+                                "has {} but the population has {}",
+                                crate::words::plural(c.len, "row"),
+                                crate::words::plural(size, "node")
+                            ),
                         ));
                     }
                 }
@@ -387,8 +391,9 @@ impl NodePopulation {
         {
             if let Some(&bad) = ids.iter().find(|&&id| id >= self.size) {
                 return Err(Error::InvalidArgument(format!(
-                    "{}: node id {bad} is out of range: the population has {} nodes",
-                    self.at, self.size
+                    "{}: node id {bad} is out of range: the population has {}",
+                    self.at,
+                    crate::words::plural(self.size, "node")
                 )));
             }
             let table = read_library(lib)?;
@@ -478,8 +483,9 @@ impl NodePopulation {
     fn read(&self, name: &str, ids: &[u64], family: Family) -> Result<AttributeValues> {
         if let Some(&bad) = ids.iter().find(|&&id| id >= self.size) {
             return Err(Error::InvalidArgument(format!(
-                "{}: node id {bad} is out of range: the population has {} nodes",
-                self.at, self.size
+                "{}: node id {bad} is out of range: the population has {}",
+                self.at,
+                crate::words::plural(self.size, "node")
             )));
         }
         match &self.mapping {
@@ -750,7 +756,10 @@ impl Column {
         if let Some(&bad) = rows.iter().find(|&&r| r >= self.len) {
             return Err(Error::invalid(
                 self.at.clone(),
-                format!("has {} rows but row {bad} is needed", self.len),
+                format!(
+                    "has {} but row {bad} is needed",
+                    crate::words::plural(self.len, "row")
+                ),
             ));
         }
         let ascending = rows.windows(2).all(|w| w[0] < w[1]);

@@ -29,11 +29,11 @@ pub fn render(summary: &ReportSummary, width: u32, height: u32) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>Census report: {}</title>\n<style>\n{STYLE}\n</style>\n</head>\n<body>\n\
          <h1>Census report</h1>\n<p class=\"meta\">Tables: <code>{}</code> · \
-         sonata-census {} · {} population(s): {}</p>\n",
+         sonata-census {} · {}: {}</p>\n",
         esc(&summary.tables),
         esc(&summary.tables),
         esc(&summary.sonata_census_version),
-        summary.populations.len(),
+        crate::words::plural(summary.populations.len() as u64, "population"),
         summary
             .populations
             .iter()
