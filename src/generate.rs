@@ -1267,7 +1267,7 @@ pub fn write_indices(
     if !file.link_exists(schema::EDGES_GROUP) || !file.link_exists(&group_path) {
         let available = file
             .group(schema::EDGES_GROUP)
-            .and_then(|g| g.member_names())
+            .and_then(|g| crate::sonata::column::ordered_member_names(&g))
             .unwrap_or_default();
         return Err(Error::PopulationNotFound {
             at: file_at,

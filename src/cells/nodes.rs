@@ -72,8 +72,7 @@ impl NodeFile {
             ));
         }
         let nodes = self.file.group(schema::NODES_GROUP).at(&at)?;
-        let mut names: Vec<String> = nodes
-            .member_names()
+        let mut names: Vec<String> = crate::sonata::column::ordered_member_names(&nodes)
             .at(&at)?
             .into_iter()
             .filter(|n| nodes.group(n).is_ok())
@@ -162,8 +161,7 @@ impl NodeFile {
                 ));
             }
         };
-        let mut groups: Vec<(u64, String)> = group
-            .member_names()
+        let mut groups: Vec<(u64, String)> = crate::sonata::column::ordered_member_names(&group)
             .at(&at)?
             .into_iter()
             .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))

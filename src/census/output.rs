@@ -103,7 +103,13 @@ impl CensusWriter {
             .file
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
-        let group = file.create_group(&census.population).at(&at)?;
+        // No object times anywhere, so that equal censuses give equal bytes (HDF5 2.x groups
+        // record them by default).
+        let group = file
+            .create_group_builder()
+            .obj_track_times(false)
+            .create(census.population.as_str())
+            .at(&at)?;
         let src = census
             .source_population
             .as_deref()
@@ -142,7 +148,9 @@ impl CensusWriter {
             &at,
         )?;
         let conns = group
-            .create_group("connections")
+            .create_group_builder()
+            .obj_track_times(false)
+            .create("connections")
             .at(&at.dataset("connections"))?;
         write_dataset(&conns, "target_offsets", &census.target_offsets, &at)?;
         match spilled {
@@ -271,7 +279,7 @@ pub fn read_census(path: &Path, population: &str) -> Result<Census> {
         .map_err(|_| Error::PopulationNotFound {
             at: Location::file(path),
             name: population.to_string(),
-            available: file.member_names().unwrap_or_default(),
+            available: crate::sonata::column::ordered_member_names(&file).unwrap_or_default(),
         })?;
     let u64s = |name: &str| -> Result<Vec<u64>> {
         g.dataset(name)

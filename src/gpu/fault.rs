@@ -103,6 +103,19 @@ fn configured() -> &'static std::result::Result<Option<Fault>, String> {
     })
 }
 
+/// Checks the testing hooks' values without counting a stage: a typo is a usage error before
+/// any work or message (the context checks it when it opens).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when `SONATA_CENSUS_GPU_FAULT` or
+/// `SONATA_CENSUS_GPU_MEMORY_LIMIT` cannot be parsed.
+pub(crate) fn check_hooks() -> Result<()> {
+    if let Err(e) = configured() {
+        return Err(Error::InvalidArgument(e.clone()));
+    }
+    memory_limit().map(drop)
+}
+
 static REACHED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
 /// Called by the engine each time it reaches `stage`: the message of the injected device error,

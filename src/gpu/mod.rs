@@ -76,7 +76,7 @@ pub fn shared_context(
     static AUTO: Slot = std::sync::OnceLock::new();
     static ANY: Slot = std::sync::OnceLock::new();
     // A malformed testing hook is the caller's error (exit 2), not an unavailable device.
-    fault::memory_limit()?;
+    fault::check_hooks()?;
     let slot = match choice {
         AdapterChoice::Auto => &AUTO,
         AdapterChoice::Any => &ANY,

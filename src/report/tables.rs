@@ -62,7 +62,7 @@ pub fn open(path: &Path) -> Result<(hdf5::File, Vec<String>)> {
     let at = Location::file(path);
     let file = crate::sonata::open_hdf5_file(path)?;
     let mut names = Vec::new();
-    for name in file.member_names().at(&at)? {
+    for name in crate::sonata::column::ordered_member_names(&file).at(&at)? {
         let Ok(group) = file.group(&name) else {
             continue;
         };

@@ -391,7 +391,7 @@ fn flat_len(ranges: &[(u64, u64)]) -> u64 {
 
 /// Numeric attribute groups of a population: `(id, name)`, in numeric order.
 fn numeric_groups(pop: &EdgePopulation) -> Result<Vec<(u64, String)>> {
-    let names = pop.group().member_names().at(pop.location())?;
+    let names = crate::sonata::column::ordered_member_names(pop.group()).at(pop.location())?;
     let mut groups: Vec<(u64, String)> = names
         .into_iter()
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))

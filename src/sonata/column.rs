@@ -54,10 +54,18 @@ pub(crate) fn valid_utf8(s: String) -> String {
     }
 }
 
-/// The names of the members of `group`, as valid UTF-8 ([`valid_utf8`]).
+/// The names of the members of `group` in name order. `hdf5::Group::member_names` lists them
+/// in HDF5's "native" order, which is the order of creation for compact groups in HDF5 2.x (it
+/// was name order with 1.10): every listing that users see, or that decides an output's
+/// order, goes through here so that it does not depend on the library's release.
+pub(crate) fn ordered_member_names(group: &hdf5::Group) -> hdf5::Result<Vec<String>> {
+    group.member_names_by(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
+}
+
+/// The names of the members of `group` in name order ([`ordered_member_names`]), as valid
+/// UTF-8 ([`valid_utf8`]).
 pub(crate) fn member_names(group: &hdf5::Group, at: &Location) -> Result<Vec<String>> {
-    Ok(group
-        .member_names()
+    Ok(ordered_member_names(group)
         .at(at)?
         .into_iter()
         .map(valid_utf8)

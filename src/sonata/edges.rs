@@ -59,7 +59,7 @@ impl EdgeFile {
         }
         let edges = self.file.group(schema::EDGES_GROUP).at(&at)?;
         let mut names = Vec::new();
-        for name in edges.member_names().at(&at)? {
+        for name in crate::sonata::column::ordered_member_names(&edges).at(&at)? {
             if edges.group(&name).is_ok() {
                 // A name damaged into invalid UTF-8 is listed with U+FFFD; opening it then fails.
                 names.push(super::column::valid_utf8(name));
@@ -132,8 +132,7 @@ fn what_file_is(file: &hdf5::File) -> &'static str {
         file.group(name)
             .is_ok_and(|g| g.link_exists("target_synapse_count") && g.link_exists("connections"))
     };
-    if file
-        .member_names()
+    if crate::sonata::column::ordered_member_names(file)
         .is_ok_and(|names| names.iter().any(census_group))
     {
         return "; this is a sonata-census table file: use `sonata-census report`";
