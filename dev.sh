@@ -8,7 +8,7 @@
 #                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
 # The default build compiles HDF5 2.2 from source (crate hdf5-metno-src) and links it
-# statically: the first build takes about 10 minutes on 2 cores (HDF5 alone about 5), later ones
+# statically: the first build takes minutes (release build about 4 on 2 cores), later ones
 # seconds. HDF5's build needs cmake >= 3.26: an older or missing cmake gets a private one from
 # PyPI in a virtual environment under the target folder (target/cmake-venv).
 #
@@ -73,7 +73,7 @@ case "${1:-}" in
         ensure_cmake
         # Not --quiet: the first build takes minutes, and cargo's lines show it progressing.
         [ -x "$TARGET_DIR/release/sonata-census" ] ||
-            echo "dev.sh: first build (about 10 minutes on 2 cores: HDF5 2.2 is compiled too)" >&2
+            echo "dev.sh: first build (about 4 minutes on 2 cores: HDF5 2.2 is compiled too)" >&2
         cargo build --release
         "$TARGET_DIR/release/sonata-census" demo "${@:2}"
         ;;
