@@ -97,8 +97,8 @@ fn report(args: &crate::cli::ReportArgs, v: Verbosity) -> Result<()> {
         // bmtk nsyns: as count's summary line, both numbers, and what the tables count.
         if p.synapses_from == "nsyns" {
             v.info(&format!(
-                "{line}; bmtk nsyns: {} synapses (the tables count the {} edge rows)",
-                p.synapses, p.edges
+                "{line}; {}",
+                nsyns_note(p.synapses.into(), p.edges)
             ));
         } else {
             v.info(&line);
@@ -207,9 +207,7 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     }
     let mut writer = CensusWriter::create(&args.output, args.force)?;
     let mut censuses = Vec::new();
-    // The backend line is said once, and again only when the choice changes (under `auto` a
-    // large population may go to the GPU and a small one to the CPU).
-    let mut last_backend: Option<String> = None;
+    let mut backend_once = sonata_census::census::BackendOnce::default();
     for pop in &pops {
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
@@ -223,13 +221,7 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             SPILL_CONNECTIONS_ABOVE,
         );
         progress.finish();
-        for n in &notes {
-            if n.text.starts_with("backend: ") {
-                if last_backend.as_deref() == Some(n.text.as_str()) {
-                    continue;
-                }
-                last_backend = Some(n.text.clone());
-            }
+        for n in notes.iter().filter(|n| backend_once.show(n)) {
             if n.detail {
                 v.detail(&n.text);
             } else {
@@ -279,17 +271,7 @@ fn check_spill_dir(dir: &Path) -> Result<()> {
         Ok(m) if !m.is_dir() => return Err(fail(std::io::Error::other("not a folder"))),
         Ok(_) => {}
     }
-    // The probe is removed at once; tempfile's own error repeats the path, keep the OS's words.
-    tempfile::Builder::new()
-        .prefix(".sonata-census-spill-probe-")
-        .tempdir_in(dir)
-        .map(drop)
-        .map_err(|e| {
-            fail(
-                e.raw_os_error()
-                    .map_or(e, std::io::Error::from_raw_os_error),
-            )
-        })
+    sonata_census::outputs::probe_writable(dir).map_err(fail)
 }
 
 /// Whether `a` and `b` are the same existing file (same device and inode: links included).
@@ -322,12 +304,17 @@ fn summary_line(c: &Census, seconds: f64) -> String {
     // bmtk nsyns: a row stands for several synapses; the tables above count rows.
     match &c.target_nsyns_total {
         Some(n) => format!(
-            "{line}; bmtk nsyns: {} synapses (the tables count the {} edge rows)",
-            n.iter().map(|&x| u128::from(x)).sum::<u128>(),
-            c.edge_count
+            "{line}; {}",
+            nsyns_note(n.iter().map(|&x| u128::from(x)).sum(), c.edge_count)
         ),
         None => line,
     }
+}
+
+/// What `count` and `report` add to a population's line when bmtk `nsyns` makes an edge row
+/// stand for several synapses: both numbers, and which one the tables count.
+fn nsyns_note(synapses: u128, edge_rows: u64) -> String {
+    format!("bmtk nsyns: {synapses} synapses (the tables count the {edge_rows} edge rows)")
 }
 
 fn info(args: &crate::cli::InfoArgs, v: Verbosity) -> Result<()> {

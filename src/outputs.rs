@@ -160,22 +160,31 @@ pub fn check_output_folder(dir: &Path) -> Result<()> {
         });
     }
     // The message names the folder and the OS reason, not the probe's random name.
+    probe_writable(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::new(
+            e.kind(),
+            format!("cannot create a file in this folder: {e}"),
+        ),
+    })
+}
+
+/// Creates a file in `dir` and removes it at once: whether the run can create its files there.
+/// The error is the OS's reason alone (tempfile appends ` at path "<probe>"`, a random name
+/// that would only confuse a message).
+///
+/// # Errors
+/// The OS error of the creation.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
     tempfile::Builder::new()
         .prefix(".sonata-census-probe-")
         .tempfile_in(dir)
+        .map(drop)
         .map_err(|e| {
-            // tempfile appends ` at path "<probe>"` to the OS error: keep the OS part.
             let text = e.to_string();
             let reason = text.split(" at path ").next().unwrap_or(&text).to_string();
-            Error::Io {
-                path: dir.to_path_buf(),
-                source: std::io::Error::new(
-                    e.kind(),
-                    format!("cannot create a file in this folder: {reason}"),
-                ),
-            }
-        })?;
-    Ok(())
+            std::io::Error::new(e.kind(), reason)
+        })
 }
 
 /// Checks before any work that an output file can be written at `path`: nothing or a regular

@@ -168,7 +168,7 @@ pub fn dry_run_stats(
             config.path.display()
         ));
     }
-    let mut last_backend: Option<String> = None;
+    let mut backend_once = crate::census::BackendOnce::default();
     for edge_ref in edge_refs {
         let file = EdgeFile::open(&edge_ref.file).map_err(|e| e.named_by(&config.path))?;
         let pop = file.population(&edge_ref.name)?;
@@ -222,11 +222,10 @@ pub fn dry_run_stats(
         let census = census_population_noted(&pop, &census_options, progress, &mut census_notes)?;
         for n in census_notes.into_iter().filter(|n| !n.detail) {
             // The backend line once, and again when the choice changes (as `count`).
-            if n.text.starts_with("backend: ") {
-                if last_backend.as_deref() == Some(n.text.as_str()) {
-                    continue;
-                }
-                last_backend = Some(n.text.clone());
+            if !backend_once.show(&n) {
+                continue;
+            }
+            if n.is_backend() {
                 notes.push(n.text);
             } else {
                 notes.push(format!("{}: {}", edge_ref.name, n.text));

@@ -280,7 +280,34 @@ pub struct Note {
     pub text: String,
 }
 
+/// Shows the `backend:` note of a run once, and again only when the choice changes from one
+/// population to the next (under `auto` a large population may go to the GPU and a small one
+/// to the CPU); every other note is shown. `count` and `dry-run` both use it.
+#[derive(Debug, Default)]
+pub struct BackendOnce {
+    last: Option<String>,
+}
+
+impl BackendOnce {
+    /// Whether `note` is to be shown.
+    pub fn show(&mut self, note: &Note) -> bool {
+        if !note.is_backend() {
+            return true;
+        }
+        if self.last.as_deref() == Some(note.text.as_str()) {
+            return false;
+        }
+        self.last = Some(note.text.clone());
+        true
+    }
+}
+
 impl Note {
+    /// Whether this is the note that says which engine counts a population.
+    pub fn is_backend(&self) -> bool {
+        self.text.starts_with("backend: ")
+    }
+
     pub(crate) fn info(text: impl Into<String>) -> Self {
         Note {
             detail: false,
