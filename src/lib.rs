@@ -13,10 +13,11 @@
 //! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
 //! does, [`sonata::attributes`] reads attribute columns, [`generate`] writes synthetic circuits and
 //! [`info`] describes a file, and [`report`] draws a census table file as plots and a page;
+//! [`sonata::nodes`] and [`sonata::config`] read node files and circuit configs, on which
+//! [`neurodamus`] reproduces neurodamus's cell and synapse readers and its dry run;
 //! [`outputs`] holds the rules every written file follows (checks, temporary names, modes).
 #![deny(missing_docs)]
 
-pub mod cells;
 pub mod census;
 pub mod error;
 pub mod generate;

@@ -5,14 +5,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use sonata_census::cells::dry_run::{DryRunStats, dry_run_stats};
-use sonata_census::cells::{
-    CircuitConfig, LoadOptions, NodeFile, NodePopulation, dry_run_distribution, load_sonata,
-    retrieve_unique_metypes, split_round_robin,
-};
 use sonata_census::census::{Backend, CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
 use sonata_census::ids::{parse_count, parse_id_list};
+use sonata_census::neurodamus::cell_readers::{
+    LoadOptions, dry_run_distribution, load_sonata, retrieve_unique_metypes, split_round_robin,
+};
+use sonata_census::neurodamus::dry_run::{DryRunStats, dry_run_stats};
 use sonata_census::progress::Progress;
+use sonata_census::sonata::{CircuitConfig, NodeFile, NodePopulation};
 use sonata_census::words::plural;
 use sonata_census::{Error, Result};
 
@@ -327,7 +327,7 @@ fn load(a: &LoadArgs) -> Result<()> {
 /// Writes the `nodes load` JSON object, cells keyed by gid in load order.
 fn write_loaded(
     out: &mut impl Write,
-    loaded: &sonata_census::cells::LoadedCells,
+    loaded: &sonata_census::neurodamus::cell_readers::LoadedCells,
 ) -> std::io::Result<()> {
     write!(out, "{{\"total_cells\":{},\"gids\":", loaded.total_cells)?;
     serde_json::to_writer(&mut *out, &loaded.gids)?;

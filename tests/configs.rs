@@ -9,7 +9,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use sonata_census::Error;
-use sonata_census::cells::config::CircuitConfig;
+use sonata_census::sonata::config::CircuitConfig;
 
 use common::{Ids, bin, locked, samples_dir, write_edges};
 

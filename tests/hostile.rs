@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{Ids, locked, write_edges, write_raw_index, write_target_index};
-use sonata_census::cells::{CircuitConfig, NodeFile};
 use sonata_census::census::output::{CensusWriter, read_census};
 use sonata_census::census::{Backend, CensusOptions, census_population};
 use sonata_census::generate::{AttributeSet, GenerateOptions, generate};
 use sonata_census::neurodamus::{ReaderOptions, SonataReader};
 use sonata_census::progress::Progress;
+use sonata_census::sonata::{CircuitConfig, NodeFile};
 use sonata_census::{EdgeFile, Error, Result};
 
 /// Population name of the hand-written fixtures.
@@ -183,7 +183,7 @@ fn lib_config_nodes(path: &Path, _: &Path) -> Result<()> {
 
 fn lib_dry_run(path: &Path, _: &Path) -> Result<()> {
     let config = CircuitConfig::open(path)?;
-    sonata_census::cells::dry_run::dry_run_stats(&config, 1, &cpu(), &Progress::hidden())
+    sonata_census::neurodamus::dry_run::dry_run_stats(&config, 1, &cpu(), &Progress::hidden())
         .map(|_| ())
 }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use sonata_census::cells::load::{LoadOptions, load_sonata};
-use sonata_census::cells::nodes::NodeFile;
+use sonata_census::neurodamus::cell_readers::load::{LoadOptions, load_sonata};
+use sonata_census::sonata::nodes::NodeFile;
 use sonata_census::census::{Backend, CensusOptions, census_population};
 use sonata_census::neurodamus::synapse_reader::{ReaderOptions, SonataReader};
 use sonata_census::progress::Progress;

@@ -18,12 +18,12 @@ use crate::census::{CensusOptions, census_population_noted};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::sonata::EdgeFile;
+use crate::sonata::config::CircuitConfig;
+use crate::sonata::nodes::NodeFile;
 
-use super::config::CircuitConfig;
-use super::distribution::{
+use super::cell_readers::distribution::{
     Metypes, dry_run_distribution, retrieve_unique_metypes, split_round_robin,
 };
-use super::nodes::NodeFile;
 
 /// KB per chemical synapse (neurodamus `SynapseMemoryUsage`, `ConnectionTypes.Synaptic`).
 pub const CHEMICAL_SYNAPSE_KB: f64 = 1.9;

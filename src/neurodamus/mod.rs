@@ -1,5 +1,12 @@
-//! neurodamus 4.2.9's `io.synapse_reader`, reproduced: the `SynapseParameters` record layouts
-//! ([`synapse_params`]) and `SonataReader` with its subclasses ([`synapse_reader`]).
+//! neurodamus 4.2.9's readers, reproduced:
+//! - `io.synapse_reader`: the `SynapseParameters` record layouts ([`synapse_params`]) and
+//!   `SonataReader` with its subclasses ([`synapse_reader`]);
+//! - `io.cell_readers` ([`cell_readers`]): how neurodamus spreads cells over ranks and
+//!   `load_sonata`;
+//! - [`dry_run`]: the exact synapse and connection totals per me-type that neurodamus's dry run
+//!   only estimates, and the memory they imply.
+//!
+//! The SONATA files they read (node files, circuit configs) are opened by [`crate::sonata`].
 //!
 //! Gids are raw 0-based SONATA node ids of one population, as in neurodamus ≥ 4.0. Where
 //! neurodamus is wrong (files not grouped by target, stale caches), this module is right and the
@@ -20,8 +27,15 @@
 //! # Ok::<(), sonata_census::Error>(())
 //! ```
 
+pub mod cell_readers;
+pub mod dry_run;
 pub mod synapse_params;
 pub mod synapse_reader;
+
+pub use cell_readers::{
+    CellInfo, LoadOptions, LoadedCells, Metypes, dry_run_distribution, group_metypes, load_sonata,
+    retrieve_unique_metypes, split_round_robin,
+};
 
 pub use synapse_params::{
     Column, DataColumn, FieldRole, FieldSpec, FieldType, GidData, LoadField, ParameterSet,

@@ -1,4 +1,5 @@
-//! Reading SONATA edge files: populations, id columns, indices and attributes.
+//! Reading SONATA files: edge files (populations, id columns, indices, attributes), node files
+//! and circuit configs.
 //!
 //! Overview, in the order a census uses them:
 //! - [`EdgeFile`] opens an HDF5 file and lists its edge populations;
@@ -8,6 +9,10 @@
 //!   `indices/`, as libsonata does;
 //! - [`attributes`] reads attribute columns (groups, `@library`, strings, `dynamics_params`).
 //!
+//! Next to them, [`nodes`] reads node files ([`NodeFile`], [`NodePopulation`]) and [`config`]
+//! reads `circuit_config.json` ([`CircuitConfig`]); edge and node attribute columns are read
+//! through one column type (`column`).
+//!
 //! The format is described in `shared/spec/sonata-format.md`; real files are messy (int64 ids,
 //! missing `node_population`, bmtk index spelling, several attribute groups) and all of that is
 //! accepted here.
@@ -15,10 +20,15 @@
 pub mod attributes;
 pub mod bulk;
 pub(crate) mod column;
+pub mod config;
 mod edges;
 pub(crate) mod global_heap;
 pub mod index;
+pub mod nodes;
 pub mod schema;
+
+pub use config::CircuitConfig;
 
 pub(crate) use edges::open_hdf5 as open_hdf5_file;
 pub use edges::{EdgeFile, EdgePopulation, IdChunk, IdChunks, IdColumn, IdDtype};
+pub use nodes::{NodeFile, NodePopulation};

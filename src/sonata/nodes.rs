@@ -12,22 +12,21 @@
 //! ## Selections
 //! A node selection is a slice of node ids in any order, duplicates allowed; values come back in
 //! that order (libsonata `Selection(gidvec)` semantics). The distinct rows are sorted, read with
-//! merge-read-extract block reads ([`crate::sonata::bulk`]), then gathered back into selection
+//! merge-read-extract block reads ([`super::bulk`]), then gathered back into selection
 //! order, so 10^6 cells cost a few block reads per column instead of one read per cell.
 //!
 //! Values are [`AttributeValues`]: integers widened to `i64` / `u64`, floats to `f64`, strings
-//! (variable- or fixed-length) and `@library` columns resolved to `String`.
+//! (variable- or fixed-length) and `@library` columns resolved to `String`. Columns are opened
+//! and read by the column type edge attributes also use (`sonata::column::Column`); node
+//! messages name stored types as HDF5 describes them (`Unsigned(U4)`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use hdf5::H5Type;
-
+use super::attributes::AttributeValues;
+use super::column::{self, Column, DtypeNames};
+use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
-use crate::sonata::attributes::AttributeValues;
-use crate::sonata::bulk::read_ranges;
-use crate::sonata::column::{self, Class};
-use crate::sonata::schema;
 
 /// Name of the per-node type column whose length is the population size.
 pub const NODE_TYPE_ID: &str = "node_type_id";
@@ -50,7 +49,7 @@ impl NodeFile {
     /// [`Error::InputFile`] when the file cannot be read, [`Error::NotHdf5`] when it is not HDF5.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = crate::sonata::open_hdf5_file(&path)?;
+        let file = super::open_hdf5_file(&path)?;
         Ok(NodeFile { path, file })
     }
 
@@ -72,7 +71,7 @@ impl NodeFile {
             ));
         }
         let nodes = self.file.group(schema::NODES_GROUP).at(&at)?;
-        let mut names: Vec<String> = crate::sonata::column::ordered_member_names(&nodes)
+        let mut names: Vec<String> = column::ordered_member_names(&nodes)
             .at(&at)?
             .into_iter()
             .filter(|n| nodes.group(n).is_ok())
@@ -101,7 +100,14 @@ impl NodeFile {
             .file
             .group(&format!("{}/{name}", schema::NODES_GROUP))
             .at(&at)?;
-        let Some(types) = Column::open(&group, NODE_TYPE_ID, NODE_TYPE_ID, &at)? else {
+        let Some(types) = Column::open(
+            &group,
+            NODE_TYPE_ID,
+            NODE_TYPE_ID,
+            &at,
+            DtypeNames::Descriptor,
+        )?
+        else {
             return Err(Error::invalid(
                 at.dataset(NODE_TYPE_ID),
                 "is missing: a node population needs it (its length is the population size)",
@@ -123,8 +129,20 @@ impl NodeFile {
                 ),
             ));
         }
-        let gid = Column::open(&group, NODE_GROUP_ID, NODE_GROUP_ID, &at)?;
-        let gidx = Column::open(&group, NODE_GROUP_INDEX, NODE_GROUP_INDEX, &at)?;
+        let gid = Column::open(
+            &group,
+            NODE_GROUP_ID,
+            NODE_GROUP_ID,
+            &at,
+            DtypeNames::Descriptor,
+        )?;
+        let gidx = Column::open(
+            &group,
+            NODE_GROUP_INDEX,
+            NODE_GROUP_INDEX,
+            &at,
+            DtypeNames::Descriptor,
+        )?;
         let mapping = match (gid, gidx) {
             (None, None) => Mapping::Implicit,
             (Some(gid), Some(gidx)) => {
@@ -161,7 +179,7 @@ impl NodeFile {
                 ));
             }
         };
-        let mut groups: Vec<(u64, String)> = crate::sonata::column::ordered_member_names(&group)
+        let mut groups: Vec<(u64, String)> = column::ordered_member_names(&group)
             .at(&at)?
             .into_iter()
             .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
@@ -261,7 +279,7 @@ impl NodePopulation {
                     continue;
                 }
                 // Only readable 1-D columns count; null-space datasets exist in test files.
-                if Column::probe(&parent, &name) {
+                if Column::probe(&parent, &name).is_some() {
                     out.insert(name);
                 }
             }
@@ -434,7 +452,7 @@ impl NodePopulation {
     }
 
     fn find(&self, gname: &str, name: &str, family: Family) -> Result<Option<Found>> {
-        if name.is_empty() || name.contains('/') || name == "." {
+        if !column::plain_name(name) {
             return Ok(None);
         }
         let group = self.group_of(gname)?;
@@ -446,7 +464,13 @@ impl NodePopulation {
             let dynamics = group
                 .group(schema::DYNAMICS_PARAMS_GROUP)
                 .map_err(|_| Error::invalid(self.at.dataset(&path), "is not a group"))?;
-            let column = Column::open(&dynamics, name, &format!("{path}/{name}"), &self.at)?;
+            let column = Column::open(
+                &dynamics,
+                name,
+                &format!("{path}/{name}"),
+                &self.at,
+                DtypeNames::Descriptor,
+            )?;
             return Ok(column.map(|column| Found {
                 column,
                 library: None,
@@ -455,7 +479,14 @@ impl NodePopulation {
         if name == schema::LIBRARY_GROUP || name == schema::DYNAMICS_PARAMS_GROUP {
             return Ok(None);
         }
-        let Some(column) = Column::open(&group, name, &format!("{gname}/{name}"), &self.at)? else {
+        let Some(column) = Column::open(
+            &group,
+            name,
+            &format!("{gname}/{name}"),
+            &self.at,
+            DtypeNames::Descriptor,
+        )?
+        else {
             return Ok(None);
         };
         let library = if group.link_exists(schema::LIBRARY_GROUP) {
@@ -463,7 +494,13 @@ impl NodePopulation {
             let lib = group
                 .group(schema::LIBRARY_GROUP)
                 .map_err(|_| Error::invalid(self.at.dataset(&path), "is not a group"))?;
-            Column::open(&lib, name, &format!("{path}/{name}"), &self.at)?
+            Column::open(
+                &lib,
+                name,
+                &format!("{path}/{name}"),
+                &self.at,
+                DtypeNames::Descriptor,
+            )?
         } else {
             None
         };
@@ -700,128 +737,4 @@ fn read_library(lib: &Column) -> Result<Vec<String>> {
             ),
         )),
     }
-}
-
-/// A 1-D dataset of a node population, left in the file.
-#[derive(Debug, Clone)]
-struct Column {
-    ds: hdf5::Dataset,
-    at: Location,
-    path: String,
-    len: u64,
-    class: Class,
-    dtype: String,
-}
-
-impl Column {
-    /// Opens `parent/name`; `Ok(None)` when there is no such link.
-    fn open(
-        parent: &hdf5::Group,
-        name: &str,
-        path: &str,
-        pop_at: &Location,
-    ) -> Result<Option<Column>> {
-        Ok(
-            column::open_1d(parent, name, path, pop_at)?.map(|c| Column {
-                dtype: c
-                    .descriptor
-                    .as_ref()
-                    .map_or_else(|| "unsupported".to_string(), |d| format!("{d:?}")),
-                len: c.len,
-                ds: c.ds,
-                at: c.at,
-                path: path.to_string(),
-                class: c.class,
-            }),
-        )
-    }
-
-    /// Whether `parent/name` is a 1-D dataset.
-    fn probe(parent: &hdf5::Group, name: &str) -> bool {
-        parent
-            .dataset(name)
-            .ok()
-            .and_then(|ds| ds.space().ok())
-            .is_some_and(|s| !s.is_null() && s.shape().len() == 1)
-    }
-
-    fn is_numeric(&self) -> bool {
-        matches!(self.class, Class::Int | Class::UInt | Class::Float)
-    }
-
-    /// Values at `rows` (any order, duplicates allowed), in the order of `rows`.
-    fn read_rows(&self, rows: &[u64]) -> Result<AttributeValues> {
-        if let Some(&bad) = rows.iter().find(|&&r| r >= self.len) {
-            return Err(Error::invalid(
-                self.at.clone(),
-                format!(
-                    "has {} but row {bad} is needed",
-                    crate::words::plural(self.len, "row")
-                ),
-            ));
-        }
-        let ascending = rows.windows(2).all(|w| w[0] < w[1]);
-        if ascending {
-            // Common case (sorted gidvec): the wanted rows are the read order.
-            return self.read_ranges(&ranges_of(rows));
-        }
-        let mut distinct = rows.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let values = self.read_ranges(&ranges_of(&distinct))?;
-        let index: Vec<usize> = rows
-            .iter()
-            .map(|r| distinct.partition_point(|d| d < r))
-            .collect();
-        Ok(match values {
-            AttributeValues::Int(v) => AttributeValues::Int(index.iter().map(|&i| v[i]).collect()),
-            AttributeValues::UInt(v) => {
-                AttributeValues::UInt(index.iter().map(|&i| v[i]).collect())
-            }
-            AttributeValues::Float(v) => {
-                AttributeValues::Float(index.iter().map(|&i| v[i]).collect())
-            }
-            AttributeValues::Str(v) => {
-                AttributeValues::Str(index.iter().map(|&i| v[i].clone()).collect())
-            }
-        })
-    }
-
-    fn read_ranges(&self, ranges: &[(u64, u64)]) -> Result<AttributeValues> {
-        match self.class {
-            Class::Int => self.read_numeric::<i64>(ranges).map(AttributeValues::Int),
-            Class::UInt => self.read_numeric::<u64>(ranges).map(AttributeValues::UInt),
-            Class::Float => self.read_numeric::<f64>(ranges).map(AttributeValues::Float),
-            Class::VarStr { .. } | Class::FixedStr { .. } => {
-                self.read_strings(ranges).map(AttributeValues::Str)
-            }
-            Class::Other => Err(Error::invalid(
-                self.at.clone(),
-                format!("holds {}, which cannot be read as an attribute", self.dtype),
-            )),
-        }
-    }
-
-    fn read_numeric<T: H5Type + bytemuck::Pod + Default>(
-        &self,
-        ranges: &[(u64, u64)],
-    ) -> Result<Vec<T>> {
-        read_ranges(&self.ds, ranges).at(&self.at)
-    }
-
-    fn read_strings(&self, ranges: &[(u64, u64)]) -> Result<Vec<String>> {
-        column::read_strings(&self.ds, &self.at, self.class, &self.dtype, ranges)
-    }
-}
-
-/// Ranges `[a, b)` of strictly ascending `rows`.
-fn ranges_of(rows: &[u64]) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for &r in rows {
-        match out.last_mut() {
-            Some(last) if last.1 == r => last.1 = r + 1,
-            _ => out.push((r, r + 1)),
-        }
-    }
-    out
 }

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-
-use super::nodes::NodePopulation;
+use crate::sonata::nodes::NodePopulation;
 
 /// neurodamus `split_round_robin(all_gids, stride, stride_offset, total_cells)`.
 ///

@@ -17,11 +17,11 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::sonata::attributes::AttributeValues;
+use crate::sonata::nodes::NodePopulation;
 
 use super::distribution::{
     Metypes, dry_run_distribution, retrieve_unique_metypes, split_round_robin,
 };
-use super::nodes::NodePopulation;
 
 /// Cells per me-type whose info the dry run loads (`CELL_NODE_INFO_LIMIT`).
 pub const CELL_NODE_INFO_LIMIT: usize = 100;
