@@ -13,7 +13,7 @@ use common::{
     Engine, Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census,
     random_edges as edges, write_edges,
 };
-use sonata_census::census::reader::read_census;
+use sonata_census::census::reader::{CensusFile, read_census};
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{CensusOptions, TargetSpace};
 use sonata_census::gpu::{self, GpuContext, GpuTimings, GpuTuning};
@@ -204,7 +204,10 @@ fn compare_census_files() {
         panic!("set SONATA_CENSUS_COMPARE_A and SONATA_CENSUS_COMPARE_B");
     };
     let names = |p: &str| {
-        let mut v = hdf5::File::open(p).unwrap().member_names().unwrap();
+        let mut v = CensusFile::open(Path::new(p))
+            .unwrap()
+            .populations()
+            .to_vec();
         v.sort();
         v
     };
