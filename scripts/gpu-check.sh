@@ -45,13 +45,13 @@ build() {
     # The GPU test and bench executables, as cargo names them.
     local listing
     listing=$(CMAKE=$cmake cargo test --release --features static-hdf5 --no-run \
-        --test gpu_kernels --test gpu_census --message-format=json 2>/dev/null)
+        --test gpu_kernels --test gpu_census --test census --message-format=json 2>/dev/null)
     local bench_listing
     bench_listing=$(CMAKE=$cmake cargo bench --features static-hdf5 --no-run \
         --bench gpu_kernels --message-format=json 2>/dev/null)
     rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/bin" "$BUNDLE/lib"
     cp "$target/release/sonata-census" "$BUNDLE/bin/"
-    for name in gpu_kernels gpu_census; do
+    for name in gpu_kernels gpu_census census; do
         local exe
         exe=$(echo "$listing" | grep -o "\"executable\":\"[^\"]*/deps/$name-[^\"]*\"" | head -1 | cut -d'"' -f4)
         [ -n "$exe" ] || { log "no test executable for $name"; exit 1; }
@@ -194,7 +194,7 @@ run() {
 
     log "kernel and census tests on the GPU (SONATA_CENSUS_REQUIRE_GPU=1)"
     local tests=pass
-    for t in gpu_kernels gpu_census; do
+    for t in gpu_kernels gpu_census census; do
         if ! SONATA_CENSUS_REQUIRE_GPU=1 "$bin/$t" >"$WORK/$t.log" 2>&1; then
             tests=FAIL
             tail -30 "$WORK/$t.log" >&2

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::{bin, locked, path_str as p};
-use sonata_census::census::output::read_census;
+use sonata_census::census::reader::read_census;
 use sonata_census::census::{Backend, CensusOptions, census_population};
 use sonata_census::progress::Progress;
 

@@ -19,6 +19,8 @@
 //! every property instead. See README "Tests".
 
 mod common;
+#[path = "common/props.rs"]
+mod props;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,29 +29,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{
     Ids, assert_same_tables, gpu_context as gpu_ctx, naive_census, write_edges, write_target_index,
 };
+use props::config;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestCaseError};
+use proptest::test_runner::TestCaseError;
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{Backend, CensusOptions, TargetSpace, census_population};
 use sonata_census::gpu::{self, GpuTuning};
 use sonata_census::progress::Progress;
 use sonata_census::{Census, EdgeFile, Error};
-
-/// `default` cases, or `PROPTEST_CASES` when set.
-fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    Config {
-        cases,
-        // Failures print their minimal input; each becomes a named regression test instead of a
-        // seed file.
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Census cases

@@ -12,30 +12,19 @@
 //! Each property runs a bounded number of cases by default (the whole file takes a few seconds);
 //! `PROPTEST_CASES=N` runs N cases of every property instead. See README "Tests".
 
+#[path = "common/props.rs"]
+mod props;
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use props::config;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{TestCaseError, TestRunner};
 use sonata_census::sonata::index::{
     EdgeIndex, INDEX_MAX_BLOCK_ROWS, INDEX_MERGE_GAP_ROWS, intersect,
 };
 use sonata_census::{EdgeFile, Error, Selection};
-
-/// `default` cases, or `PROPTEST_CASES` when set.
-fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    Config {
-        cases,
-        // Failures print their minimal input; each becomes a named regression test instead of a
-        // seed file.
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Index tables

@@ -2,19 +2,25 @@
 //! id columns: sorted, target-sorted, shuffled, int64 ids, several attribute groups, no index,
 //! several populations, bmtk index spelling and `nsyns`, many empty targets, and one target with
 //! 10^5 synapses. Each is counted with small chunks (runs cross chunk borders) and with a tiny
-//! memory budget (unsorted partitions spill to disk).
+//! memory budget (unsorted partitions spill to disk), on every engine ([`engine_tests!`]).
 
 mod common;
 
-use common::{assert_same_tables, naive_census};
+use common::{Engine, assert_same_tables, engine_tests, naive_census};
 use sonata_census::EdgeFile;
-use sonata_census::census::{CensusOptions, census_population};
+use sonata_census::census::CensusOptions;
 use sonata_census::generate::{
     AttributeSet, EdgeOrder, GenerateOptions, IdDtype, IndexSpelling, generate,
 };
-use sonata_census::progress::Progress;
 
-fn check(options: &GenerateOptions, what: &str) {
+engine_tests! {
+    fn every_order;
+    fn int64_ids_groups_no_index_and_populations;
+    fn bmtk_spelling_and_nsyns;
+    fn many_empty_targets_and_a_huge_target;
+}
+
+fn check(engine: Engine, options: &GenerateOptions, what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.h5");
     generate(&path, options, &|_| {}).unwrap();
@@ -37,15 +43,17 @@ fn check(options: &GenerateOptions, what: &str) {
         // With an index, the tables have one row per target node; without, max target + 1.
         let n_targets = options.write_index.then_some(options.nodes);
         let want = naive_census(&sources, &targets, n_targets);
-        let pop = file.population(&name).unwrap();
         for (chunk_len, memory_budget) in [(1 << 20, 1 << 30), (997, 1 << 30), (4096, 20_000)] {
             let census_options = CensusOptions {
                 chunk_len,
                 memory_budget,
                 ..Default::default()
             };
-            let got = census_population(&pop, &census_options, &Progress::hidden()).unwrap();
-            let label = format!("{what} {name} chunk {chunk_len} budget {memory_budget}");
+            let label =
+                format!("{engine:?}: {what} {name} chunk {chunk_len} budget {memory_budget}");
+            let got = engine
+                .census(&path, &name, &census_options)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_same_tables(&got, &want, &label);
             if options.attributes == AttributeSet::Bmtk {
                 let nsyns_total = got.target_nsyns_total.as_ref().expect("bmtk nsyns");
@@ -70,14 +78,14 @@ fn base(edges: u64, nodes: u64) -> GenerateOptions {
     }
 }
 
-#[test]
-fn every_order() {
+fn every_order(engine: Engine) {
     for order in [
         EdgeOrder::Sorted,
         EdgeOrder::TargetSorted,
         EdgeOrder::Shuffled,
     ] {
         check(
+            engine,
             &GenerateOptions {
                 order,
                 ..base(30_000, 500)
@@ -87,9 +95,9 @@ fn every_order() {
     }
 }
 
-#[test]
-fn int64_ids_groups_no_index_and_populations() {
+fn int64_ids_groups_no_index_and_populations(engine: Engine) {
     check(
+        engine,
         &GenerateOptions {
             id_dtype: IdDtype::I64,
             order: EdgeOrder::Shuffled,
@@ -98,6 +106,7 @@ fn int64_ids_groups_no_index_and_populations() {
         "int64",
     );
     check(
+        engine,
         &GenerateOptions {
             groups: 3,
             ..base(20_000, 300)
@@ -105,6 +114,7 @@ fn int64_ids_groups_no_index_and_populations() {
         "3 groups bbp",
     );
     check(
+        engine,
         &GenerateOptions {
             write_index: false,
             order: EdgeOrder::TargetSorted,
@@ -113,6 +123,7 @@ fn int64_ids_groups_no_index_and_populations() {
         "no index",
     );
     check(
+        engine,
         &GenerateOptions {
             populations: 3,
             ..base(5_000, 100)
@@ -121,9 +132,9 @@ fn int64_ids_groups_no_index_and_populations() {
     );
 }
 
-#[test]
-fn bmtk_spelling_and_nsyns() {
+fn bmtk_spelling_and_nsyns(engine: Engine) {
     check(
+        engine,
         &GenerateOptions {
             attributes: AttributeSet::Bmtk,
             index_spelling: IndexSpelling::Bmtk,
@@ -133,6 +144,7 @@ fn bmtk_spelling_and_nsyns() {
         "bmtk",
     );
     check(
+        engine,
         &GenerateOptions {
             attributes: AttributeSet::Bmtk,
             order: EdgeOrder::Shuffled,
@@ -142,11 +154,11 @@ fn bmtk_spelling_and_nsyns() {
     );
 }
 
-#[test]
-fn many_empty_targets_and_a_huge_target() {
+fn many_empty_targets_and_a_huge_target(engine: Engine) {
     // 50k target nodes for 5k edges: most targets are empty.
-    check(&base(5_000, 50_000), "many empty targets");
+    check(engine, &base(5_000, 50_000), "many empty targets");
     check(
+        engine,
         &GenerateOptions {
             order: EdgeOrder::Shuffled,
             ..base(5_000, 50_000)
@@ -155,11 +167,12 @@ fn many_empty_targets_and_a_huge_target() {
     );
     // One target node receiving 10^5 synapses from 2000 sources.
     check(
+        engine,
         &GenerateOptions {
             source_nodes: Some(2000),
             ..base(100_000, 1)
         },
         "one target 1e5",
     );
-    check(&base(0, 10), "no edges");
+    check(engine, &base(0, 10), "no edges");
 }

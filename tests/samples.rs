@@ -2,16 +2,20 @@
 //! projects) equals the naive reference computed from the raw id columns, and agrees with the
 //! counts the original neurodamus 4.2.9 code produced for the neurodamus sample files
 //! (`../shared/reference/neurodamus_outputs_public.json`). Skips, saying so, when the shared
-//! folder is absent.
+//! folder is absent. Both run on every engine ([`engine_tests!`]).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_same_tables, naive_census, samples_dir};
-use sonata_census::census::{CensusOptions, census_population};
-use sonata_census::progress::Progress;
+use common::{Engine, assert_same_tables, engine_tests, naive_census, samples_dir};
+use sonata_census::census::CensusOptions;
 use sonata_census::{EdgeFile, Error};
+
+engine_tests! {
+    fn every_sample_population_matches_the_naive_reference;
+    fn counts_agree_with_neurodamus_reference_outputs;
+}
 
 fn h5_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -47,8 +51,7 @@ fn target_index_len(group: &hdf5::Group) -> Option<u64> {
         })
 }
 
-#[test]
-fn every_sample_population_matches_the_naive_reference() {
+fn every_sample_population_matches_the_naive_reference(engine: Engine) {
     let Some(dir) = samples_dir() else { return };
     let mut files = Vec::new();
     h5_files(&dir, &mut files);
@@ -72,14 +75,23 @@ fn every_sample_population_matches_the_naive_reference() {
             let sources = read_ids(&g.dataset("source_node_id").unwrap());
             let targets = read_ids(&g.dataset("target_node_id").unwrap());
             let want = naive_census(&sources, &targets, target_index_len(&g));
-            let pop = file.population(&name).unwrap();
-            for chunk_len in [1, 5, 1 << 20] {
+            // Single-row chunks test the CPU engine's run merging; on the GPU each chunk is a
+            // batch of its own (one row per batch took minutes on lavapipe), so its runs cross
+            // 97-row chunks instead.
+            let chunk_lens: &[usize] = match engine {
+                Engine::Cpu => &[1, 5, 1 << 20],
+                Engine::Gpu => &[97, 1 << 20],
+            };
+            for &chunk_len in chunk_lens {
                 let options = CensusOptions {
                     chunk_len,
                     ..Default::default()
                 };
-                let got = census_population(&pop, &options, &Progress::hidden()).unwrap();
-                assert_same_tables(&got, &want, &format!("{what} chunk {chunk_len}"));
+                let what = format!("{engine:?}: {what} chunk {chunk_len}");
+                let got = engine
+                    .census(&path, &name, &options)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_same_tables(&got, &want, &what);
             }
             counted += 1;
         }
@@ -89,8 +101,7 @@ fn every_sample_population_matches_the_naive_reference() {
     eprintln!("{counted} sample populations counted");
 }
 
-#[test]
-fn counts_agree_with_neurodamus_reference_outputs() {
+fn counts_agree_with_neurodamus_reference_outputs(engine: Engine) {
     let Some(dir) = samples_dir() else { return };
     let reference = dir.join("../reference/neurodamus_outputs_public.json");
     let text = std::fs::read_to_string(&reference).unwrap();
@@ -102,10 +113,9 @@ fn counts_agree_with_neurodamus_reference_outputs() {
         }
         let population = key.rsplit(':').next().unwrap();
         let path = dir.join(entry["sample_path"].as_str().unwrap());
-        let file = EdgeFile::open(&path).unwrap();
-        let pop = file.population(population).unwrap();
-        let census =
-            census_population(&pop, &CensusOptions::default(), &Progress::hidden()).unwrap();
+        let census = engine
+            .census(&path, population, &CensusOptions::default())
+            .unwrap();
         assert_eq!(
             census.n_targets,
             entry["n_target_index_nodes"].as_u64().unwrap(),

@@ -1,13 +1,15 @@
 //! The census whose connection table goes to disk as it is counted
 //! (`census_population_spilled` + `CensusWriter::write_spilled`, what `count` uses): the file it
 //! writes is byte-identical to the in-memory census's, its tables equal the naive reference, and
-//! no spill file is left behind.
+//! no spill file is left behind. The CPU engine's alone: the GPU engine's connection table is in
+//! memory, and the GPU's census is written with `CensusWriter::write`.
 
 mod common;
 
 use common::{Ids, Rng, naive_census, write_edges};
 use sonata_census::EdgeFile;
-use sonata_census::census::output::{CensusWriter, read_census};
+use sonata_census::census::output::CensusWriter;
+use sonata_census::census::reader::read_census;
 use sonata_census::census::{Backend, CensusOptions, census_population, census_population_spilled};
 use sonata_census::progress::Progress;
 

@@ -16,6 +16,8 @@
 pub mod cpu;
 pub mod limits;
 pub mod output;
+pub mod reader;
+pub mod schema;
 pub mod sortedness;
 pub mod stream;
 

@@ -1,20 +1,6 @@
 //! Census table files (HDF5), written atomically.
 //!
-//! Layout (documented in the README; other tools depend on these exact names):
-//! ```text
-//! /<edge population>/                            attributes: source_node_population,
-//!                                                target_node_population, edge_count (uint64),
-//!                                                sorted_by_target (uint8),
-//!                                                sonata_census_version; also
-//!                                                sorted_by_target_source (uint8), n_targets (uint64)
-//! /<edge population>/target_synapse_count        uint64 [n_targets]
-//! /<edge population>/target_connection_count     uint64 [n_targets]
-//! /<edge population>/connections/target_offsets  uint64 [n_targets + 1]
-//! /<edge population>/connections/source_node_id  uint64 [n_connections]
-//! /<edge population>/connections/synapse_count   uint32 [n_connections]
-//! /<edge population>/synapses_per_connection     uint64 [k + 1]
-//! /<edge population>/target_nsyns_total          uint64 [n_targets]  (bmtk `nsyns` files only)
-//! ```
+//! The names and layout are [`super::schema`]'s; [`super::reader`] reads the files back.
 //! The file is written under a temporary name in the destination folder and renamed when
 //! complete, so a reader never sees half a file and a failed run leaves nothing behind (the
 //! rules of output paths, names and modes are [`crate::outputs`]'s).
@@ -27,11 +13,9 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
+use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
-
-/// Name of the unknown node population in output attributes.
-pub const UNKNOWN_POPULATION: &str = "unknown";
 
 pub use crate::outputs::{check_output_path, temporary_beside};
 
@@ -118,63 +102,82 @@ impl CensusWriter {
             .target_population
             .as_deref()
             .unwrap_or(UNKNOWN_POPULATION);
-        write_str_attr(&group, "source_node_population", src, &at)?;
-        write_str_attr(&group, "target_node_population", tgt, &at)?;
-        write_scalar_attr(&group, "edge_count", census.edge_count, &at)?;
-        write_scalar_attr(&group, "n_targets", census.n_targets, &at)?;
+        write_str_attr(&group, schema::SOURCE_NODE_POPULATION, src, &at)?;
+        write_str_attr(&group, schema::TARGET_NODE_POPULATION, tgt, &at)?;
+        write_scalar_attr(&group, schema::EDGE_COUNT, census.edge_count, &at)?;
+        write_scalar_attr(&group, schema::N_TARGETS, census.n_targets, &at)?;
         write_scalar_attr(
             &group,
-            "sorted_by_target",
+            schema::SORTED_BY_TARGET,
             u8::from(census.sortedness.by_target),
             &at,
         )?;
         write_scalar_attr(
             &group,
-            "sorted_by_target_source",
+            schema::SORTED_BY_TARGET_SOURCE,
             u8::from(census.sortedness.by_target_source),
             &at,
         )?;
-        write_str_attr(&group, "sonata_census_version", crate::VERSION, &at)?;
+        write_str_attr(&group, schema::VERSION, crate::VERSION, &at)?;
         write_dataset(
             &group,
-            "target_synapse_count",
+            schema::TARGET_SYNAPSE_COUNT,
             &census.target_synapse_count,
             &at,
         )?;
         write_dataset(
             &group,
-            "target_connection_count",
+            schema::TARGET_CONNECTION_COUNT,
             &census.target_connection_count,
             &at,
         )?;
         let conns = group
             .create_group_builder()
             .obj_track_times(false)
-            .create("connections")
-            .at(&at.dataset("connections"))?;
-        write_dataset(&conns, "target_offsets", &census.target_offsets, &at)?;
+            .create(schema::CONNECTIONS)
+            .at(&at.dataset(schema::CONNECTIONS))?;
+        write_dataset(
+            &conns,
+            leaf(schema::TARGET_OFFSETS),
+            &census.target_offsets,
+            &at,
+        )?;
         match spilled {
             Some(table) => {
-                write_blocks::<u64>(&conns, "source_node_id", table.len(), &at, |w| {
-                    table.for_each_source_block(w)
-                })?;
-                write_blocks::<u32>(&conns, "synapse_count", table.len(), &at, |w| {
+                write_blocks::<u64>(
+                    &conns,
+                    leaf(schema::SOURCE_NODE_ID),
+                    table.len(),
+                    &at,
+                    |w| table.for_each_source_block(w),
+                )?;
+                write_blocks::<u32>(&conns, leaf(schema::SYNAPSE_COUNT), table.len(), &at, |w| {
                     table.for_each_count_block(w)
                 })?;
             }
             None => {
-                write_dataset(&conns, "source_node_id", &census.source_node_id, &at)?;
-                write_dataset(&conns, "synapse_count", &census.synapse_count, &at)?;
+                write_dataset(
+                    &conns,
+                    leaf(schema::SOURCE_NODE_ID),
+                    &census.source_node_id,
+                    &at,
+                )?;
+                write_dataset(
+                    &conns,
+                    leaf(schema::SYNAPSE_COUNT),
+                    &census.synapse_count,
+                    &at,
+                )?;
             }
         }
         write_dataset(
             &group,
-            "synapses_per_connection",
+            schema::SYNAPSES_PER_CONNECTION,
             &census.synapses_per_connection,
             &at,
         )?;
         if let Some(nsyns) = &census.target_nsyns_total {
-            write_dataset(&group, "target_nsyns_total", nsyns, &at)?;
+            write_dataset(&group, schema::TARGET_NSYNS_TOTAL, nsyns, &at)?;
         }
         Ok(())
     }
@@ -264,77 +267,4 @@ fn write_str_attr(group: &hdf5::Group, name: &str, value: &str, at: &Location) -
         .create(name)
         .and_then(|a| a.write_scalar(&v))
         .at(&at2)
-}
-
-/// Reads a census back from a table file written by [`CensusWriter`] (used by tests and
-/// reports). Its `backend` is empty: files do not record the engine.
-///
-/// # Errors
-/// HDF5 errors, or a missing population.
-pub fn read_census(path: &Path, population: &str) -> Result<Census> {
-    let at = Location::file(path).population(population);
-    let file = crate::sonata::open_hdf5_file(path)?;
-    let g = file
-        .group(population)
-        .map_err(|_| Error::PopulationNotFound {
-            at: Location::file(path),
-            name: population.to_string(),
-            available: crate::sonata::column::ordered_member_names(&file).unwrap_or_default(),
-        })?;
-    let u64s = |name: &str| -> Result<Vec<u64>> {
-        g.dataset(name)
-            .and_then(|d| d.read_raw::<u64>())
-            .at(&at.dataset(name))
-    };
-    let attr_u64 = |name: &str| -> Result<u64> {
-        g.attr(name)
-            .and_then(|a| a.read_scalar::<u64>())
-            .at(&at.dataset(name))
-    };
-    let attr_u8 = |name: &str| -> Result<u8> {
-        g.attr(name)
-            .and_then(|a| a.read_scalar::<u8>())
-            .at(&at.dataset(name))
-    };
-    let attr_str = |name: &str| -> Result<String> {
-        g.attr(name)
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map(|s| s.as_str().to_string())
-            .at(&at.dataset(name))
-    };
-    let known = |s: String| {
-        if s == UNKNOWN_POPULATION {
-            None
-        } else {
-            Some(s)
-        }
-    };
-    let nsyns = if g.link_exists("target_nsyns_total") {
-        Some(u64s("target_nsyns_total")?)
-    } else {
-        None
-    };
-    Ok(Census {
-        population: population.to_string(),
-        source_population: known(attr_str("source_node_population")?),
-        target_population: known(attr_str("target_node_population")?),
-        edge_count: attr_u64("edge_count")?,
-        n_targets: attr_u64("n_targets")?,
-        sortedness: super::Sortedness {
-            by_target: attr_u8("sorted_by_target")? != 0,
-            by_target_source: attr_u8("sorted_by_target_source")? != 0,
-        },
-        target_synapse_count: u64s("target_synapse_count")?,
-        target_connection_count: u64s("target_connection_count")?,
-        target_offsets: u64s("connections/target_offsets")?,
-        source_node_id: u64s("connections/source_node_id")?,
-        synapse_count: g
-            .dataset("connections/synapse_count")
-            .and_then(|d| d.read_raw::<u32>())
-            .at(&at.dataset("connections/synapse_count"))?,
-        synapses_per_connection: u64s("synapses_per_connection")?,
-        target_nsyns_total: nsyns,
-        // Not recorded in the file: it is the same whichever engine counted.
-        backend: String::new(),
-    })
 }

@@ -27,7 +27,6 @@ pub mod binning;
 pub mod html;
 pub mod plot;
 pub mod stats;
-pub mod tables;
 mod text;
 
 use std::collections::HashSet;
@@ -35,12 +34,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::Census;
+use crate::census::reader::{CensusFile, ConnectionTable, nsyns_total};
 use crate::error::{Error, Result};
 use binning::{Bins, Spacing, bin_frequencies, bin_values};
 use html::group_digits;
 use plot::PlotSpec;
 use stats::{PlotFiles, PopulationPlots, PopulationSummary};
-use tables::PopulationTables;
 
 /// Options of [`write_report`].
 #[derive(Debug, Clone)]
@@ -119,7 +119,8 @@ pub fn write_report(
         )));
     }
     crate::outputs::check_output_dir(out_dir)?;
-    let (file, all) = tables::open(tables)?;
+    let file = CensusFile::open(tables)?;
+    let all = file.populations().to_vec();
     let names = if options.populations.is_empty() {
         all
     } else {
@@ -141,7 +142,7 @@ pub fn write_report(
     let folders = folder_names(&names);
     let mut relative: Vec<PathBuf> = Vec::new();
     for (folder, name) in folders.iter().zip(&names) {
-        let nsyns = tables::has_nsyns(&file, name).then_some(NSYNS_PLOT);
+        let nsyns = file.has_nsyns(name).then_some(NSYNS_PLOT);
         for stem in PLOTS.into_iter().chain(nsyns) {
             for ext in ["png", "svg"] {
                 relative.push(Path::new(folder).join(format!("{stem}.{ext}")));
@@ -165,7 +166,7 @@ pub fn write_report(
 
 fn build_and_install(
     tables_path: &Path,
-    file: &hdf5::File,
+    file: &CensusFile,
     out_dir: &Path,
     names: &[String],
     folders: &[String],
@@ -191,7 +192,8 @@ fn build_and_install(
     };
     for (name, folder) in names.iter().zip(folders) {
         // One population at a time: only its per-target tables are in memory.
-        let t = tables::read_population(file, tables_path, name)?;
+        // Without the connection table, which no number or plot needs.
+        let t = file.read(name, ConnectionTable::Skip)?;
         let dir = staging.path().join(folder);
         create_dir(&dir)?;
         let plots = PopulationPlots {
@@ -262,12 +264,7 @@ fn plot_files(folder: &str, stem: &str) -> PlotFiles {
 }
 
 /// The words of one plot.
-fn plot_spec<'a>(
-    stem: &str,
-    t: &PopulationTables,
-    pop: &PopulationSummary,
-    bins: &'a Bins,
-) -> PlotSpec<'a> {
+fn plot_spec<'a>(stem: &str, t: &Census, pop: &PopulationSummary, bins: &'a Bins) -> PlotSpec<'a> {
     let log_x = bins.spacing == Spacing::Log;
     let log_y = bins.heights_span_decades();
     let unit_bins = bins.iter().all(|(lo, hi, _)| hi - lo == 1);
@@ -331,7 +328,7 @@ fn plot_spec<'a>(
                 format!(
                     "{}, {}",
                     count(t.n_targets, "target"),
-                    count(t.connection_count, "connection")
+                    count(t.connection_count(), "connection")
                 ),
                 format!(
                     "targets with no connections (in no bar): {}{}",
@@ -349,7 +346,7 @@ fn plot_spec<'a>(
                 format!(
                     "{}, {} in {}",
                     count(t.n_targets, "target"),
-                    count(t.nsyns_total, "synapse"),
+                    count(nsyns_total(t), "synapse"),
                     count(t.edge_count, "edge row")
                 ),
                 format!(
@@ -367,7 +364,7 @@ fn plot_spec<'a>(
             vec![
                 format!(
                     "{}, {}",
-                    count(t.connection_count, "connection"),
+                    count(t.connection_count(), "connection"),
                     count(t.edge_count, row)
                 ),
                 match pop.synapses_per_connection.mean {

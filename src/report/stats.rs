@@ -7,7 +7,9 @@
 
 use serde::Serialize;
 
-use super::tables::PopulationTables;
+use crate::Census;
+use crate::census::reader::nsyns_total;
+use crate::census::schema::UNKNOWN_POPULATION;
 
 /// Mean, median, smallest and largest of a list of counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -163,7 +165,7 @@ impl PopulationSummary {
     }
 
     /// Computes the numbers of a population's tables.
-    pub fn of(t: &PopulationTables, plots: PopulationPlots) -> Self {
+    pub fn of(t: &Census, plots: PopulationPlots) -> Self {
         let with = t.target_synapse_count.iter().filter(|&&c| c > 0).count() as u64;
         let order = if t.sortedness.by_target_source {
             "sorted by (target, source)"
@@ -172,17 +174,14 @@ impl PopulationSummary {
         } else {
             "unsorted"
         };
-        let name = |p: &Option<String>| {
-            p.clone()
-                .unwrap_or_else(|| crate::census::output::UNKNOWN_POPULATION.to_string())
-        };
+        let name = |p: &Option<String>| p.clone().unwrap_or_else(|| UNKNOWN_POPULATION.to_string());
         PopulationSummary {
             population: t.population.clone(),
             source_node_population: name(&t.source_population),
             target_node_population: name(&t.target_population),
             edges: t.edge_count,
             synapses: if t.target_nsyns_total.is_some() {
-                t.nsyns_total
+                nsyns_total(t)
             } else {
                 t.edge_count
             },
@@ -192,7 +191,7 @@ impl PopulationSummary {
                 "edge rows"
             }
             .to_string(),
-            connections: t.connection_count,
+            connections: t.connection_count(),
             targets: t.n_targets,
             targets_with_synapses: with,
             targets_without_synapses: t.n_targets - with,

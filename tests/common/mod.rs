@@ -1,5 +1,8 @@
-//! Shared test fixtures: tiny SONATA edge files written with the hdf5 crate, and the naive
-//! reference census (a BTreeMap count) every engine is compared with.
+//! Shared test fixtures: tiny SONATA edge files written with the hdf5 crate, the naive
+//! reference census (a BTreeMap count) every engine is compared with, and [`Engine`] with
+//! [`engine_tests!`], which run one census test body on every engine (as cubecl and vello test
+//! their backends). Proptest's shared configuration is in `props.rs`, apart because the fuzz
+//! crate shares this module without proptest.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -7,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use hdf5::types::VarLenUnicode;
-use sonata_census::Census;
+use sonata_census::census::{Backend, CensusOptions, Note, census_population_noted};
+use sonata_census::progress::Progress;
+use sonata_census::{Census, EdgeFile};
 
 /// Storage of id columns in a fixture.
 #[derive(Debug, Clone, Copy)]
@@ -359,3 +364,154 @@ pub fn random_edges(
         pairs.iter().map(|p| p.0).collect(),
     )
 }
+
+/// Writes a bmtk `nsyns` column for the edges of `pop` (one attribute group `0` holding every
+/// edge).
+pub fn write_nsyns(path: &Path, pop: &str, nsyns: &[u64]) {
+    let file = hdf5::File::open_rw(path).unwrap();
+    let g = file.group(&format!("edges/{pop}")).unwrap();
+    let n = nsyns.len() as u64;
+    g.new_dataset_builder()
+        .with_data(&vec![0u64; nsyns.len()])
+        .create("edge_group_id")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&(0..n).collect::<Vec<u64>>())
+        .create("edge_group_index")
+        .unwrap();
+    g.create_group("0")
+        .unwrap()
+        .new_dataset_builder()
+        .with_data(nsyns)
+        .create("nsyns")
+        .unwrap();
+}
+
+/// The census engine a test runs on. Every census behaviour test is one function of the engine,
+/// instantiated for each by [`engine_tests!`]; the backend is always explicit, so what a test
+/// checks never depends on the environment (`SONATA_CENSUS_GPU_MIN_EDGES` steers `auto` only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `Backend::Cpu`, the reference engine.
+    Cpu,
+    /// `Backend::Gpu` (any adapter, lavapipe included).
+    Gpu,
+}
+
+impl Engine {
+    /// The backend that selects this engine.
+    pub fn backend(self) -> Backend {
+        match self {
+            Engine::Cpu => Backend::Cpu,
+            Engine::Gpu => Backend::Gpu,
+        }
+    }
+
+    /// `options` with this engine's backend.
+    pub fn options(self, options: &CensusOptions) -> CensusOptions {
+        CensusOptions {
+            backend: self.backend(),
+            ..options.clone()
+        }
+    }
+
+    /// The census of population `pop` of `path` on this engine (the backend of `options` is
+    /// replaced by this engine's).
+    pub fn census(
+        self,
+        path: &Path,
+        pop: &str,
+        options: &CensusOptions,
+    ) -> sonata_census::Result<Census> {
+        self.census_noted(path, pop, options)
+            .map(|(census, _)| census)
+    }
+
+    /// [`Engine::census`] and the notes of the run (notices, the `gpu:` strategy line).
+    pub fn census_noted(
+        self,
+        path: &Path,
+        pop: &str,
+        options: &CensusOptions,
+    ) -> sonata_census::Result<(Census, Vec<Note>)> {
+        let file = EdgeFile::open(path)?;
+        let pop = file.population(pop)?;
+        let mut notes = Vec::new();
+        let census = census_population_noted(
+            &pop,
+            &self.options(options),
+            &Progress::hidden(),
+            &mut notes,
+        )?;
+        Ok((census, notes))
+    }
+
+    /// Asserts that the run of `notes` gave no `notice:` line (fallbacks, warnings).
+    pub fn assert_no_notices(self, notes: &[Note], what: &str) {
+        let notices: Vec<&str> = notes
+            .iter()
+            .map(|n| n.text.as_str())
+            .filter(|t| t.starts_with("notice: ") || t.starts_with("warning: "))
+            .collect();
+        assert!(notices.is_empty(), "{what}: {notices:?}");
+    }
+
+    /// On the GPU engine, asserts that its `gpu:` line names `strategy` (`sorted`, `unsorted, 3
+    /// partitions`, `cpu fallback`); the CPU engine has one way to count each input shape.
+    pub fn assert_gpu_strategy(self, notes: &[Note], strategy: &str, what: &str) {
+        if self == Engine::Cpu {
+            return;
+        }
+        let line = notes
+            .iter()
+            .find(|n| n.text.starts_with("gpu: "))
+            .map(|n| n.text.as_str());
+        assert!(
+            line.is_some_and(|l| l.contains(&format!(": {strategy}; "))),
+            "{what}: expected strategy '{strategy}' in {line:?}"
+        );
+    }
+
+    /// Whether this engine can run here: always for the CPU; for the GPU when an adapter exists
+    /// ([`gpu_available`] prints that the test skips, and fails under
+    /// `SONATA_CENSUS_REQUIRE_GPU=1`).
+    pub fn available(self) -> bool {
+        match self {
+            Engine::Cpu => true,
+            Engine::Gpu => gpu_available(),
+        }
+    }
+}
+
+/// Instantiates census test bodies `fn name(engine: Engine)` as `#[test]`s of each engine:
+/// `cpu::name` and `gpu::name` (the latter prints that it skipped when there is no adapter).
+/// Attributes before a name (`#[ignore]`, docs) go on both.
+#[allow(unused_macros)] // test binaries without census bodies share this module
+macro_rules! engine_tests {
+    ($($(#[$meta:meta])* fn $name:ident;)*) => {
+        /// The bodies on the CPU engine.
+        mod cpu {
+            $(
+                $(#[$meta])*
+                #[test]
+                fn $name() {
+                    super::$name(super::common::Engine::Cpu);
+                }
+            )*
+        }
+        /// The bodies on the GPU engine, when an adapter exists.
+        mod gpu {
+            $(
+                $(#[$meta])*
+                #[test]
+                fn $name() {
+                    if super::common::Engine::Gpu.available() {
+                        super::$name(super::common::Engine::Gpu);
+                    }
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)] // the fuzz crate shares this module and has no engine tests
+pub(crate) use engine_tests;

@@ -1,0 +1,69 @@
+//! The names of a census table file: every dataset and attribute that [`super::output`] writes
+//! and [`super::reader`] reads, declared once (other tools depend on these exact names; the
+//! README documents the layout).
+//!
+//! ```text
+//! /<edge population>/                            attributes: source_node_population,
+//!                                                target_node_population, edge_count (uint64),
+//!                                                sorted_by_target (uint8),
+//!                                                sonata_census_version; also
+//!                                                sorted_by_target_source (uint8), n_targets (uint64)
+//! /<edge population>/target_synapse_count        uint64 [n_targets]
+//! /<edge population>/target_connection_count     uint64 [n_targets]
+//! /<edge population>/connections/target_offsets  uint64 [n_targets + 1]
+//! /<edge population>/connections/source_node_id  uint64 [n_connections]
+//! /<edge population>/connections/synapse_count   uint32 [n_connections]
+//! /<edge population>/synapses_per_connection     uint64 [k + 1]
+//! /<edge population>/target_nsyns_total          uint64 [n_targets]  (bmtk `nsyns` files only)
+//! ```
+//! Dataset names are paths relative to the population's group; [`leaf`] gives the name inside
+//! its own group, which is how the writer creates them.
+
+/// Attribute: the source node population (or [`UNKNOWN_POPULATION`]).
+pub const SOURCE_NODE_POPULATION: &str = "source_node_population";
+/// Attribute: the target node population (or [`UNKNOWN_POPULATION`]).
+pub const TARGET_NODE_POPULATION: &str = "target_node_population";
+/// Attribute (uint64): edges of the population.
+pub const EDGE_COUNT: &str = "edge_count";
+/// Attribute (uint64): length of the per-target tables.
+pub const N_TARGETS: &str = "n_targets";
+/// Attribute (uint8): whether the counted edges were sorted by target.
+pub const SORTED_BY_TARGET: &str = "sorted_by_target";
+/// Attribute (uint8): whether the counted edges were sorted by (target, source).
+pub const SORTED_BY_TARGET_SOURCE: &str = "sorted_by_target_source";
+/// Attribute: the version of sonata-census that wrote the file.
+pub const VERSION: &str = "sonata_census_version";
+
+/// Dataset: synapses (edges) per target.
+pub const TARGET_SYNAPSE_COUNT: &str = "target_synapse_count";
+/// Dataset: connections (distinct sources) per target.
+pub const TARGET_CONNECTION_COUNT: &str = "target_connection_count";
+/// Group of the connection table (CSR by target).
+pub const CONNECTIONS: &str = "connections";
+/// Dataset: CSR offsets of each target's connections, `n_targets + 1` entries.
+pub const TARGET_OFFSETS: &str = "connections/target_offsets";
+/// Dataset: the source of each connection.
+pub const SOURCE_NODE_ID: &str = "connections/source_node_id";
+/// Dataset (uint32): the synapses of each connection.
+pub const SYNAPSE_COUNT: &str = "connections/synapse_count";
+/// Dataset: entry `k` counts the connections of exactly `k` synapses.
+pub const SYNAPSES_PER_CONNECTION: &str = "synapses_per_connection";
+/// Dataset, bmtk `nsyns` files only: the per-target sum of `nsyns`.
+pub const TARGET_NSYNS_TOTAL: &str = "target_nsyns_total";
+
+/// Value of the node population attributes when the edge file does not name the population.
+pub const UNKNOWN_POPULATION: &str = "unknown";
+
+/// The datasets whose presence (with an [`EDGE_COUNT`] attribute) makes a top-level group a
+/// census population, in the order the "not a census table file" message lists them.
+pub const REQUIRED: [&str; 3] = [
+    TARGET_SYNAPSE_COUNT,
+    TARGET_CONNECTION_COUNT,
+    SYNAPSES_PER_CONNECTION,
+];
+
+/// The last component of a dataset path (`connections/target_offsets` → `target_offsets`): its
+/// name inside its own group.
+pub fn leaf(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
