@@ -18,7 +18,6 @@ use std::process::{Command, Output};
 use common::{Ids, locked, write_edges, write_raw_index, write_target_index};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::reader::read_census;
-use sonata_census::sonata::{CircuitConfig, NodeFile};
 use sonata_census::census::{Backend, CensusOptions, census_population};
 use sonata_census::generate::{AttributeSet, GenerateOptions, generate};
 use sonata_census::neurodamus::{ReaderOptions, SonataReader};
