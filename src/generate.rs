@@ -84,7 +84,7 @@ pub enum EdgeOrder {
 
 /// Storage type of `source_node_id` and `target_node_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IdDtype {
+pub enum GeneratedIdDtype {
     /// `uint64`, as the SONATA specification says.
     #[default]
     U64,
@@ -122,7 +122,7 @@ pub struct GenerateOptions {
     /// Row order.
     pub order: EdgeOrder,
     /// Storage type of the id columns.
-    pub id_dtype: IdDtype,
+    pub id_dtype: GeneratedIdDtype,
     /// Number of attribute groups (>= 1). With more than one, `edge_group_id` and
     /// `edge_group_index` are written and every row is assigned a group pseudo-randomly.
     pub groups: u32,
@@ -144,7 +144,7 @@ impl Default for GenerateOptions {
             edges: 100_000,
             seed: 1,
             order: EdgeOrder::Sorted,
-            id_dtype: IdDtype::U64,
+            id_dtype: GeneratedIdDtype::U64,
             groups: 1,
             attributes: AttributeSet::Bbp,
             write_index: true,
@@ -246,17 +246,17 @@ impl GenerateOptions {
         }
         if self.edges > 0 && self.nodes == 0 {
             return bad(format!(
-                "cannot place {} without a target node (--nodes must be at least 1)",
+                "cannot place {} without a target node (nodes must be at least 1)",
                 crate::words::plural(self.edges, "edge")
             ));
         }
         if self.edges > 0 && self.source_node_count() == 0 {
             return bad(format!(
-                "cannot place {} without a source node (--source-nodes must be at least 1)",
+                "cannot place {} without a source node (source_nodes must be at least 1)",
                 crate::words::plural(self.edges, "edge")
             ));
         }
-        if self.id_dtype == IdDtype::I64 {
+        if self.id_dtype == GeneratedIdDtype::I64 {
             let limit = i64::MAX as u64 + 1;
             if self.nodes > limit || self.source_node_count() > limit {
                 return bad("node counts above 2^63 do not fit int64 ids".into());
@@ -966,7 +966,7 @@ struct PopulationWriter {
     at: Location,
     edges: u64,
     seed: u64,
-    id_dtype: IdDtype,
+    id_dtype: GeneratedIdDtype,
     attributes: AttributeSet,
     group_count: u32,
     group_seed: u64,
@@ -994,8 +994,8 @@ impl PopulationWriter {
         let id_dataset = |col: &str, population: &str| -> Result<hdf5::Dataset> {
             let col_at = at.dataset(col);
             let ds = match opts.id_dtype {
-                IdDtype::U64 => create_1d::<u64>(&group, col, edges),
-                IdDtype::I64 => create_1d::<i64>(&group, col, edges),
+                GeneratedIdDtype::U64 => create_1d::<u64>(&group, col, edges),
+                GeneratedIdDtype::I64 => create_1d::<i64>(&group, col, edges),
             }
             .at(&col_at)?;
             write_string_attr(&ds, schema::NODE_POPULATION_ATTR, population).at(&col_at)?;
@@ -1074,11 +1074,11 @@ impl PopulationWriter {
         let n = sources.len();
         let at = &self.at;
         match self.id_dtype {
-            IdDtype::U64 => {
+            GeneratedIdDtype::U64 => {
                 write_rows(&self.source, start, sources).at(&at.dataset(schema::SOURCE_NODE_ID))?;
                 write_rows(&self.target, start, targets).at(&at.dataset(schema::TARGET_NODE_ID))?;
             }
-            IdDtype::I64 => {
+            GeneratedIdDtype::I64 => {
                 // Ids are below 2^63 (checked by validate), so the bit patterns are equal.
                 let s: &[i64] = bytemuck::cast_slice(sources);
                 let t: &[i64] = bytemuck::cast_slice(targets);

@@ -28,6 +28,7 @@ pub mod kernels;
 pub mod neurodamus;
 pub mod outputs;
 pub mod progress;
+#[cfg(feature = "report")]
 pub mod report;
 pub mod selection;
 pub mod sonata;

@@ -8,8 +8,8 @@ use hdf5::types::TypeDescriptor;
 use sonata_census::EdgeFile;
 use sonata_census::Error;
 use sonata_census::generate::{
-    AttributeSet, CHUNK_ROWS, EdgeOrder, GenerateOptions, GenerateSummary, IdDtype, IndexSpelling,
-    generate, write_indices,
+    AttributeSet, CHUNK_ROWS, EdgeOrder, GenerateOptions, GenerateSummary, GeneratedIdDtype,
+    IndexSpelling, generate, write_indices,
 };
 use sonata_census::sonata::IdDtype as FileIdDtype;
 use tempfile::TempDir;
@@ -348,7 +348,7 @@ fn int64_ids_are_stored_as_int64_with_the_same_values() {
         &dir,
         "i.h5",
         &GenerateOptions {
-            id_dtype: IdDtype::I64,
+            id_dtype: GeneratedIdDtype::I64,
             ..opts(100, 5_000, EdgeOrder::Shuffled)
         },
     );

@@ -10,7 +10,7 @@ use common::{assert_same_tables, naive_census};
 use sonata_census::EdgeFile;
 use sonata_census::census::{CensusOptions, census_population};
 use sonata_census::generate::{
-    AttributeSet, EdgeOrder, GenerateOptions, IdDtype, IndexSpelling, generate,
+    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, IndexSpelling, generate,
 };
 use sonata_census::progress::Progress;
 
@@ -91,7 +91,7 @@ fn every_order() {
 fn int64_ids_groups_no_index_and_populations() {
     check(
         &GenerateOptions {
-            id_dtype: IdDtype::I64,
+            id_dtype: GeneratedIdDtype::I64,
             order: EdgeOrder::Shuffled,
             ..base(20_000, 300)
         },

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sonata_census::census::{Backend, CensusOptions};
-use sonata_census::generate::{AttributeSet, EdgeOrder, GenerateOptions, IdDtype, generate};
+use sonata_census::generate::{
+    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, generate,
+};
 use sonata_census::neurodamus::synapse_params::{
     EXP2SYN, GAP_JUNCTION, NEUROGLIA, NEUROMODULATION, POINT_PROCESS, SYNAPSE,
 };
@@ -526,8 +528,8 @@ fn generated_case(dir: &Path, name: &str, entry: &J) -> PathBuf {
             _ => EdgeOrder::Shuffled,
         },
         id_dtype: match flag("--id-dtype") {
-            Some("i64") => IdDtype::I64,
-            _ => IdDtype::U64,
+            Some("i64") => GeneratedIdDtype::I64,
+            _ => GeneratedIdDtype::U64,
         },
         attributes: AttributeSet::Bbp,
         ..GenerateOptions::default()

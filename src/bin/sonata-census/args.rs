@@ -1,9 +1,12 @@
-//! Command-line arguments (clap derive). The commands themselves live in `commands.rs`.
-
-use std::path::PathBuf;
+//! Command-line arguments shared by the commands (clap derive): the top-level [`Cli`] and its
+//! [`Command`]s, and the flags several commands take, declared once here and flattened into each
+//! (`-q` / `-v` in [`crate::console::Verbosity`], `--backend` in [`BackendFlag`], `--force` in
+//! [`ForceFlag`]). Each command's own arguments live in its file, beside its `run`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sonata_census::ids::{parse_count, parse_count_u32, parse_count_usize};
+use sonata_census::census::Backend;
+
+use crate::console::Verbosity;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,13 +48,9 @@ A failed run leaves no output file and an existing output untouched.";
 #[derive(Debug, Parser)]
 #[command(name = "sonata-census", version, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
-    /// Print nothing but errors (no progress bars, no summary on stderr).
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-
-    /// Print more detail on stderr (backend choice, timings, strategy).
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// `-q` / `-v`, taken by every command.
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 
     /// What to do.
     #[command(subcommand)]
@@ -64,176 +63,57 @@ pub enum Command {
     /// neurodamus cell readers on SONATA nodes: round-robin and me-type distribution,
     /// me-types, load_sonata (JSON on stdout).
     #[command(subcommand_required = true)]
-    Nodes(crate::nodes_cmd::NodesArgs),
+    Nodes(crate::nodes::NodesArgs),
 
     /// Exact dry-run statistics of a circuit config: synapses and connections per me-type,
     /// synapse memory, per-rank memory of a round-robin distribution.
-    DryRun(crate::nodes_cmd::DryRunArgs),
+    DryRun(crate::dry_run::DryRunArgs),
 
     /// Describe an edge file: populations, node populations, edge counts, indices, order,
     /// attribute groups and columns with their types.
-    #[command(after_help = INFO_HELP)]
-    Info(InfoArgs),
+    #[command(after_help = crate::info::HELP)]
+    Info(crate::info::InfoArgs),
 
     /// Count synapses and connections of edge populations and write the census tables (HDF5).
-    #[command(after_help = COUNT_HELP)]
-    Count(CountArgs),
+    #[command(after_help = crate::count::HELP)]
+    Count(crate::count::CountArgs),
 
     /// Write a synthetic SONATA edge file with cortex-like statistics.
-    #[command(after_help = GENERATE_HELP)]
-    Generate(GenerateArgs),
+    #[command(after_help = crate::generate::HELP)]
+    Generate(crate::generate::GenerateArgs),
 
     /// Generate a circuit in a temporary folder, count it, and print a summary.
-    #[command(after_help = DEMO_HELP)]
-    Demo(DemoArgs),
+    #[command(after_help = crate::demo::HELP)]
+    Demo(crate::demo::DemoArgs),
 
     /// Plot census tables (PNG and SVG histograms per population) and write an HTML page and
     /// summary.json with their numbers.
-    #[command(after_help = REPORT_HELP)]
-    Report(ReportArgs),
+    #[command(after_help = crate::report::HELP)]
+    Report(crate::report::ReportArgs),
 
     /// neurodamus synapse reader answers as JSON on stdout: synapses per target, per connection,
     /// and the synapse parameter records of a gid.
-    Query(crate::query_cmd::QueryArgs),
+    Query(crate::query::QueryArgs),
 }
 
-// Example lines stay under 80 columns (clap would wrap them without a backslash) and are
-// checked to parse by `tests::every_help_example_parses`.
+// Example lines of every command's help stay under 80 columns (clap would wrap them without a
+// backslash) and are checked to parse by `tests::every_help_example_parses`.
 
-const INFO_HELP: &str = "\
-Examples:
-  sonata-census info edges.h5
-  sonata-census info edges.h5 --json
-  sonata-census info huge_edges.h5 --no-scan";
-
-const GENERATE_HELP: &str = "\
-Counts are whole numbers: 10000000, 1e7 and 10_000_000 are the same.
-
-Examples:
-  sonata-census generate circuit.h5 --nodes 100000 --edges 1e7
-  sonata-census generate shuffled.h5 --nodes 1000 --edges 100000 \\
-      --order shuffled --id-dtype i64 --no-index
-  sonata-census generate bmtk.h5 --nodes 1000 --edges 1e5 --attributes bmtk \\
-      --index-spelling bmtk --populations 2";
-
-const DEMO_HELP: &str = "\
-Examples:
-  sonata-census demo
-  sonata-census demo --edges 1e7 --nodes 1e5 --backend cpu
-  sonata-census demo --keep demo_files";
-
-const COUNT_HELP: &str = "\
-Output layout (one group per edge population):
-  /<pop>/target_synapse_count          uint64 [n_targets]
-  /<pop>/target_connection_count       uint64 [n_targets]
-  /<pop>/connections/target_offsets    uint64 [n_targets + 1]
-  /<pop>/connections/source_node_id    uint64 [n_connections]  (ascending within a target)
-  /<pop>/connections/synapse_count     uint32 [n_connections]
-  /<pop>/synapses_per_connection       uint64 [k + 1]          (entry i: connections with i synapses)
-  /<pop>/target_nsyns_total            uint64 [n_targets]      (bmtk files with an nsyns column)
-n_targets is --nodes-count, else the length of the target index, else the largest target id + 1.
-
-Examples:
-  sonata-census count edges.h5 --output census.h5
-  sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 \\
-      -o census.h5 --force";
-
-const REPORT_HELP: &str = "\
-Writes into DIR (created when missing):
-  index.html                                   summary numbers and plots of every population
-  summary.json                                 the same numbers
-  <pop>/synapses_per_target.{png,svg}          in-degree distribution
-  <pop>/connections_per_target.{png,svg}       distinct sources per target
-  <pop>/synapses_per_connection.{png,svg}      the stored synapses-per-connection histogram
-Bins and axes are logarithmic where the values span two decades or more. Targets without
-synapses are in no bar; the plots and the page give their number.
-
-Examples:
-  sonata-census count edges.h5 -o census.h5
-  sonata-census report census.h5 --output report
-  sonata-census report census.h5 -p All__All__chemical -o report \\
-      --size 1600x1000 --force";
-
-/// Arguments of `report`.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Census table file (written by `sonata-census count`).
-    pub tables: PathBuf,
-    /// Folder for the report (created when missing; its parent folder must exist).
-    #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Population to report (repeat for several); default: every population in the file.
-    #[arg(short, long = "population", value_name = "NAME")]
-    pub populations: Vec<String>,
-    /// Replace existing report files.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Size of each plot in pixels, WIDTHxHEIGHT, from 480x300 to 8192x8192.
-    #[arg(long, value_name = "WxH", default_value = "960x600", value_parser = parse_size)]
-    pub size: (u32, u32),
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("expected WIDTHxHEIGHT, e.g. 960x600, not '{s}'"))?;
-    let n = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("expected WIDTHxHEIGHT, e.g. 960x600, not '{s}'"))
-    };
-    Ok((n(w)?, n(h)?))
-}
-
-/// Arguments of `info`.
-#[derive(Debug, Args)]
-pub struct InfoArgs {
-    /// SONATA edge file (HDF5).
-    pub file: PathBuf,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Skip reading the id columns and index rows (edge order, negative ids, target ids
-    /// against the index, index ranges): only metadata is read, fast on huge files.
-    #[arg(long)]
-    pub no_scan: bool,
-}
-
-/// Arguments of `count`.
-#[derive(Debug, Args)]
-pub struct CountArgs {
-    /// SONATA edge file (HDF5).
-    pub file: PathBuf,
-    /// Edge population to count (repeat for several); default: every population in the file.
-    #[arg(short, long = "population", value_name = "NAME")]
-    pub populations: Vec<String>,
-    /// Output file for the census tables (HDF5).
-    #[arg(short, long, value_name = "OUT.h5")]
-    pub output: PathBuf,
-    /// Number of target nodes (length of the per-target tables); default: the target index's
-    /// length, else the largest target id + 1.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub nodes_count: Option<u64>,
+/// `--backend` of the commands that count (`count`, `demo`, `dry-run`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct BackendFlag {
     /// Counting engine: auto picks a real GPU when there is one, else the CPU.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
     pub backend: BackendArg,
+}
+
+/// `-f` / `--force` of the commands that write files. The text here is `count`'s and
+/// `generate`'s; `report` and `demo` replace it with theirs (`mut_arg`), as their outputs differ.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ForceFlag {
     /// Replace the output file if it exists.
     #[arg(short, long)]
     pub force: bool,
-    /// Memory for grouping unsorted edges by target, in MiB; beyond it, edges spill to disk.
-    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_count)]
-    pub memory_budget: u64,
-    /// Folder for spill files of unsorted populations larger than --memory-budget.
-    #[arg(long, value_name = "DIR")]
-    pub spill_dir: Option<PathBuf>,
-    /// Rows per streamed chunk.
-    #[arg(long, value_name = "ROWS", default_value_t = crate_chunk_len(), hide = true,
-          value_parser = parse_count_usize)]
-    pub chunk_len: usize,
-}
-
-const fn crate_chunk_len() -> usize {
-    sonata_census::census::DEFAULT_CHUNK_LEN
 }
 
 /// Counting engine.
@@ -247,108 +127,14 @@ pub enum BackendArg {
     Gpu,
 }
 
-/// Edge order of a generated file.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OrderArg {
-    /// By target, then source.
-    Sorted,
-    /// By target; sources in random order within a target.
-    TargetSorted,
-    /// Random order.
-    Shuffled,
-}
-
-/// Storage type of generated node ids.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum IdDtypeArg {
-    /// uint64 (SONATA, BBP).
-    U64,
-    /// int64 (seen in snap and neurodamus test files).
-    I64,
-}
-
-/// Attribute columns of generated files.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AttributesArg {
-    /// BBP chemical synapse columns in group 0.
-    Bbp,
-    /// bmtk columns: nsyns and syn_weight.
-    Bmtk,
-    /// No attribute group.
-    None,
-}
-
-/// Spelling of the per-node index dataset.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum IndexSpellingArg {
-    /// node_id_to_ranges (SONATA, libsonata, BBP).
-    Sonata,
-    /// node_id_to_range (bmtk, Allen).
-    Bmtk,
-}
-
-/// Arguments of `generate`.
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Output SONATA edge file.
-    pub output: PathBuf,
-    /// Number of target nodes.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub nodes: u64,
-    /// Number of edges (synapses) per population.
-    #[arg(long, value_name = "E", value_parser = parse_count)]
-    pub edges: u64,
-    /// Number of source nodes (a separate "Virtual" source population); default: same as --nodes.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub source_nodes: Option<u64>,
-    /// Random seed (same seed, same file).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Edge order in the file.
-    #[arg(long, value_enum, default_value_t = OrderArg::Sorted)]
-    pub order: OrderArg,
-    /// Storage type of the id columns.
-    #[arg(long, value_enum, default_value_t = IdDtypeArg::U64)]
-    pub id_dtype: IdDtypeArg,
-    /// Number of attribute groups (more than 1 writes edge_group_id / edge_group_index).
-    #[arg(long, default_value_t = 1, value_name = "K", value_parser = parse_count_u32)]
-    pub groups: u32,
-    /// Attribute columns.
-    #[arg(long, value_enum, default_value_t = AttributesArg::Bbp)]
-    pub attributes: AttributesArg,
-    /// Do not write indices/.
-    #[arg(long)]
-    pub no_index: bool,
-    /// Spelling of the index's per-node dataset.
-    #[arg(long, value_enum, default_value_t = IndexSpellingArg::Sonata)]
-    pub index_spelling: IndexSpellingArg,
-    /// Number of edge populations.
-    #[arg(long, default_value_t = 1, value_name = "K", value_parser = parse_count_u32)]
-    pub populations: u32,
-    /// Replace the output file if it exists.
-    #[arg(short, long)]
-    pub force: bool,
-}
-
-/// Arguments of `demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Edges of the generated circuit.
-    #[arg(long, default_value_t = 1_000_000, value_name = "E", value_parser = parse_count)]
-    pub edges: u64,
-    /// Target nodes of the generated circuit.
-    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = parse_count)]
-    pub nodes: u64,
-    /// Keep the generated files (demo_circuit.h5, demo_census.h5) in this folder instead of a
-    /// temporary one; the folder is created if missing (its parent must exist).
-    #[arg(long, value_name = "DIR")]
-    pub keep: Option<PathBuf>,
-    /// Replace demo_circuit.h5 and demo_census.h5 in the --keep folder if they exist.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Counting engine.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
-    pub backend: BackendArg,
+impl From<BackendArg> for Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,34 @@
 //! The `sonata-census` command-line tool: parses arguments, runs a command, maps errors to exit
-//! codes (2 for bad input or arguments, 1 for anything else). The work is in the library.
+//! codes (2 for bad input or arguments, 1 for anything else) and prints them with the advice
+//! that names the tool's flags (the library's messages name none). The work is in the library.
+//!
+//! One file per command, owning its clap arguments and its `run`: [`count`], [`generate`],
+//! [`demo`], [`report`], [`info`], [`dry_run`], [`nodes`], [`query`]; the flags several commands
+//! share are declared once in [`args`], and what is printed (and how much) in [`console`].
 
-mod cli;
-mod commands;
-mod nodes_cmd;
-mod query_cmd;
+mod args;
+mod console;
+mod count;
+mod demo;
+mod dry_run;
+mod generate;
+mod info;
+mod nodes;
+mod query;
+mod report;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use sonata_census::{Error, Result};
+
+use args::{Cli, Command};
+
+/// Testing hook of the signal tests: with `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1` the main thread
+/// does not stop on a signal, as one stuck in a long HDF5 call would not, so that the tests reach
+/// the forced clean-up whatever the speed of the machine
+/// ([`sonata_census::interrupt::ignore_for_tests`]).
+const IGNORE_INTERRUPT_ENV: &str = "SONATA_CENSUS_TEST_IGNORE_INTERRUPT";
 
 /// `--version`: the tool's version and the HDF5 library it reads with (its fixes of crashes on
 /// damaged files depend on the release).
@@ -34,10 +54,8 @@ fn main() -> ExitCode {
         // SAFETY: nothing else runs yet; no other thread reads the environment concurrently.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
-    let matches = cli::Cli::command()
-        .long_version(long_version())
-        .get_matches();
-    let cli = match cli::Cli::from_arg_matches(&matches) {
+    let matches = Cli::command().long_version(long_version()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
@@ -46,20 +64,20 @@ fn main() -> ExitCode {
     // other commands keep the default disposition (they write no files).
     if matches!(
         cli.command,
-        cli::Command::Count(_)
-            | cli::Command::Generate(_)
-            | cli::Command::Demo(_)
-            | cli::Command::Report(_)
-    ) && let Err(err) = sonata_census::interrupt::install()
-    {
-        eprintln!("sonata-census: {err}");
-        return ExitCode::from(1);
+        Command::Count(_) | Command::Generate(_) | Command::Demo(_) | Command::Report(_)
+    ) {
+        if std::env::var(IGNORE_INTERRUPT_ENV).as_deref() == Ok("1") {
+            sonata_census::interrupt::ignore_for_tests();
+        }
+        if let Err(err) = sonata_census::interrupt::install() {
+            eprintln!("sonata-census: {err}");
+            return ExitCode::from(1);
+        }
     }
-    match commands::run(cli) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if let (sonata_census::Error::Interrupted, Some(code)) =
-                (&err, sonata_census::interrupt::exit_code())
+            if let (Error::Interrupted, Some(code)) = (&err, sonata_census::interrupt::exit_code())
             {
                 eprintln!(
                     "sonata-census: interrupted by {}; no output written",
@@ -70,7 +88,7 @@ fn main() -> ExitCode {
             // Names in messages come from files: one line, valid UTF-8, whatever they hold.
             eprintln!(
                 "sonata-census: {}",
-                sonata_census::error::printable_line(&err.to_string())
+                sonata_census::error::printable_line(&message(&err))
             );
             if err.is_input_error() {
                 ExitCode::from(2)
@@ -78,5 +96,31 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+    }
+}
+
+/// Runs the command line.
+fn run(cli: Cli) -> Result<()> {
+    let v = cli.verbosity;
+    match cli.command {
+        Command::Nodes(args) => nodes::run(&args),
+        Command::DryRun(args) => dry_run::run(&args, v),
+        Command::Info(args) => info::run(&args, v),
+        Command::Count(args) => count::run(&args, v),
+        Command::Generate(args) => generate::run(&args, v),
+        Command::Demo(args) => demo::run(&args, v),
+        Command::Query(args) => query::run(&args),
+        Command::Report(args) => report::run(&args, v),
+    }
+}
+
+/// The message of `err` with the advice that names this tool's flags: the library says what is
+/// wrong, the tool says which of its flags changes it.
+fn message(err: &Error) -> String {
+    match err {
+        Error::OutputExists { .. } => format!("{err} (pass --force to replace it)"),
+        // A note goes after the advice of the error it notes.
+        Error::Noted { error, note } => format!("{} ({note})", message(error)),
+        _ => err.to_string(),
     }
 }
