@@ -2,6 +2,12 @@
 //! shape: sorted, target-sorted, unsorted, chunk boundaries, spilled partitions, wide ids, and
 //! the errors of bad id columns.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{

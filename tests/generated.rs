@@ -4,6 +4,12 @@
 //! 10^5 synapses. Each is counted with small chunks (runs cross chunk borders) and with a tiny
 //! memory budget (unsorted partitions spill to disk).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{assert_same_tables, naive_census};

@@ -9,6 +9,12 @@
 //! in the input folder; and that the same input through the library gives the expected typed
 //! [`Error`] without panicking. Failures are collected and reported by case name.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

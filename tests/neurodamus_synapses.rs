@@ -4,6 +4,12 @@
 //! `tests/data/neurodamus_synapses.py`), the delay patch and the Hill formula, and the deliberate
 //! differences (files not grouped by target, minimal mode).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,12 @@
 //! writes is byte-identical to the in-memory census's, its tables equal the naive reference, and
 //! no spill file is left behind.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{Ids, Rng, naive_census, write_edges};
