@@ -18,8 +18,9 @@
 #   pkg-config                      finds zlib for the HDF5 build
 #   python3-venv                    the private cmake (and the bench peers' environment)
 #   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
-# Building against the system's HDF5 instead (`cargo build --no-default-features`) needs
-# libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some damaged files).
+# Building against the system's HDF5 instead (`cargo build --no-default-features --features
+# gpu,report,cli`) needs libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some
+# damaged files).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -16,6 +16,7 @@ use sonata_census::{EdgeFile, Error, Result};
 use crate::args::{BackendFlag, ForceFlag};
 use crate::console::{Verbosity, nsyns_note};
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 pub const HELP: &str = "\
 Output layout (one group per edge population):
   /<pop>/target_synapse_count          uint64 [n_targets]

@@ -17,6 +17,7 @@ use crate::console::{Verbosity, print_stdout};
 use crate::count::{CountArgs, count};
 use crate::generate::generate_file;
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 pub const HELP: &str = "\
 Examples:
   sonata-census demo

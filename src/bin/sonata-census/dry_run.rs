@@ -15,6 +15,7 @@ use sonata_census::words::plural;
 use crate::args::BackendFlag;
 use crate::console::{Verbosity, pretty_json, print_stdout};
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 const HELP: &str = "\
 CONFIG is a circuit config, or a simulation config: its \"network\" (default
 circuit_config.json next to it) names the circuit config. Its \"node_set\" is not

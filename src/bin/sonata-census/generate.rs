@@ -18,6 +18,7 @@ use sonata_census::{Error, Result};
 use crate::args::ForceFlag;
 use crate::console::Verbosity;
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 pub const HELP: &str = "\
 Counts are whole numbers: 10000000, 1e7 and 10_000_000 are the same.
 

@@ -8,6 +8,7 @@ use sonata_census::Result;
 
 use crate::console::{Verbosity, pretty_json, print_stdout};
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 pub const HELP: &str = "\
 Examples:
   sonata-census info edges.h5

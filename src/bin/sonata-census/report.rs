@@ -11,6 +11,7 @@ use sonata_census::words::plural;
 use crate::args::ForceFlag;
 use crate::console::{Verbosity, nsyns_note};
 
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
 pub const HELP: &str = "\
 Writes into DIR (created when missing):
   index.html                                   summary numbers and plots of every population
