@@ -3,7 +3,9 @@
 #
 #   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
 #   ./dev.sh test     install what is missing, run the whole test suite
-#   ./dev.sh check    install what is missing, cargo fmt --check and clippy -D warnings (as CI)
+#   ./dev.sh check    install what is missing, cargo fmt --check, clippy -D warnings, and the
+#                     feature checks: the library builds without default features, with none
+#                     of wgpu, clap, plotters, indicatif, signal-hook among its dependencies
 #   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
 #                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
 #
@@ -16,8 +18,9 @@
 #   pkg-config                      finds zlib for the HDF5 build
 #   python3-venv                    the private cmake (and the bench peers' environment)
 #   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
-# Building against the system's HDF5 instead (`cargo build --no-default-features`) needs
-# libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some damaged files).
+# Building against the system's HDF5 instead (`cargo build --no-default-features --features
+# gpu,report,cli`) needs libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some
+# damaged files).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -67,6 +70,22 @@ ensure_cmake() {
     export CMAKE
 }
 
+# Crates the library without default features must not depend on (the GPU engine, the tool, the
+# report's plots): `cargo build --lib --no-default-features` is the census library alone.
+OPTIONAL_CRATES='wgpu|clap|plotters|indicatif|signal-hook'
+
+# Fails, naming them, when any of OPTIONAL_CRATES is in the library's normal dependency tree
+# without default features.
+check_library_dependencies() {
+    local found
+    found=$(cargo tree --no-default-features -e normal --prefix none --format '{p}' |
+        awk '{print $1}' | grep -E -x "$OPTIONAL_CRATES" | sort -u | tr '\n' ' ' || true)
+    if [ -n "$found" ]; then
+        echo "dev.sh: the library without default features depends on: $found" >&2
+        return 1
+    fi
+}
+
 case "${1:-}" in
     demo)
         install_packages
@@ -95,8 +114,10 @@ case "${1:-}" in
         log=$(mktemp)
         trap 'rm -rf "$log" "$test_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
         status=0
-        TMPDIR="$test_tmp" cargo test --no-fail-fast --all-targets "${@:2}" 2>&1 | tee "$log" || status=1
-        TMPDIR="$test_tmp" cargo test --doc 2>&1 | tee -a "$log" || status=1
+        # `testing`: the fault-injection hooks the GPU fault tests drive.
+        TMPDIR="$test_tmp" cargo test --no-fail-fast --all-targets --features testing "${@:2}" 2>&1 |
+            tee "$log" || status=1
+        TMPDIR="$test_tmp" cargo test --doc --features testing 2>&1 | tee -a "$log" || status=1
         leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 | head -20)
         if [ -n "$leftovers" ]; then
             echo "dev.sh: the tests left files in their temporary folder:" >&2
@@ -115,6 +136,10 @@ case "${1:-}" in
         ensure_cmake
         cargo fmt --all -- --check
         cargo clippy --all-targets -- -D warnings
+        # The library alone: builds without default features (the bundled HDF5 kept, so that no
+        # system HDF5 is needed), and depends on none of the optional crates.
+        cargo check --lib --no-default-features --features static-hdf5
+        check_library_dependencies
         ;;
     bench)
         install_packages

@@ -3,6 +3,12 @@
 //! writing the census tables. Whole-process comparisons against neurodamus, h5py + numpy and the
 //! h5py floor live in `benches/compare.py` (`./dev.sh bench`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sonata_census::EdgeFile;
 use sonata_census::census::output::CensusWriter;

@@ -2,6 +2,12 @@
 //! part): `cargo bench --bench gpu_kernels`. Skips, saying so, when no GPU adapter exists; on a
 //! software adapter (lavapipe) the numbers only show that the kernels run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sonata_census::gpu::{
     self, AdapterChoice, GpuContext, Opened, Prepared, prefix_sum, segment_sort, sources_by_target,

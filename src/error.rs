@@ -136,8 +136,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The output file exists and overwriting was not allowed.
-    #[error("{}: output exists (pass --force to replace it)", path.display())]
+    /// The output file exists and overwriting was not allowed. The message names no option (the
+    /// command-line tool adds its `--force` advice).
+    #[error("{}: output exists", path.display())]
     OutputExists {
         /// The output path.
         path: PathBuf,

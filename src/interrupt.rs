@@ -3,7 +3,8 @@
 //! folder, `report`'s staging folder) to remove when the process has to stop without unwinding,
 //! and of folders a command created (`report -o DIR`, `demo --keep DIR`) to remove when empty.
 //!
-//! The command-line tool calls [`install`]. On the first signal the flag is set: the chunk loops
+//! The command-line tool calls [`install`] (feature `signals`, which `cli` enables). On the first
+//! signal the flag is set: the chunk loops
 //! ([`check`]) return [`Error::Interrupted`], the normal error path drops the temporary files,
 //! and the tool exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). Should the
 //! main thread not get there within [`GRACE`] (a long HDF5 call, a sort of a large partition), or
@@ -22,11 +23,6 @@ use crate::error::{Error, Result};
 
 /// How long the main thread has to stop by itself after a signal.
 pub const GRACE: Duration = Duration::from_secs(3);
-
-/// Testing hook: with `SONATA_CENSUS_TEST_IGNORE_INTERRUPT=1`, [`check`] does not return once
-/// the flag is set but waits for ever, as a main thread stuck in one long HDF5 call would, so
-/// that tests reach the forced clean-up whatever the speed of the machine.
-pub const IGNORE_ENV: &str = "SONATA_CENSUS_TEST_IGNORE_INTERRUPT";
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -89,6 +85,15 @@ pub fn request(signal: i32) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Testing hook: from now on [`check`] does not return once the flag is set but waits for ever,
+/// as a main thread stuck in one long HDF5 call would, so that tests reach the forced clean-up
+/// whatever the speed of the machine (the tool calls it when its tests ask through the
+/// environment; the library reads none).
+#[doc(hidden)]
+pub fn ignore_for_tests() {
+    IGNORE.store(true, Ordering::Relaxed);
+}
+
 /// A temporary path removed by the forced clean-up; dropping it unregisters the path (the owner
 /// removes it itself).
 #[derive(Debug)]
@@ -140,12 +145,9 @@ pub fn commit<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 ///
 /// # Errors
 /// [`Error::Io`] when the signal handlers cannot be installed.
+#[cfg(feature = "signals")]
 pub fn install() -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    IGNORE.store(
-        std::env::var(IGNORE_ENV).as_deref() == Ok("1"),
-        Ordering::Relaxed,
-    );
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
             path: PathBuf::from("<signal handlers>"),
@@ -178,6 +180,7 @@ pub fn install() -> Result<()> {
 }
 
 /// Removes the registered temporary paths and ends the process with the interrupted exit code.
+#[cfg(feature = "signals")]
 fn force_exit() -> ! {
     // The registry stays locked until the process ends: a rename in [`commit`] either happened
     // before (the output is complete and no longer registered) or never does.

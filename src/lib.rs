@@ -16,6 +16,18 @@
 //! [`sonata::nodes`] and [`sonata::config`] read node files and circuit configs, on which
 //! [`neurodamus`] reproduces neurodamus's cell and synapse readers and its dry run;
 //! [`outputs`] holds the rules every written file follows (checks, temporary names, modes).
+//!
+//! ## Cargo features
+//! - `static-hdf5`: HDF5 2.2 built from source and linked statically (else the system's HDF5);
+//! - `gpu`: the GPU engine (wgpu);
+//! - `report`: the `report` module, plots (plotters) and the page of a census table file;
+//! - `progress`: [`progress::Progress`] draws bars (indicatif); without it, it draws nothing;
+//! - `signals`: `interrupt::install`, SIGINT / SIGTERM handling (signal-hook);
+//! - `cli`: the `sonata-census` tool (clap), with `progress` and `signals`;
+//! - `testing`: the fault-injection hooks of the tests (not public API).
+//!
+//! All but `testing` are on by default. `cargo build --lib --no-default-features` builds the
+//! census library alone, with none of wgpu, plotters, clap, indicatif or signal-hook.
 #![deny(missing_docs)]
 
 pub mod census;
@@ -29,6 +41,7 @@ pub mod kernels;
 pub mod neurodamus;
 pub mod outputs;
 pub mod progress;
+#[cfg(feature = "report")]
 pub mod report;
 pub mod selection;
 pub mod sonata;

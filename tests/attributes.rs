@@ -1,6 +1,12 @@
 //! Attribute columns: groups, `@library`, strings, `dynamics_params`, `nsyns`, on small files
 //! written here, and on the public sample files when present.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 use std::path::{Path, PathBuf};
 
 use hdf5::H5Type;

@@ -1,6 +1,12 @@
 //! What the binary says of how it was built: `--version` names the HDF5 release it reads with.
 //! The default build carries HDF5 1.14 or newer (2.2 today) (older releases crash on some damaged files).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 #[test]

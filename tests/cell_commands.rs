@@ -4,6 +4,12 @@
 //! Expected values come from hand computation and from `tests/data/neurodamus_cell_readers.json`
 //! (neurodamus 4.2.9's own functions) and `shared/reference/neurodamus_outputs_public.json`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod cell_fixtures;
 mod common;
 

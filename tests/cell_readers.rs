@@ -7,6 +7,12 @@
 //! `tests/data/neurodamus_cell_readers.json`, produced once by neurodamus 4.2.9's own functions
 //! (`tests/data/neurodamus_cell_readers.py`, libsonata and NEURON stubbed).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod cell_fixtures;
 mod common;
 

@@ -8,6 +8,12 @@
 //! back, atomic, byte-identical whichever engine counted). GPU-only behaviour (flushes, CPU
 //! fallback of wide ids, the sample files against the CPU engine) is in `gpu_census.rs`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{

@@ -1,6 +1,12 @@
 //! The `sonata-census` binary: success paths and error paths of each subcommand, with exit codes,
 //! messages and the state of the disk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::Path;

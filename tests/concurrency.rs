@@ -3,6 +3,12 @@
 //! lock) and off (`HDF5_USE_FILE_LOCKING=FALSE`, as on file systems without `flock`); and a
 //! file being written by another process cannot be counted (exit 2, one line, no output).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::Path;

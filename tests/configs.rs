@@ -2,6 +2,12 @@
 //! folder, `manifest` variables resolved once against the config's folder, every sample config,
 //! simulation configs followed to their `network`, configs that name nothing, population order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

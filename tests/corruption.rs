@@ -13,6 +13,12 @@
 //! one case, `SONATA_CENSUS_CORRUPTION_BIN` another binary). A failure prints the seed and the case to reproduce it and keeps the damaged file.
 //! [`PINNED`] holds damage patterns that once crashed HDF5 or this crate: they run every time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -3,6 +3,12 @@
 //! engines (`--backend cpu` and `--backend gpu` when an adapter exists), for sorted,
 //! target-sorted and shuffled circuits of several populations.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 use common::{bin, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};

@@ -18,6 +18,12 @@
 //! Each property runs a bounded number of cases by default; `PROPTEST_CASES=N` runs N cases of
 //! every property instead. See README "Tests".
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 #[path = "common/props.rs"]
 mod props;

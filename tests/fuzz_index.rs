@@ -12,6 +12,12 @@
 //! Each property runs a bounded number of cases by default (the whole file takes a few seconds);
 //! `PROPTEST_CASES=N` runs N cases of every property instead. See README "Tests".
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 #[path = "common/props.rs"]
 mod props;
 

@@ -4,13 +4,19 @@
 //! 10^5 synapses. Each is counted with small chunks (runs cross chunk borders) and with a tiny
 //! memory budget (unsorted partitions spill to disk), on every engine ([`engine_tests!`]).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{Engine, assert_same_tables, engine_tests, naive_census};
 use sonata_census::EdgeFile;
 use sonata_census::census::CensusOptions;
 use sonata_census::generate::{
-    AttributeSet, EdgeOrder, GenerateOptions, IdDtype, IndexSpelling, generate,
+    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, IndexSpelling, generate,
 };
 
 engine_tests! {
@@ -99,7 +105,7 @@ fn int64_ids_groups_no_index_and_populations(engine: Engine) {
     check(
         engine,
         &GenerateOptions {
-            id_dtype: IdDtype::I64,
+            id_dtype: GeneratedIdDtype::I64,
             order: EdgeOrder::Shuffled,
             ..base(20_000, 300)
         },

@@ -5,6 +5,12 @@
 //! without one each test prints "no GPU adapter - skipped" and passes, unless
 //! SONATA_CENSUS_REQUIRE_GPU=1.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::Path;

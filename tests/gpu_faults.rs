@@ -7,6 +7,12 @@
 //!
 //! Skipped, saying so, without an adapter; failing instead when SONATA_CENSUS_REQUIRE_GPU=1.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 use common::{bin, files_in, gpu_available as has_gpu, path_str as p};
 use std::path::{Path, PathBuf};

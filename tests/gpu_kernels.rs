@@ -2,6 +2,12 @@
 //! sources against the Rust constants. Kernel tests need a GPU adapter (lavapipe counts): without
 //! one they print "no GPU adapter - skipped" and pass, unless SONATA_CENSUS_REQUIRE_GPU=1.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use sonata_census::kernels::{self, params};

@@ -1,6 +1,12 @@
 //! Edge indices: `EdgeIndex::resolve`, `afferent_edges`, `efferent_edges`, `connecting_edges`
 //! on small files written here, and on the public sample files when present.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;

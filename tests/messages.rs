@@ -3,6 +3,12 @@
 //! under `-v`, files that are not edge files, the reader that fits a gap-junction file,
 //! `--spill-dir` and empty or foreign inputs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,12 @@
 //! target keep every synapse (minimal mode: the first edge), counts equal a naive count of the
 //! raw ids, errors are typed, late overrides apply, and large batches come from one census.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 mod neurodamus_fixtures;
 

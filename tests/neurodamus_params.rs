@@ -1,6 +1,12 @@
 //! neurodamus `SynapseParameters`: the delay patch (bit-exact), the constrained Hill formula,
 //! and every record layout with its scaling.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 mod neurodamus_fixtures;
 

@@ -6,6 +6,12 @@
 //! `neurodamus_counts.rs`; the delay patch, the Hill formula and the record layouts in
 //! `neurodamus_params.rs`; the shared fixtures in `neurodamus_fixtures/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 mod neurodamus_fixtures;
 
@@ -13,7 +19,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sonata_census::census::{Backend, CensusOptions};
-use sonata_census::generate::{AttributeSet, EdgeOrder, GenerateOptions, IdDtype, generate};
+use sonata_census::generate::{
+    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, generate,
+};
 use sonata_census::neurodamus::synapse_params::SYNAPSE;
 use sonata_census::neurodamus::{ReaderOptions, ReaderVariant, SonataReader};
 use sonata_census::progress::Progress;
@@ -274,8 +282,8 @@ fn generated_case(dir: &Path, name: &str, entry: &J) -> PathBuf {
             _ => EdgeOrder::Shuffled,
         },
         id_dtype: match flag("--id-dtype") {
-            Some("i64") => IdDtype::I64,
-            _ => IdDtype::U64,
+            Some("i64") => GeneratedIdDtype::I64,
+            _ => GeneratedIdDtype::U64,
         },
         attributes: AttributeSet::Bbp,
         ..GenerateOptions::default()

@@ -2,6 +2,12 @@
 //! codes, explicit groups) and circuit configs (`sonata::config`: manifest, relative paths), as
 //! the neurodamus cell readers use them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod cell_fixtures;
 mod common;
 

@@ -4,6 +4,12 @@
 //! a generated bmtk circuit against sums computed here from the raw columns, on a circuit
 //! without `nsyns` (nothing added), and on the Allen `300_intfire` sample.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,12 @@
 //!   own last folder); `demo --keep` refuses existing files without `--force`;
 //! - `generate` refuses up front an output larger than the free space or the file size limit.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 use common::{bin, files_in, path_str as p};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};

@@ -2,6 +2,12 @@
 //! `index.html` equal numbers computed here from the edges the fixtures were made of, odd
 //! populations (empty, one target, no synapses) work, bad input is a clean error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

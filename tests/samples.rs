@@ -4,6 +4,12 @@
 //! (`../shared/reference/neurodamus_outputs_public.json`). Skips, saying so, when the shared
 //! folder is absent. Both run on every engine ([`engine_tests!`]).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

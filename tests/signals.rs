@@ -8,6 +8,12 @@
 //! The run is made slow on purpose with 2-row chunks on an unsorted circuit that spills (a
 //! 1 MiB memory budget), so that the signal arrives while the spill folder exists.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 use common::{bin, files_in, path_str as p};
 use std::path::{Path, PathBuf};
@@ -57,7 +63,7 @@ fn start(input: &Path, out: &Path, spill: &Path, backend: &str, ignore_interrupt
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     if ignore_interrupt {
-        c.env(sonata_census::interrupt::IGNORE_ENV, "1");
+        c.env("SONATA_CENSUS_TEST_IGNORE_INTERRUPT", "1");
     }
     c.spawn().unwrap()
 }

@@ -4,6 +4,12 @@
 //! no spill file is left behind. The CPU engine's alone: the GPU engine's connection table is in
 //! memory, and the GPU's census is written with `CensusWriter::write`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is the failure report, helpers outside #[test] included"
+)]
+
 mod common;
 
 use common::{Ids, Rng, naive_census, write_edges};

@@ -163,7 +163,7 @@ pub fn run(args: &QueryArgs) -> Result<()> {
             format!("{{{}}}", items.join(", "))
         }
     };
-    crate::commands::print_stdout(&format!("{text}\n"))
+    crate::console::print_stdout(&format!("{text}\n"))
 }
 
 fn open(file: &FileArgs, options: ReaderOptions) -> Result<SonataReader> {

@@ -1,23 +1,20 @@
-//! The `nodes` and `dry-run` commands: neurodamus cell readers and exact dry-run statistics on
-//! the command line. JSON goes to stdout; the work is in `sonata_census::cells`.
+//! `sonata-census nodes`: its arguments and subcommands, neurodamus's cell readers on the
+//! command line (round-robin and me-type distribution, me-types, `load_sonata`). JSON goes to
+//! stdout; the work is in `sonata_census::cells`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use sonata_census::census::{Backend, CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
 use sonata_census::ids::{parse_count, parse_id_list};
 use sonata_census::neurodamus::cell_readers::{
     LoadOptions, dry_run_distribution, load_sonata, retrieve_unique_metypes, split_round_robin,
 };
-use sonata_census::neurodamus::dry_run::{DryRunStats, dry_run_stats};
-use sonata_census::progress::Progress;
 use sonata_census::sonata::{CircuitConfig, NodeFile, NodePopulation};
 use sonata_census::words::plural;
 use sonata_census::{Error, Result};
 
-use crate::cli::BackendArg;
-use crate::commands::print_stdout;
+use crate::console::print_stdout;
 
 const NODES_HELP: &str = "\
 Examples:
@@ -54,16 +51,6 @@ Examples:
   sonata-census nodes load circuit_config.json -p All --stride 2 --offset 0 \\
       --dynamic-props layer,@dynamics:AIS_scaler
   sonata-census nodes load simulation_config.json -p All --dry-run --stride 4";
-
-const DRY_RUN_HELP: &str = "\
-CONFIG is a circuit config, or a simulation config: its \"network\" (default
-circuit_config.json next to it) names the circuit config. Its \"node_set\" is not
-applied yet: every cell of the circuit is counted (a note on stderr says so).
-
-Examples:
-  sonata-census dry-run circuit_config.json
-  sonata-census dry-run circuit_config.json --ranks 64 --json
-  sonata-census dry-run simulation_config.json --ranks 1e3 --backend cpu";
 
 /// Arguments of `nodes`.
 #[derive(Debug, Args)]
@@ -142,26 +129,8 @@ pub struct LoadArgs {
     pub dry_run: bool,
 }
 
-/// Arguments of `dry-run`.
-#[derive(Debug, Args)]
-#[command(after_help = DRY_RUN_HELP)]
-pub struct DryRunArgs {
-    /// circuit_config.json, or a simulation config naming one in "network".
-    #[arg(value_name = "CONFIG")]
-    pub config: PathBuf,
-    /// Number of ranks of the per-rank memory table.
-    #[arg(long, default_value_t = 1, value_parser = parse_count)]
-    pub ranks: u64,
-    /// Print JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
-    /// Counting engine: auto picks a real GPU when there is one, else the CPU.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto, env = "SONATA_CENSUS_BACKEND")]
-    pub backend: BackendArg,
-}
-
 /// Runs `nodes`.
-pub fn run_nodes(args: &NodesArgs) -> Result<()> {
+pub fn run(args: &NodesArgs) -> Result<()> {
     match &args.command {
         NodesCommand::Distribute(a) => distribute(a),
         NodesCommand::Metypes(a) => metypes(a),
@@ -228,7 +197,7 @@ fn parse_gids(list: &Option<String>, pop: &NodePopulation) -> Result<Option<Vec<
         return Err(Error::InvalidArgument(format!(
             "{}: node id {bad} is out of range: the population has {}",
             pop.location(),
-            sonata_census::words::plural(pop.size(), "node")
+            plural(pop.size(), "node")
         )));
     }
     Ok(Some(gids))
@@ -352,114 +321,4 @@ fn write_loaded(
         out.write_all(b"}")?;
     }
     out.write_all(b"}\n")
-}
-
-/// Runs `dry-run`; `quiet` silences the backend notes on stderr.
-pub fn run_dry_run(args: &DryRunArgs, quiet: bool) -> Result<()> {
-    let config = CircuitConfig::open(&args.config)?;
-    let options = CensusOptions {
-        nodes_count: None,
-        chunk_len: DEFAULT_CHUNK_LEN,
-        memory_budget: DEFAULT_MEMORY_BUDGET,
-        spill_dir: None,
-        backend: match args.backend {
-            BackendArg::Auto => Backend::Auto,
-            BackendArg::Cpu => Backend::Cpu,
-            BackendArg::Gpu => Backend::Gpu,
-        },
-    };
-    let stats = dry_run_stats(&config, args.ranks, &options, &Progress::hidden())?;
-    if !quiet {
-        for n in &stats.notes {
-            eprintln!("{n}");
-        }
-    }
-    if args.json {
-        let mut s = serde_json::to_string_pretty(&stats)
-            .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))?;
-        s.push('\n');
-        print_stdout(&s)
-    } else {
-        print_stdout(&render(&stats))
-    }
-}
-
-/// The text tables of `dry-run`.
-fn render(s: &DryRunStats) -> String {
-    use std::fmt::Write as _;
-    let mut t = String::new();
-    match &s.simulation_config {
-        Some(sim) => {
-            let _ = writeln!(
-                t,
-                "{} (the network of {sim}): exact dry-run statistics",
-                s.config
-            );
-        }
-        None => {
-            let _ = writeln!(t, "{}: exact dry-run statistics", s.config);
-        }
-    }
-    for p in &s.populations {
-        let _ = writeln!(
-            t,
-            "\n{} ({} -> {}, {}, {} KB/synapse)",
-            p.edge_population,
-            p.source_population,
-            p.target_population,
-            p.connection_type,
-            p.synapse_kb
-        );
-        let _ = writeln!(
-            t,
-            "  {}, {}, {}, {:.3} MiB",
-            plural(p.synapses, "synapse"),
-            plural(p.connections, "connection"),
-            plural(p.target_cells, "target cell"),
-            p.synapse_memory_mib
-        );
-        if let Some(n) = &p.note {
-            let _ = writeln!(t, "  note: {n}");
-        }
-        if !p.metypes.is_empty() {
-            let _ = writeln!(
-                t,
-                "  {:<32} {:>8} {:>12} {:>12} {:>10} {:>10} {:>10}",
-                "me-type", "cells", "synapses", "connections", "syn/cell", "conn/cell", "MiB"
-            );
-            for m in &p.metypes {
-                let _ = writeln!(
-                    t,
-                    "  {:<32} {:>8} {:>12} {:>12} {:>10.2} {:>10.2} {:>10.3}",
-                    m.metype,
-                    m.cells,
-                    m.synapses,
-                    m.connections,
-                    m.synapses_per_cell,
-                    m.connections_per_cell,
-                    m.synapse_memory_mib
-                );
-            }
-        }
-    }
-    let _ = writeln!(
-        t,
-        "\ntotal: {}, {}, {:.3} MiB of synapses",
-        plural(s.total_synapses, "synapse"),
-        plural(s.total_connections, "connection"),
-        s.total_synapse_memory_mib
-    );
-    let _ = writeln!(
-        t,
-        "\nper rank ({})      round robin (cells, MiB)    me-type bundles (cells, MiB)",
-        plural(s.ranks, "rank")
-    );
-    for (a, b) in s.ranks_round_robin.iter().zip(&s.ranks_metype_bundles) {
-        let _ = writeln!(
-            t,
-            "  rank {:<6} {:>12} {:>12.3}    {:>12} {:>12.3}",
-            a.rank, a.cells, a.synapse_memory_mib, b.cells, b.synapse_memory_mib
-        );
-    }
-    t
 }

@@ -1,0 +1,273 @@
+//! `sonata-census count`: its arguments, and the run that opens the populations, counts each
+//! with the library's census engines and writes the census tables (one HDF5 file).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use sonata_census::census::output::CensusWriter;
+use sonata_census::census::{
+    Backend, Census, CensusOptions, SPILL_CONNECTIONS_ABOVE, census_population_spilled,
+};
+use sonata_census::ids::{parse_count, parse_count_usize};
+use sonata_census::outputs::check_output_path;
+use sonata_census::{EdgeFile, Error, Result};
+
+use crate::args::{BackendFlag, ForceFlag};
+use crate::console::{Verbosity, nsyns_note};
+
+/// What `--help` shows after the options (examples are checked by `args`'s tests).
+pub const HELP: &str = "\
+Output layout (one group per edge population):
+  /<pop>/target_synapse_count          uint64 [n_targets]
+  /<pop>/target_connection_count       uint64 [n_targets]
+  /<pop>/connections/target_offsets    uint64 [n_targets + 1]
+  /<pop>/connections/source_node_id    uint64 [n_connections]  (ascending within a target)
+  /<pop>/connections/synapse_count     uint32 [n_connections]
+  /<pop>/synapses_per_connection       uint64 [k + 1]          (entry i: connections with i synapses)
+  /<pop>/target_nsyns_total            uint64 [n_targets]      (bmtk files with an nsyns column)
+n_targets is --nodes-count, else the length of the target index, else the largest target id + 1.
+
+Examples:
+  sonata-census count edges.h5 --output census.h5
+  sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 \\
+      -o census.h5 --force";
+
+/// Arguments of `count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// SONATA edge file (HDF5).
+    pub file: PathBuf,
+    /// Edge population to count (repeat for several); default: every population in the file.
+    #[arg(short, long = "population", value_name = "NAME")]
+    pub populations: Vec<String>,
+    /// Output file for the census tables (HDF5).
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: PathBuf,
+    /// Number of target nodes (length of the per-target tables); default: the target index's
+    /// length, else the largest target id + 1.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub nodes_count: Option<u64>,
+    // `--backend`.
+    #[command(flatten)]
+    pub backend: BackendFlag,
+    // `--force`.
+    #[command(flatten)]
+    pub force: ForceFlag,
+    /// Memory for grouping unsorted edges by target, in MiB; beyond it, edges spill to disk.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_count)]
+    pub memory_budget: u64,
+    /// Folder for spill files of unsorted populations larger than --memory-budget.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Rows per streamed chunk.
+    #[arg(long, value_name = "ROWS", default_value_t = crate_chunk_len(), hide = true,
+          value_parser = parse_count_usize)]
+    pub chunk_len: usize,
+}
+
+const fn crate_chunk_len() -> usize {
+    sonata_census::census::DEFAULT_CHUNK_LEN
+}
+
+/// Runs `count`.
+pub fn run(args: &CountArgs, v: Verbosity) -> Result<()> {
+    count(args, v)?;
+    // As `generate` and `report` (not in `count` itself: `demo`'s census may be a temporary
+    // file, named only with -v).
+    v.info(&format!("wrote {}", args.output.display()));
+    Ok(())
+}
+
+/// Counts the populations of `args` and writes their tables; returns the censuses (`demo`
+/// summarises them).
+pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
+    if same_file(&args.file, &args.output) {
+        // With --force the finished census would be renamed over the edge file it counted.
+        return Err(Error::InvalidArgument(format!(
+            "{}: the output is the input edge file (choose another --output)",
+            args.output.display()
+        )));
+    }
+    check_output_path(&args.output, args.force.force)?;
+    if args.chunk_len == 0 {
+        return Err(Error::InvalidArgument(
+            "--chunk-len must be at least 1".into(),
+        ));
+    }
+    let file = EdgeFile::open(&args.file)?;
+    let names = if args.populations.is_empty() {
+        let all = file.population_names()?;
+        if all.is_empty() {
+            return Err(Error::invalid(
+                sonata_census::Location::file(&args.file).dataset("/edges"),
+                "the file has no edge population",
+            ));
+        }
+        all
+    } else {
+        let mut seen = Vec::new();
+        for p in &args.populations {
+            if !seen.contains(p) {
+                seen.push(p.clone());
+            }
+        }
+        seen
+    };
+    // Open every population first: a typo in the last name fails before hours of counting.
+    // Without -p, a broken population stops the run (no output, as any failure), and the error
+    // names the populations that can be counted.
+    let mut pops = Vec::new();
+    let mut broken: Vec<(String, Error)> = Vec::new();
+    for n in &names {
+        match file.population(n) {
+            Ok(pop) => pops.push(pop),
+            Err(e) => broken.push((n.clone(), e)),
+        }
+    }
+    // What to do when the populations `bad` cannot be counted: name the others (only without
+    // -p: a population the user named is not left out behind their back).
+    let leave_out = |bad: &[&str]| -> Option<String> {
+        let good: Vec<String> = pops
+            .iter()
+            .map(|p| p.name())
+            .filter(|n| !bad.contains(n))
+            .map(|n| format!("-p {n}"))
+            .collect();
+        if !args.populations.is_empty() || good.is_empty() {
+            return None;
+        }
+        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
+        Some(format!(
+            "to leave {} out, name the others: {}",
+            bad.join(", "),
+            good.join(" ")
+        ))
+    };
+    if !broken.is_empty() {
+        let bad: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
+        let note = leave_out(&bad);
+        let (_, first) = broken.swap_remove(0);
+        return Err(match note {
+            Some(note) => first.with_note(&note),
+            None => first,
+        });
+    }
+    let options = CensusOptions {
+        nodes_count: args.nodes_count,
+        chunk_len: args.chunk_len,
+        memory_budget: args.memory_budget.saturating_mul(1 << 20).max(1 << 20),
+        spill_dir: args.spill_dir.clone(),
+        backend: args.backend.backend.into(),
+    };
+    if let Some(dir) = &args.spill_dir {
+        check_spill_dir(dir)?;
+    }
+    if matches!(options.backend, Backend::Gpu) {
+        warn_software_adapter(v)?;
+    }
+    let mut writer = CensusWriter::create(&args.output, args.force.force)?;
+    let mut censuses = Vec::new();
+    let mut backend_once = sonata_census::census::BackendOnce::default();
+    for pop in &pops {
+        let started = Instant::now();
+        let progress = v.progress(pop.name(), pop.size(), "edges");
+        let mut notes = Vec::new();
+        // The connection table of sorted input goes to disk as it is counted (flat memory).
+        let census = census_population_spilled(
+            pop,
+            &options,
+            &progress,
+            &mut notes,
+            SPILL_CONNECTIONS_ABOVE,
+        );
+        progress.finish();
+        for n in notes.iter().filter(|n| backend_once.show(n)) {
+            if n.detail {
+                v.detail(&n.text);
+            } else {
+                v.info(&n.text);
+            }
+        }
+        let (census, spilled) = census.map_err(|e| match e {
+            Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
+                Some(note) => e.with_note(&note),
+                None => e,
+            },
+            other => other,
+        })?;
+        writer.write_spilled(&census, spilled.as_ref())?;
+        v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
+        censuses.push(census);
+    }
+    writer.finish()?;
+    Ok(censuses)
+}
+
+/// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
+/// many times slower than the CPU engine: say so once, before the work starts, not after it.
+fn warn_software_adapter(v: Verbosity) -> Result<()> {
+    use sonata_census::gpu::{AdapterChoice, shared_context};
+    if let Ok(ctx) = shared_context(AdapterChoice::Any)?
+        && ctx.is_software()
+    {
+        v.info(&format!(
+            "warning: the only GPU adapter is a software one ({}), which runs on the CPU and is \
+             many times slower than --backend cpu",
+            ctx.describe()
+        ));
+    }
+    Ok(())
+}
+
+/// `--spill-dir` must be a folder the run can create its spill folders in: checked before any
+/// counting, with one line that names the option (exit 1, as a missing output folder).
+fn check_spill_dir(dir: &Path) -> Result<()> {
+    let fail = |source: std::io::Error| Error::Io {
+        path: format!("--spill-dir {}", dir.display()).into(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => return Err(fail(e)),
+        Ok(m) if !m.is_dir() => return Err(fail(std::io::Error::other("not a folder"))),
+        Ok(_) => {}
+    }
+    sonata_census::outputs::probe_writable(dir).map_err(fail)
+}
+
+/// Whether `a` and `b` are the same existing file (same device and inode: links included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+fn summary_line(c: &Census, seconds: f64) -> String {
+    let order = if c.sortedness.by_target_source {
+        "sorted by (target, source)"
+    } else if c.sortedness.by_target {
+        "sorted by target"
+    } else {
+        "unsorted"
+    };
+    use sonata_census::words::plural;
+    let line = format!(
+        "{}: {}, {}, {} ({}), {:.2} s",
+        c.population,
+        plural(c.edge_count, "edge"),
+        plural(c.connection_count(), "connection"),
+        plural(c.n_targets, "target"),
+        order,
+        seconds
+    );
+    // bmtk nsyns: a row stands for several synapses; the tables above count rows.
+    match &c.target_nsyns_total {
+        Some(n) => format!(
+            "{line}; {}",
+            nsyns_note(n.iter().map(|&x| u128::from(x)).sum(), c.edge_count)
+        ),
+        None => line,
+    }
+}
