@@ -198,12 +198,15 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         memory_budget: args.memory_budget.saturating_mul(1 << 20).max(1 << 20),
         spill_dir: args.spill_dir.clone(),
         backend: backend(args.backend),
+        ..CensusOptions::default()
     };
+    let options = engine_options_from_env(options)?;
     if let Some(dir) = &args.spill_dir {
         check_spill_dir(dir)?;
     }
+    #[cfg(feature = "gpu")]
     if matches!(options.backend, Backend::Gpu) {
-        warn_software_adapter(v)?;
+        warn_software_adapter(v, &options)?;
     }
     let mut writer = CensusWriter::create(&args.output, args.force)?;
     let mut censuses = Vec::new();
@@ -243,11 +246,48 @@ fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     Ok(censuses)
 }
 
+/// The engine options the environment sets (the library reads none): under `auto`,
+/// SONATA_CENSUS_GPU_MIN_EDGES; with the `testing` feature and a GPU backend, the GPU testing
+/// hooks (`sonata_census::gpu::fault`). A malformed value is a usage error (exit 2).
+pub(crate) fn engine_options_from_env(mut options: CensusOptions) -> Result<CensusOptions> {
+    use sonata_census::census::{GPU_MIN_EDGES_ENV, parse_gpu_min_edges};
+    if options.backend == Backend::Auto
+        && let Some(v) = std::env::var_os(GPU_MIN_EDGES_ENV)
+    {
+        options.gpu_min_edges = match v.to_str() {
+            Some(s) => parse_gpu_min_edges(s)?,
+            None => parse_gpu_min_edges(&v.to_string_lossy())?,
+        };
+    }
+    #[cfg(feature = "testing")]
+    if options.backend != Backend::Cpu {
+        use sonata_census::gpu::fault::{
+            ALLOW_SOFTWARE_ENV, FAULT_ENV, GpuFaults, MEMORY_LIMIT_ENV,
+        };
+        let var = |name| std::env::var(name).ok();
+        options.gpu_faults = GpuFaults::parse(
+            var(FAULT_ENV).as_deref(),
+            var(MEMORY_LIMIT_ENV).as_deref(),
+            var(ALLOW_SOFTWARE_ENV).as_deref(),
+        )?;
+    }
+    Ok(options)
+}
+
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
 /// many times slower than the CPU engine: say so once, before the work starts, not after it.
-fn warn_software_adapter(v: Verbosity) -> Result<()> {
-    use sonata_census::gpu::{AdapterChoice, shared_context};
-    if let Ok(ctx) = shared_context(AdapterChoice::Any)?
+/// The shared context opens here with the run's testing hooks, as the census would open it.
+#[cfg(feature = "gpu")]
+fn warn_software_adapter(v: Verbosity, options: &CensusOptions) -> Result<()> {
+    use sonata_census::gpu::{AdapterChoice, SharedContext};
+    #[cfg(feature = "testing")]
+    let shared = sonata_census::gpu::shared_context_with(AdapterChoice::Any, &options.gpu_faults);
+    #[cfg(not(feature = "testing"))]
+    let shared = {
+        let _ = options;
+        sonata_census::gpu::shared_context(AdapterChoice::Any)
+    };
+    if let SharedContext::Ready(ctx) = shared?
         && ctx.is_software()
     {
         v.info(&format!(

@@ -367,7 +367,9 @@ pub fn run_dry_run(args: &DryRunArgs, quiet: bool) -> Result<()> {
             BackendArg::Cpu => Backend::Cpu,
             BackendArg::Gpu => Backend::Gpu,
         },
+        ..CensusOptions::default()
     };
+    let options = crate::commands::engine_options_from_env(options)?;
     let stats = dry_run_stats(&config, args.ranks, &options, &Progress::hidden())?;
     if !quiet {
         for n in &stats.notes {

@@ -250,7 +250,7 @@ fn written_tables_read_back_identically_and_atomically() {
     w.finish().unwrap();
     // The file does not record the engine (outputs are byte-identical across backends).
     let engine_blank = |c: &sonata_census::Census| sonata_census::Census {
-        backend: String::new(),
+        backend: sonata_census::census::CountedBy::Unrecorded,
         ..c.clone()
     };
     assert_eq!(read_census(&out, "a").unwrap(), engine_blank(&ca));

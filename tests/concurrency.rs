@@ -103,7 +103,7 @@ fn count_both_at_once(dir: &Path, input: &Path, locking: Option<&str>) {
             assert_eq!(
                 got,
                 sonata_census::Census {
-                    backend: String::new(),
+                    backend: sonata_census::census::CountedBy::Unrecorded,
                     ..want
                 },
                 "{pop} {locking:?}"

@@ -13,10 +13,13 @@ use common::{
     Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census, random_edges as edges,
     write_edges, write_target_index,
 };
+use sonata_census::census::CountedBy;
+use sonata_census::census::census_on_gpu;
+use sonata_census::census::gpu::{GpuTimings, GpuTuning};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{Backend, CensusOptions, TargetSpace, census_population};
-use sonata_census::gpu::{self, GpuContext, GpuTimings, GpuTuning};
+use sonata_census::gpu::GpuContext;
 use sonata_census::progress::Progress;
 use sonata_census::sonata::attributes::NsynsReader;
 use sonata_census::{Census, EdgeFile, EdgePopulation, Error};
@@ -40,14 +43,17 @@ fn run_gpu(
     let file = EdgeFile::open(path)?;
     let pop = file.population(pop)?;
     let space = TargetSpace::resolve(&pop, options.nodes_count)?;
-    gpu::census_with(
+    let options = CensusOptions {
+        gpu_tuning: tuning.clone(),
+        ..options.clone()
+    };
+    census_on_gpu(
         &pop,
-        options,
+        &options,
         &space,
         || nsyns_of(&pop),
         &Progress::hidden(),
         ctx,
-        tuning,
     )
 }
 
@@ -74,7 +80,11 @@ fn assert_gpu_equals_cpu(gpu: &Census, cpu: &Census, what: &str) {
     let mut g = gpu.clone();
     g.backend = cpu.backend.clone();
     assert!(&g == cpu, "{what}: the censuses differ");
-    assert!(gpu.backend.starts_with("gpu: "), "{what}: {}", gpu.backend);
+    assert!(
+        matches!(gpu.backend, CountedBy::Gpu { .. }),
+        "{what}: {}",
+        gpu.backend
+    );
 }
 
 /// The bmtk `nsyns` column of a population, as `census_population` opens it.
@@ -111,7 +121,7 @@ fn hand_computed_tables() {
         assert_eq!(c.synapse_count, vec![1, 2, 1, 4]);
         assert_eq!(c.synapses_per_connection, vec![0, 2, 1, 0, 1]);
         assert!(c.sortedness.by_target && !c.sortedness.by_target_source);
-        assert_eq!(t.strategy, "sorted");
+        assert_eq!(t.strategy.to_string(), "sorted");
         assert!(t.notices.is_empty(), "{:?}", t.notices);
     }
     let (c, _) = run_gpu(
@@ -171,8 +181,8 @@ fn ids_beyond_32_bits_are_counted_by_the_cpu_engine_with_a_notice() {
             got == run_cpu(&path, "p", &o).unwrap(),
             "{shape}: the censuses differ"
         );
-        assert_eq!(got.backend, "cpu");
-        assert_eq!(timings.strategy, "cpu fallback");
+        assert_eq!(got.backend, CountedBy::Cpu);
+        assert_eq!(timings.strategy.to_string(), "cpu fallback");
         assert!(
             timings
                 .notices
@@ -255,7 +265,7 @@ fn one_target_with_a_million_synapses() {
     .unwrap();
     let want = naive_census(&s2, &t2, None);
     assert_same_tables(&got, &want, "shuffled");
-    assert_eq!(timings.strategy, "unsorted, 3 partitions");
+    assert_eq!(timings.strategy.to_string(), "unsorted, 3 partitions");
 }
 
 #[test]
@@ -325,16 +335,7 @@ fn nsyns_totals_match_the_cpu_engine() {
         let pop = file.population("p").unwrap();
         let o = opts(700, 1 << 30, None);
         let space = TargetSpace::resolve(&pop, None).unwrap();
-        let (got, _) = gpu::census_with(
-            &pop,
-            &o,
-            &space,
-            source,
-            &Progress::hidden(),
-            ctx,
-            &GpuTuning::default(),
-        )
-        .unwrap();
+        let (got, _) = census_on_gpu(&pop, &o, &space, source, &Progress::hidden(), ctx).unwrap();
         let mut want = vec![0u64; got.n_targets as usize];
         for (&tt, &k) in t.iter().zip(&nsyns) {
             want[tt as usize] += k;
@@ -359,7 +360,9 @@ fn written_tables_are_byte_identical() {
         let mut w = CensusWriter::create(&out, false).unwrap();
         for c in censuses {
             let mut c = c.clone();
-            c.backend = "normalised".into();
+            c.backend = CountedBy::Gpu {
+                adapter: "normalised".into(),
+            };
             w.write(&c).unwrap();
         }
         w.finish().unwrap();
@@ -425,7 +428,7 @@ fn sample_files_match_the_cpu_engine() {
                 run_gpu(ctx, &path, &name, &o, &GpuTuning::default()),
             ) {
                 (Ok(cpu), Ok((gpu, _))) => {
-                    if gpu.backend == "cpu" {
+                    if gpu.backend == CountedBy::Cpu {
                         assert!(gpu == cpu, "{what}: the censuses differ");
                     } else {
                         assert_gpu_equals_cpu(&gpu, &cpu, &what);

@@ -335,6 +335,6 @@ pub fn read_census(path: &Path, population: &str) -> Result<Census> {
         synapses_per_connection: u64s("synapses_per_connection")?,
         target_nsyns_total: nsyns,
         // Not recorded in the file: it is the same whichever engine counted.
-        backend: String::new(),
+        backend: super::CountedBy::Unrecorded,
     })
 }

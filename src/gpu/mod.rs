@@ -1,6 +1,7 @@
-//! The GPU census engine on wgpu: device set-up ([`GpuContext`]), the host side of every kernel
-//! (`gpu::<kernel>`, one module per shader in `shaders/`), readback, and the streamed census
-//! ([`census()`]).
+//! The device layer of the GPU engine on wgpu: device set-up ([`GpuContext`]), the recorder of
+//! kernel dispatches, readback, and the host side of every kernel (`gpu::<kernel>`, one module
+//! per shader in `shaders/`). The streamed census that drives them is the GPU engine,
+//! [`crate::census::gpu`]; nothing here knows about censuses.
 //!
 //! # Adapters
 //! [`GpuContext::open`] picks the best adapter wgpu finds (discrete, then integrated, then
@@ -16,19 +17,19 @@
 //! [`Error::BackendUnavailable`], so that a caller can redo the work on the CPU.
 //!
 //! # Testing hooks
-//! [`fault`] injects device errors at upload, dispatch and readback, shrinks the buffer sizes
-//! the engine plans with, and lets `auto` take a software adapter (environment variables).
+//! With the `testing` feature, [`fault::GpuFaults`] (given when the context opens) injects device
+//! errors at upload, dispatch and readback, shrinks the buffer sizes the engine plans with, and
+//! lets `auto` take a software adapter.
 
-pub mod census;
 pub mod connection_counts;
 pub mod connections;
+#[cfg(feature = "testing")]
 pub mod fault;
 pub mod prefix_sum;
 pub mod readback;
 pub mod segment_merge;
 pub mod segment_sort;
 pub mod sources_by_target;
-mod stream;
 pub mod synapses_per_connection;
 pub mod target_counts;
 
@@ -37,8 +38,6 @@ use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
-
-pub use census::{GpuTimings, GpuTuning, census, census_with};
 
 use crate::error::{Error, Result};
 use crate::kernels::{self, Shader, params};
@@ -61,37 +60,71 @@ pub enum Opened {
     Unavailable(String),
 }
 
-/// The process-wide context for `choice`, opened on first use and kept: `Ok(Ok(ctx))`, or
-/// `Ok(Err(reason))` when there is no (suitable) adapter. Opening a device and building the
-/// pipelines takes 0.1-0.5 s, so every population of a run shares one.
+/// What [`shared_context`] found: a context shared by every caller of the process, or why there
+/// is none.
+#[derive(Debug, Clone)]
+pub enum SharedContext {
+    /// A device is ready.
+    Ready(Arc<GpuContext>),
+    /// No (suitable) adapter, and why (for the log).
+    Unavailable(String),
+}
+
+/// The process-wide context for `choice`, opened on first use and kept. Opening a device and
+/// building the pipelines takes 0.1-0.5 s, so every population of a run shares one.
 ///
 /// # Errors
 /// [`Error::BackendUnavailable`] when an adapter exists but its device or pipelines cannot be
 /// created (the error is kept and returned again to later callers).
-pub fn shared_context(
+pub fn shared_context(choice: AdapterChoice) -> Result<SharedContext> {
+    #[cfg(feature = "testing")]
+    return shared_context_with(choice, &fault::GpuFaults::default());
+    #[cfg(not(feature = "testing"))]
+    shared(choice, || GpuContext::open(choice))
+}
+
+/// [`shared_context`] opened with the testing hooks `faults`: the first caller's hooks are the
+/// context's for the rest of the process (a run passes the same ones every time).
+///
+/// # Errors
+/// As [`shared_context`].
+#[cfg(feature = "testing")]
+pub fn shared_context_with(
     choice: AdapterChoice,
-) -> Result<std::result::Result<&'static GpuContext, String>> {
-    type Slot =
-        std::sync::OnceLock<std::result::Result<std::result::Result<GpuContext, String>, String>>;
+    faults: &fault::GpuFaults,
+) -> Result<SharedContext> {
+    shared(choice, || GpuContext::open_with(choice, faults))
+}
+
+fn shared(choice: AdapterChoice, open: impl FnOnce() -> Result<Opened>) -> Result<SharedContext> {
+    type Slot = std::sync::OnceLock<std::result::Result<SharedContext, String>>;
     static AUTO: Slot = std::sync::OnceLock::new();
     static ANY: Slot = std::sync::OnceLock::new();
-    // A malformed testing hook is the caller's error (exit 2), not an unavailable device.
-    fault::check_hooks()?;
     let slot = match choice {
         AdapterChoice::Auto => &AUTO,
         AdapterChoice::Any => &ANY,
     };
-    let opened = slot.get_or_init(|| match GpuContext::open(choice) {
-        Ok(Opened::Ready(ctx)) => Ok(Ok(*ctx)),
-        Ok(Opened::Unavailable(why)) => Ok(Err(why)),
+    let opened = slot.get_or_init(|| match open() {
+        Ok(Opened::Ready(ctx)) => Ok(SharedContext::Ready(Arc::from(ctx))),
+        Ok(Opened::Unavailable(why)) => Ok(SharedContext::Unavailable(why)),
         Err(Error::BackendUnavailable { reason, .. }) => Err(reason),
         Err(e) => Err(e.to_string()),
     });
     match opened {
-        Ok(Ok(ctx)) => Ok(Ok(ctx)),
-        Ok(Err(why)) => Ok(Err(why.clone())),
+        Ok(shared) => Ok(shared.clone()),
         Err(reason) => Err(unavailable(reason.clone())),
     }
+}
+
+/// A point of the GPU engine where the `testing` feature can inject a device error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Writing edges into a mapped staging buffer (host to device).
+    Upload,
+    /// Recording and submitting a batch of kernels.
+    Dispatch,
+    /// Copying results back and mapping them (device to host).
+    Readback,
 }
 
 /// How a kernel binds one storage buffer.
@@ -212,6 +245,9 @@ pub struct GpuContext {
     kernels: Vec<(KernelId, Kernel)>,
     errors: Arc<Mutex<Vec<String>>>,
     opened_s: f64,
+    /// The injected faults of the `testing` feature, counted per context.
+    #[cfg(feature = "testing")]
+    faults: fault::Injector,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -222,7 +258,8 @@ impl std::fmt::Debug for GpuContext {
     }
 }
 
-fn unavailable(reason: impl Into<String>) -> Error {
+/// A device error the engine cannot recover from (the caller may count on the CPU instead).
+pub(crate) fn unavailable(reason: impl Into<String>) -> Error {
     Error::BackendUnavailable {
         backend: "gpu".into(),
         reason: reason.into(),
@@ -269,6 +306,31 @@ impl GpuContext {
     /// [`Error::BackendUnavailable`] when an adapter exists but its device or the pipelines
     /// cannot be created.
     pub fn open(choice: AdapterChoice) -> Result<Opened> {
+        #[cfg(feature = "testing")]
+        return Self::open_with(choice, &fault::GpuFaults::default());
+        #[cfg(not(feature = "testing"))]
+        Self::open_inner(choice, false, None)
+    }
+
+    /// [`GpuContext::open`] with the testing hooks `faults`: injected device errors, a smaller
+    /// planned memory, software adapters under `auto`.
+    ///
+    /// # Errors
+    /// As [`GpuContext::open`].
+    #[cfg(feature = "testing")]
+    pub fn open_with(choice: AdapterChoice, faults: &fault::GpuFaults) -> Result<Opened> {
+        let mut opened = Self::open_inner(choice, faults.allow_software, faults.memory_limit)?;
+        if let Opened::Ready(ctx) = &mut opened {
+            ctx.faults = fault::Injector::new(faults.fault.clone());
+        }
+        Ok(opened)
+    }
+
+    fn open_inner(
+        choice: AdapterChoice,
+        allow_software: bool,
+        memory_limit: Option<u64>,
+    ) -> Result<Opened> {
         let started = std::time::Instant::now();
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
@@ -297,7 +359,7 @@ impl GpuContext {
         let info = adapter.get_info();
         if choice == AdapterChoice::Auto
             && info.device_type == wgpu::DeviceType::Cpu
-            && !fault::allow_software()
+            && !allow_software
         {
             return Ok(Opened::Unavailable(format!(
                 "only a software adapter is available ({}, {:?}), slower than the CPU engine",
@@ -308,7 +370,7 @@ impl GpuContext {
         let limits = adapter.limits();
         // The engine plans every buffer with `planned`; the device keeps the adapter's limits.
         let mut planned = limits.clone();
-        if let Some(bytes) = fault::memory_limit()? {
+        if let Some(bytes) = memory_limit {
             planned.max_buffer_size = planned.max_buffer_size.min(bytes);
             planned.max_storage_buffer_binding_size =
                 planned.max_storage_buffer_binding_size.min(bytes);
@@ -356,6 +418,8 @@ impl GpuContext {
             kernels,
             errors,
             opened_s: started.elapsed().as_secs_f64(),
+            #[cfg(feature = "testing")]
+            faults: fault::Injector::default(),
         };
         ctx.check()?;
         Ok(Opened::Ready(Box::new(ctx)))
@@ -389,8 +453,8 @@ impl GpuContext {
         self.info.device_type == wgpu::DeviceType::Cpu
     }
 
-    /// The limits the engine plans with: the adapter's own, lowered by
-    /// `SONATA_CENSUS_GPU_MEMORY_LIMIT` when set.
+    /// The limits the engine plans with: the adapter's own, lowered by the `testing` feature's
+    /// memory limit when one is given.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
     }
@@ -424,10 +488,21 @@ impl GpuContext {
             .ok_or_else(|| unavailable(format!("kernel {id:?} missing")))
     }
 
-    /// Reaching `stage`: when [`fault`] says an injected error is due, records it in the device
-    /// error log as the error callbacks would, and reports it through [`GpuContext::check`].
-    pub(crate) fn reach(&self, stage: fault::Stage) -> Result<()> {
-        if let Some(message) = fault::due(stage)? {
+    /// Reaching `stage`: when an injected error is due (the `testing` feature's
+    /// [`fault::GpuFaults`]), records it in the device error log as the error callbacks would,
+    /// and reports it through [`GpuContext::check`]. Without the feature, nothing.
+    #[cfg(not(feature = "testing"))]
+    #[inline]
+    pub(crate) fn reach(&self, _stage: Stage) -> Result<()> {
+        Ok(())
+    }
+
+    /// Reaching `stage`: when an injected error is due (the `testing` feature's
+    /// [`fault::GpuFaults`]), records it in the device error log as the error callbacks would,
+    /// and reports it through [`GpuContext::check`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn reach(&self, stage: Stage) -> Result<()> {
+        if let Some(message) = self.faults.due(stage) {
             self.errors
                 .lock()
                 .map_err(|_| unavailable("the GPU error log is poisoned"))?
@@ -675,7 +750,7 @@ impl<'c> Recorder<'c> {
             return Ok(());
         }
         let ctx = self.ctx;
-        ctx.reach(fault::Stage::Dispatch)?;
+        ctx.reach(Stage::Dispatch)?;
         let uniform = ctx
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {

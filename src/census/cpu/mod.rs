@@ -24,204 +24,33 @@
 //! Both strategies end in the same `TableBuilder`, so their tables are identical by
 //! construction, and tests compare both with a naive reference.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+//! # Files
+//! This file holds the entry points ([`census`], [`census_spilled`]) and the run-length encoding
+//! both strategies use; [`sorted`] is the one-pass strategy, [`unsorted`] the two-pass one, and
+//! [`spill`] its partitioned variant that groups through files on disk. The tables and errors the
+//! GPU engine shares with this one are in [`super::tables`].
+
+mod sorted;
+mod spill;
+mod unsorted;
+
 use std::ops::ControlFlow;
 
 use rayon::prelude::*;
 
-use super::stream::{Chunk, ConnectionSpill, NsynsSource, SpilledConnections, for_each_chunk};
-use super::{Census, CensusOptions, TargetSpace};
-use crate::error::{Error, Location, Result};
+use super::stream::{Chunk, NsynsSource, SpilledConnections, for_each_chunk};
+pub use super::tables::synapses_per_connection;
+use super::tables::{TableBuilder, Tables, TargetRuns, target_beyond, too_many_synapses};
+use super::{Census, CensusOptions, CountedBy, TargetSpace};
+use crate::error::{Location, Result};
 use crate::progress::Progress;
 use crate::sonata::EdgePopulation;
-
-/// Connections found for a run of targets, in target order.
-#[derive(Debug, Default)]
-pub(crate) struct Piece {
-    /// `(target, synapses, connections)` per target with at least one edge, ascending targets.
-    runs: Vec<(u64, u64, u64)>,
-    /// Source id of each connection (ascending within a target).
-    sources: Vec<u64>,
-    /// Synapses of each connection.
-    counts: Vec<u32>,
-    /// Every run's sources were already ascending (the input is sorted by (target, source)).
-    sources_sorted: bool,
-    /// The runs' targets strictly increase (the input is sorted by target).
-    targets_increasing: bool,
-}
-
-impl Piece {
-    /// Empties the piece, keeping its buffers (they are reused chunk after chunk).
-    fn reset(&mut self) {
-        self.runs.clear();
-        self.sources.clear();
-        self.counts.clear();
-        self.sources_sorted = true;
-        self.targets_increasing = true;
-    }
-
-    fn first_target(&self) -> Option<u64> {
-        self.runs.first().map(|r| r.0)
-    }
-
-    fn last_target(&self) -> Option<u64> {
-        self.runs.last().map(|r| r.0)
-    }
-}
-
-/// Accumulates pieces (in ascending target order) into the census tables.
-#[derive(Debug, Default)]
-pub(crate) struct TableBuilder {
-    synapses: Vec<u64>,
-    connections: Vec<u64>,
-    sources: Vec<u64>,
-    counts: Vec<u32>,
-    /// When set, connections go to these files instead of `sources` / `counts`, so that memory
-    /// stays flat however many connections there are.
-    spill: Option<ConnectionSpill>,
-    /// Move the table to spill files once it holds more than this many connections (and the
-    /// folder for them).
-    spill_above: Option<(u64, Option<std::path::PathBuf>)>,
-    /// Histogram of synapses per connection, kept as connections pass (only when spilling).
-    histogram: Vec<u64>,
-}
-
-impl TableBuilder {
-    /// A builder for `n` targets (more when target ids say so) and up to `edges` connections.
-    fn with_targets(n: u64, edges: u64) -> Self {
-        // Reserving address space for the connections avoids copies as the table grows; pages
-        // are only touched (and counted in RSS) as connections arrive. Capped so that huge
-        // populations do not ask for absurd reservations up front.
-        let reserve = edges.min(MAX_CONNECTION_RESERVE) as usize;
-        TableBuilder {
-            synapses: vec![0; n as usize],
-            connections: vec![0; n as usize],
-            sources: Vec::with_capacity(reserve),
-            counts: Vec::with_capacity(reserve),
-            spill: None,
-            spill_above: None,
-            histogram: vec![0],
-        }
-    }
-
-    /// Sends the connections to spill files in `dir` once there are more than `above`.
-    fn spilling(mut self, above: u64, dir: Option<std::path::PathBuf>) -> Self {
-        self.spill_above = Some((above, dir));
-        self
-    }
-
-    fn push(&mut self, piece: &Piece) -> Result<()> {
-        for &(t, syn, conn) in &piece.runs {
-            let t = t as usize;
-            if t >= self.synapses.len() {
-                self.synapses.resize(t + 1, 0);
-                self.connections.resize(t + 1, 0);
-            }
-            self.synapses[t] += syn;
-            self.connections[t] += conn;
-        }
-        if let (None, Some((above, dir))) = (&self.spill, &self.spill_above)
-            && (self.sources.len() + piece.sources.len()) as u64 > *above
-        {
-            let mut spill = ConnectionSpill::create(dir.as_deref())?;
-            spill.append(&self.sources, &self.counts)?;
-            self.histogram = synapses_per_connection(&self.counts);
-            // Give the pages back: from now on connections only pass through.
-            self.sources = Vec::new();
-            self.counts = Vec::new();
-            self.spill = Some(spill);
-        }
-        match self.spill.as_mut() {
-            Some(spill) => {
-                spill.append(&piece.sources, &piece.counts)?;
-                for &c in &piece.counts {
-                    let c = c as usize;
-                    if c >= self.histogram.len() {
-                        self.histogram.resize(c + 1, 0);
-                    }
-                    self.histogram[c] += 1;
-                }
-            }
-            None => {
-                self.sources.extend_from_slice(&piece.sources);
-                self.counts.extend_from_slice(&piece.counts);
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the census tables for `n_targets` targets (every target id seen is below it). When
-    /// spilling, the tables' connection columns are empty and the connections are returned on
-    /// disk.
-    fn finish(mut self, n_targets: u64) -> Result<(Tables, Option<SpilledConnections>)> {
-        self.synapses.resize(n_targets as usize, 0);
-        self.connections.resize(n_targets as usize, 0);
-        let mut offsets = Vec::with_capacity(n_targets as usize + 1);
-        let mut acc = 0u64;
-        offsets.push(0);
-        for &c in &self.connections {
-            acc += c;
-            offsets.push(acc);
-        }
-        let (histogram, spilled) = match self.spill.take() {
-            Some(spill) => (std::mem::take(&mut self.histogram), Some(spill.finish()?)),
-            None => (synapses_per_connection(&self.counts), None),
-        };
-        let tables = Tables {
-            target_synapse_count: self.synapses,
-            target_connection_count: self.connections,
-            target_offsets: offsets,
-            source_node_id: self.sources,
-            synapse_count: self.counts,
-            synapses_per_connection: histogram,
-        };
-        Ok((tables, spilled))
-    }
-}
-
-/// Largest number of connections reserved up front (beyond it the table grows by doubling).
-const MAX_CONNECTION_RESERVE: u64 = 1 << 27;
-
-/// The tables of a census, before metadata is attached.
-#[derive(Debug)]
-pub(crate) struct Tables {
-    pub target_synapse_count: Vec<u64>,
-    pub target_connection_count: Vec<u64>,
-    pub target_offsets: Vec<u64>,
-    pub source_node_id: Vec<u64>,
-    pub synapse_count: Vec<u32>,
-    pub synapses_per_connection: Vec<u64>,
-}
-
-/// Histogram of synapses per connection: entry `i` counts connections with exactly `i` synapses.
-/// Its length is the largest count + 1 (just `[0]` when there are no connections).
-pub fn synapses_per_connection(counts: &[u32]) -> Vec<u64> {
-    let max = counts.par_iter().copied().max().unwrap_or(0) as usize;
-    counts
-        .par_chunks(1 << 16)
-        .fold(
-            || vec![0u64; max + 1],
-            |mut h, c| {
-                for &x in c {
-                    h[x as usize] += 1;
-                }
-                h
-            },
-        )
-        .reduce(
-            || vec![0u64; max + 1],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-                a
-            },
-        )
-}
+use sorted::{SortedAttempt, sorted_census};
+use spill::spill_census;
+use unsorted::unsorted_census;
 
 /// Run-length encodes ascending `sources` into connections. Returns the number of connections.
-fn encode_connections<S: SourceId>(
+pub(super) fn encode_connections<S: SourceId>(
     sources: &[S],
     out_sources: &mut Vec<u64>,
     out_counts: &mut Vec<u32>,
@@ -244,25 +73,13 @@ fn encode_connections<S: SourceId>(
     Ok(n)
 }
 
-/// A connection with more synapses than the u32 `synapse_count` table holds (both engines).
-pub(crate) fn too_many_synapses(at: &Location, target: u64, source: u64) -> Error {
-    Error::invalid(
-        at.clone(),
-        format!(
-            "connection {source} -> {target} has more than {} synapses; the synapse_count table \
-             (uint32) cannot hold it",
-            u32::MAX
-        ),
-    )
-}
-
 /// Counts one run of edges of target `target`: run-length encodes its sources in one pass when
 /// they are ascending (the common, BBP case), else sorts a copy first.
-fn count_run(
+pub(super) fn count_run(
     target: u64,
     sources: &[u64],
     scratch: &mut Vec<u64>,
-    piece: &mut Piece,
+    piece: &mut TargetRuns,
     at: &Location,
 ) -> Result<()> {
     if piece.last_target().is_some_and(|last| last >= target) {
@@ -289,7 +106,7 @@ fn count_run(
 
 /// Run-length encodes `sources` if they are ascending; `Ok(None)` (output partly written) when
 /// they are not, `Err(source)` when a connection has more than `u32::MAX` synapses.
-fn encode_ascending(
+pub(super) fn encode_ascending(
     sources: &[u64],
     out_sources: &mut Vec<u64>,
     out_counts: &mut Vec<u32>,
@@ -318,63 +135,29 @@ fn encode_ascending(
     Ok(Some(n + 1))
 }
 
-/// Counts complete runs of (supposedly) target-sorted edges into `piece` (reset first). Whether
-/// the targets really increase is recorded in the piece.
-fn count_sorted_segment(
-    targets: &[u64],
-    sources: &[u64],
-    piece: &mut Piece,
-    scratch: &mut Vec<u64>,
-    at: &Location,
-) -> Result<()> {
-    piece.reset();
-    let mut i = 0;
-    while i < targets.len() {
-        let t = targets[i];
-        let mut j = i + 1;
-        while j < targets.len() && targets[j] == t {
-            j += 1;
-        }
-        count_run(t, &sources[i..j], scratch, piece, at)?;
-        i = j;
+/// Storage type of source ids while gathering: u32 when every source fits, else u64.
+pub(super) trait SourceId: Copy + Ord + Send + Sync + Default + bytemuck::Pod {
+    fn from_u64(v: u64) -> Self;
+    fn to_u64(self) -> u64;
+}
+
+impl SourceId for u32 {
+    fn from_u64(v: u64) -> Self {
+        // Only used after pass 1 proved every source id fits.
+        v as u32
     }
-    Ok(())
-}
-
-/// Splits `[0, targets.len())` into about `parts` pieces whose boundaries fall between runs.
-fn run_boundaries(targets: &[u64], parts: usize) -> Vec<usize> {
-    let n = targets.len();
-    let mut cuts = vec![0];
-    for k in 1..parts {
-        let mut c = (n * k / parts).max(*cuts.last().unwrap_or(&0));
-        while c > 0 && c < n && targets[c] == targets[c - 1] {
-            c += 1;
-        }
-        if c < n && c > *cuts.last().unwrap_or(&0) {
-            cuts.push(c);
-        }
+    fn to_u64(self) -> u64 {
+        u64::from(self)
     }
-    cuts.push(n);
-    cuts
 }
 
-/// A target id beyond the node count (both engines).
-pub(crate) fn target_beyond(at: &Location, target: u64, row: u64, space: &TargetSpace) -> Error {
-    Error::invalid(
-        at.clone(),
-        format!(
-            "target node id {target} at row {row} is beyond the {} target nodes given by {} \
-             (the data and the node count disagree)",
-            space.n_targets.unwrap_or(0),
-            space.origin
-        ),
-    )
-}
-
-/// Outcome of the sorted attempt.
-enum SortedAttempt {
-    Done(Tables, Option<SpilledConnections>, bool),
-    Unsorted,
+impl SourceId for u64 {
+    fn from_u64(v: u64) -> Self {
+        v
+    }
+    fn to_u64(self) -> u64 {
+        self
+    }
 }
 
 /// Census of a population, CPU engine. See the module docs for the strategies.
@@ -482,566 +265,15 @@ pub(crate) fn census_spilled(
         sortedness,
         tables,
         nsyns_total,
-        "cpu".into(),
+        CountedBy::Cpu,
     );
     Ok((census, spilled))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sorted_census(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    space: &TargetSpace,
-    nsyns: Option<NsynsSource>,
-    nsyns_total: &mut Option<Vec<u64>>,
-    progress: &Progress,
-    at: &Location,
-    spill_above: Option<u64>,
-) -> Result<SortedAttempt> {
-    let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0), pop.size());
-    if let Some(above) = spill_above {
-        builder = builder.spilling(above, options.spill_dir.clone());
-    }
-    // The run carried over from the previous chunk: (target, its sources so far).
-    let mut pending: Option<(u64, Vec<u64>)> = None;
-    let mut sources_sorted = true;
-    let threads = rayon::current_num_threads().max(1);
-    // Pieces and their sort scratch are reused chunk after chunk.
-    let mut pieces: Vec<(Piece, Vec<u64>)> = Vec::new();
-    let mut single = Piece::default();
-    let mut nsyns_acc: Vec<u64> = Vec::new();
-    let with_nsyns = nsyns.is_some();
-    let broke = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
-        let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-        // Continue the run carried over from the previous chunk.
-        let mut start = 0;
-        if let Some((t, run)) = pending.as_mut() {
-            start = targets.iter().position(|x| x != t).unwrap_or(targets.len());
-            run.extend_from_slice(&sources[..start]);
-            if start == targets.len() {
-                progress.inc(targets.len() as u64);
-                return Ok(ControlFlow::Continue(()));
-            }
-            if targets[start] < *t {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        // The last run may continue in the next chunk: carry it.
-        let last_t = targets[targets.len() - 1];
-        let mut end = targets.len();
-        while end > start && targets[end - 1] == last_t {
-            end -= 1;
-        }
-        let (mid_t, mid_s) = (&targets[start..end], &sources[start..end]);
-        let cuts = run_boundaries(mid_t, threads * 4);
-        pieces.resize_with(cuts.len() - 1, Default::default);
-        pieces
-            .par_iter_mut()
-            .zip(cuts.par_windows(2))
-            .try_for_each(|((piece, scratch), w)| {
-                count_sorted_segment(&mid_t[w[0]..w[1]], &mid_s[w[0]..w[1]], piece, scratch, at)
-            })?;
-        // Sorted by target iff every piece's targets increase and so do the pieces'.
-        let mut previous = pending.as_ref().map(|p| p.0);
-        for (piece, _) in &pieces {
-            let (Some(first), Some(last)) = (piece.first_target(), piece.last_target()) else {
-                continue;
-            };
-            if !piece.targets_increasing || previous.is_some_and(|p| p >= first) {
-                return Ok(ControlFlow::Break(()));
-            }
-            previous = Some(last);
-        }
-        if previous.is_some_and(|p| p >= last_t) {
-            return Ok(ControlFlow::Break(()));
-        }
-        if let Some(limit) = space.n_targets
-            && last_t >= limit
-        {
-            let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
-            let (t, row) = (targets[row], chunk.first_edge + row as u64);
-            return Err(target_beyond(at, t, row, space));
-        }
-        if let Some((t, run)) = pending.take() {
-            single.reset();
-            count_run(t, &run, &mut Vec::new(), &mut single, at)?;
-            sources_sorted &= single.sources_sorted;
-            builder.push(&single)?;
-        }
-        for (piece, _) in &pieces {
-            sources_sorted &= piece.sources_sorted;
-            builder.push(piece)?;
-        }
-        if let Some(ns) = &chunk.nsyns {
-            for (&t, &n) in targets.iter().zip(ns) {
-                let t = t as usize;
-                if t >= nsyns_acc.len() {
-                    nsyns_acc.resize(t + 1, 0);
-                }
-                nsyns_acc[t] += n;
-            }
-        }
-        pending = Some((last_t, sources[end..].to_vec()));
-        progress.inc(targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
-    if broke.is_some() {
-        return Ok(SortedAttempt::Unsorted);
-    }
-    if let Some((t, run)) = pending.take() {
-        single.reset();
-        count_run(t, &run, &mut Vec::new(), &mut single, at)?;
-        sources_sorted &= single.sources_sorted;
-        builder.push(&single)?;
-    }
-    let n_targets = space.n_targets.unwrap_or(builder.synapses.len() as u64);
-    if with_nsyns {
-        *nsyns_total = Some(nsyns_acc);
-    }
-    let (tables, spilled) = builder.finish(n_targets)?;
-    Ok(SortedAttempt::Done(tables, spilled, sources_sorted))
-}
-
-/// Storage type of source ids while gathering: u32 when every source fits, else u64.
-trait SourceId: Copy + Ord + Send + Sync + Default + bytemuck::Pod {
-    fn from_u64(v: u64) -> Self;
-    fn to_u64(self) -> u64;
-}
-
-impl SourceId for u32 {
-    fn from_u64(v: u64) -> Self {
-        // Only used after pass 1 proved every source id fits.
-        v as u32
-    }
-    fn to_u64(self) -> u64 {
-        u64::from(self)
-    }
-}
-
-impl SourceId for u64 {
-    fn from_u64(v: u64) -> Self {
-        v
-    }
-    fn to_u64(self) -> u64 {
-        self
-    }
-}
-
-/// Pass 1 of the unsorted strategy: in-degrees, largest source, nsyns totals.
-struct Degrees {
-    synapses: Vec<u64>,
-    max_source: u64,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn unsorted_census(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    space: &TargetSpace,
-    nsyns: Option<NsynsSource>,
-    nsyns_total: &mut Option<Vec<u64>>,
-    progress: &Progress,
-    at: &Location,
-) -> Result<(Tables, String)> {
-    progress.phase(
-        &format!("{}: unsorted, counting in-degrees", pop.name()),
-        pop.size(),
-    );
-    let mut degrees = Degrees {
-        synapses: vec![0; space.n_targets.unwrap_or(0) as usize],
-        max_source: 0,
-    };
-    let mut nsyns_acc: Vec<u64> = Vec::new();
-    let with_nsyns = nsyns.is_some();
-    for_each_chunk::<()>(pop, options.chunk_len, nsyns, |chunk| {
-        for (i, &t) in chunk.targets.iter().enumerate() {
-            let ti = t as usize;
-            if ti >= degrees.synapses.len() {
-                if space.n_targets.is_some() {
-                    return Err(target_beyond(at, t, chunk.first_edge + i as u64, space));
-                }
-                degrees.synapses.resize(ti + 1, 0);
-            }
-            degrees.synapses[ti] += 1;
-        }
-        degrees.max_source = degrees
-            .max_source
-            .max(chunk.sources.iter().copied().max().unwrap_or(0));
-        if let Some(ns) = &chunk.nsyns {
-            for (&t, &n) in chunk.targets.iter().zip(ns) {
-                let t = t as usize;
-                if t >= nsyns_acc.len() {
-                    nsyns_acc.resize(t + 1, 0);
-                }
-                nsyns_acc[t] += n;
-            }
-        }
-        progress.inc(chunk.targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
-    if with_nsyns {
-        *nsyns_total = Some(nsyns_acc);
-    }
-    if u32::try_from(degrees.max_source).is_ok() {
-        gather_census::<u32>(pop, options, &degrees, progress, at)
-    } else {
-        gather_census::<u64>(pop, options, &degrees, progress, at)
-    }
-}
-
-/// Cuts targets into contiguous ranges of at most `budget_edges` edges (a heavier single target
-/// gets a range of its own).
-fn partitions(synapses: &[u64], budget_edges: u64) -> Vec<(usize, usize)> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut sum = 0u64;
-    for (t, &d) in synapses.iter().enumerate() {
-        if sum > 0 && sum + d > budget_edges {
-            parts.push((start, t));
-            start = t;
-            sum = 0;
-        }
-        sum += d;
-    }
-    parts.push((start, synapses.len()));
-    parts
-}
-
-fn gather_census<S: SourceId>(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    degrees: &Degrees,
-    progress: &Progress,
-    at: &Location,
-) -> Result<(Tables, String)> {
-    let width = std::mem::size_of::<S>() as u64;
-    let budget_edges = (options.memory_budget / width).max(1);
-    let parts = partitions(&degrees.synapses, budget_edges);
-    let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
-    let strategy = if parts.len() == 1 {
-        format!(
-            "in memory: grouped by target in one partition ({:.1} MiB of {}-bit sources, \
-             --memory-budget {:.0} MiB)",
-            mib(pop.size() * width),
-            width * 8,
-            mib(options.memory_budget)
-        )
-    } else {
-        format!(
-            "spilled: {} of at most {:.0} MiB (--memory-budget) of {}-bit sources, \
-             records written to {}",
-            crate::words::plural(parts.len() as u64, "partition"),
-            mib(options.memory_budget),
-            width * 8,
-            options
-                .spill_dir
-                .clone()
-                .unwrap_or_else(std::env::temp_dir)
-                .display()
-        )
-    };
-    let mut builder = TableBuilder::with_targets(degrees.synapses.len() as u64, pop.size());
-    if parts.len() == 1 {
-        progress.phase(
-            &format!("{}: unsorted, grouping by target", pop.name()),
-            pop.size(),
-        );
-        let (t0, t1) = parts[0];
-        let mut group = TargetGroup::<S>::new(&degrees.synapses, t0, t1);
-        for_each_chunk::<()>(pop, options.chunk_len, None, |chunk| {
-            group.scatter(&chunk.targets, &chunk.sources);
-            progress.inc(chunk.targets.len() as u64);
-            Ok(ControlFlow::Continue(()))
-        })?;
-        builder.push(&group.count(at)?)?;
-    } else {
-        spill_census::<S>(pop, options, degrees, &parts, &mut builder, progress, at)?;
-    }
-    Ok((builder.finish(degrees.synapses.len() as u64)?.0, strategy))
-}
-
-/// Sources of the targets `t0..t1`, grouped by target (counting sort).
-struct TargetGroup<S> {
-    t0: usize,
-    offsets: Vec<u64>,
-    cursor: Vec<u64>,
-    sources: Vec<S>,
-    /// Per target, sources waiting to be written to `sources` a whole line at a time (empty when
-    /// the group has too many targets to stage).
-    stage: Vec<[S; STAGE]>,
-    /// Per target, how many sources wait in `stage`.
-    staged: Vec<u8>,
-}
-
-/// Sources staged per target before they go to the gather buffer: one 64-byte cache line of u32
-/// ids. One random write per edge into a buffer of hundreds of MB misses the cache and the TLB
-/// every time (41 % of a shuffled 1e8-edge census); staging turns that into one line write per
-/// `STAGE` edges, while the staging lines themselves stay cache-resident.
-const STAGE: usize = 16;
-
-/// Largest group that is staged (its lines take `STAGE` ids per target: 32 MiB of u32 here).
-const MAX_STAGED_TARGETS: usize = 1 << 19;
-
-/// Smallest gather buffer (bytes) that is staged. Measured on the 2-core VM: shuffled 1e8 edges
-/// (400 MB buffer) 4.6 → 3.1–3.5 s with staging; shuffled 1e7 (40 MB) took 10–20 % more CPU time
-/// with it (the buffer mostly fits the caches there), so smaller buffers are written directly.
-const MIN_STAGED_BYTES: u64 = 1 << 27;
-
-impl<S: SourceId> TargetGroup<S> {
-    fn new(synapses: &[u64], t0: usize, t1: usize) -> Self {
-        let edges: u64 = synapses[t0..t1].iter().sum();
-        let bytes = edges.saturating_mul(std::mem::size_of::<S>() as u64);
-        let stage = bytes >= MIN_STAGED_BYTES && t1 - t0 <= MAX_STAGED_TARGETS;
-        Self::with_staging(synapses, t0, t1, stage)
-    }
-
-    fn with_staging(synapses: &[u64], t0: usize, t1: usize, stage: bool) -> Self {
-        let mut offsets = Vec::with_capacity(t1 - t0 + 1);
-        let mut acc = 0u64;
-        offsets.push(0);
-        for &d in &synapses[t0..t1] {
-            acc += d;
-            offsets.push(acc);
-        }
-        let cursor = offsets[..t1 - t0].to_vec();
-        let staged_targets = if stage { t1 - t0 } else { 0 };
-        TargetGroup {
-            t0,
-            offsets,
-            cursor,
-            sources: vec![S::default(); acc as usize],
-            stage: vec![[S::default(); STAGE]; staged_targets],
-            staged: vec![0; staged_targets],
-        }
-    }
-
-    fn t1(&self) -> usize {
-        self.t0 + self.offsets.len() - 1
-    }
-
-    /// Places every edge whose target is in range; others are ignored. Staged sources reach
-    /// `sources` at the latest in [`TargetGroup::flush`].
-    fn scatter(&mut self, targets: &[u64], sources: &[u64]) {
-        let (t0, t1) = (self.t0 as u64, self.t1() as u64);
-        if self.stage.is_empty() {
-            for (&t, &s) in targets.iter().zip(sources) {
-                if t >= t0 && t < t1 {
-                    let slot = &mut self.cursor[(t - t0) as usize];
-                    self.sources[*slot as usize] = S::from_u64(s);
-                    *slot += 1;
-                }
-            }
-            return;
-        }
-        for (&t, &s) in targets.iter().zip(sources) {
-            if t >= t0 && t < t1 {
-                let k = (t - t0) as usize;
-                let n = self.staged[k] as usize;
-                self.stage[k][n] = S::from_u64(s);
-                if n + 1 == STAGE {
-                    let c = self.cursor[k] as usize;
-                    self.sources[c..c + STAGE].copy_from_slice(&self.stage[k]);
-                    self.cursor[k] += STAGE as u64;
-                    self.staged[k] = 0;
-                } else {
-                    self.staged[k] = (n + 1) as u8;
-                }
-            }
-        }
-    }
-
-    /// Writes the sources still staged to their slots.
-    fn flush(&mut self) {
-        for (k, (line, n)) in self.stage.iter().zip(&mut self.staged).enumerate() {
-            let m = *n as usize;
-            if m > 0 {
-                let c = self.cursor[k] as usize;
-                self.sources[c..c + m].copy_from_slice(&line[..m]);
-                self.cursor[k] += m as u64;
-                *n = 0;
-            }
-        }
-        self.stage = Vec::new();
-        self.staged = Vec::new();
-    }
-
-    /// Sorts each target's sources and encodes connections, targets in parallel.
-    fn count(mut self, at: &Location) -> Result<Piece> {
-        self.flush();
-        let n = self.offsets.len() - 1;
-        let threads = rayon::current_num_threads().max(1);
-        // Cut targets into pieces of about equal edge counts.
-        let total = self.offsets[n];
-        let pieces = (threads * 8) as u64;
-        let mut cuts = vec![0usize];
-        for k in 1..pieces {
-            let want = total * k / pieces;
-            let c = self.offsets.partition_point(|&o| o < want).min(n);
-            if c > *cuts.last().unwrap_or(&0) {
-                cuts.push(c);
-            }
-        }
-        if *cuts.last().unwrap_or(&0) != n {
-            cuts.push(n);
-        }
-        let mut slices: Vec<(usize, usize, &mut [S])> = Vec::with_capacity(cuts.len());
-        let mut rest: &mut [S] = &mut self.sources;
-        for w in cuts.windows(2) {
-            let len = (self.offsets[w[1]] - self.offsets[w[0]]) as usize;
-            let (head, tail) = rest.split_at_mut(len);
-            slices.push((w[0], w[1], head));
-            rest = tail;
-        }
-        let offsets = &self.offsets;
-        let t0 = self.t0 as u64;
-        let results: Vec<Result<Piece>> = slices
-            .into_par_iter()
-            .map(|(a, b, buf)| {
-                let mut piece = Piece::default();
-                let base = offsets[a];
-                for t in a..b {
-                    let (s, e) = (
-                        (offsets[t] - base) as usize,
-                        (offsets[t + 1] - base) as usize,
-                    );
-                    if s == e {
-                        continue;
-                    }
-                    let seg = &mut buf[s..e];
-                    seg.sort_unstable();
-                    let target = t0 + t as u64;
-                    let conns = encode_connections(seg, &mut piece.sources, &mut piece.counts)
-                        .map_err(|src| too_many_synapses(at, target, src))?;
-                    piece.runs.push((target, (e - s) as u64, conns));
-                }
-                Ok(piece)
-            })
-            .collect();
-        let mut merged = Piece::default();
-        for piece in results {
-            let piece = piece?;
-            merged.runs.extend(piece.runs);
-            merged.sources.extend(piece.sources);
-            merged.counts.extend(piece.counts);
-        }
-        Ok(merged)
-    }
-}
-
-/// Bytes of the write buffer of each spill file.
-const SPILL_BUFFER: usize = 1 << 20;
-
-#[allow(clippy::too_many_arguments)]
-fn spill_census<S: SourceId>(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    degrees: &Degrees,
-    parts: &[(usize, usize)],
-    builder: &mut TableBuilder,
-    progress: &Progress,
-    at: &Location,
-) -> Result<()> {
-    let dir_parent = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let dir = tempfile::Builder::new()
-        .prefix("sonata-census-spill-")
-        .tempdir_in(&dir_parent)
-        .map_err(|source| Error::Io {
-            path: dir_parent.clone(),
-            source,
-        })?;
-    // Removed by the forced exit of a SIGINT / SIGTERM (else by `dir`'s drop).
-    let _registered = crate::interrupt::register(dir.path());
-    let io_err = |path: &std::path::Path, source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    // Partition of each target.
-    let mut part_of = vec![0u32; degrees.synapses.len()];
-    for (p, &(a, b)) in parts.iter().enumerate() {
-        part_of[a..b].fill(p as u32);
-    }
-    let paths: Vec<_> = (0..parts.len())
-        .map(|p| dir.path().join(format!("part-{p}.bin")))
-        .collect();
-    let mut writers = Vec::with_capacity(parts.len());
-    for path in &paths {
-        let f = File::create(path).map_err(|e| io_err(path, e))?;
-        writers.push(BufWriter::with_capacity(SPILL_BUFFER, f));
-    }
-    progress.phase(
-        &format!(
-            "{}: unsorted, spilling {} partitions",
-            pop.name(),
-            parts.len()
-        ),
-        pop.size(),
-    );
-    for_each_chunk::<()>(pop, options.chunk_len, None, |chunk| {
-        for (&t, &s) in chunk.targets.iter().zip(&chunk.sources) {
-            let p = part_of[t as usize] as usize;
-            let record = [t, s];
-            writers[p]
-                .write_all(bytemuck::cast_slice(&record))
-                .map_err(|e| io_err(&paths[p], e))?;
-        }
-        progress.inc(chunk.targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
-    for (w, path) in writers.into_iter().zip(&paths) {
-        w.into_inner()
-            .map_err(|e| io_err(path, e.into_error()))?
-            .sync_all()
-            .ok();
-    }
-    progress.phase(
-        &format!("{}: unsorted, counting partitions", pop.name()),
-        pop.size(),
-    );
-    for (&(a, b), path) in parts.iter().zip(&paths) {
-        let mut group = TargetGroup::<S>::new(&degrees.synapses, a, b);
-        let f = File::open(path).map_err(|e| io_err(path, e))?;
-        let mut reader = BufReader::with_capacity(SPILL_BUFFER, f);
-        let mut buf = vec![0u64; 2 * 65536];
-        let mut ts = Vec::with_capacity(65536);
-        let mut ss = Vec::with_capacity(65536);
-        loop {
-            crate::interrupt::check()?;
-            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf);
-            let n = read_full(&mut reader, bytes).map_err(|e| io_err(path, e))?;
-            if n == 0 {
-                break;
-            }
-            let records = &buf[..n / 8];
-            ts.clear();
-            ss.clear();
-            for r in records.chunks_exact(2) {
-                ts.push(r[0]);
-                ss.push(r[1]);
-            }
-            group.scatter(&ts, &ss);
-            progress.inc(ts.len() as u64);
-        }
-        builder.push(&group.count(at)?)?;
-        std::fs::remove_file(path).ok();
-    }
-    Ok(())
-}
-
-/// Reads until `buf` is full or the end of the file; returns the bytes read (a multiple of 16
-/// for files written by [`spill_census`]).
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::sorted::{count_sorted_segment, run_boundaries};
+    use super::unsorted::{TargetGroup, partitions};
     use super::*;
 
     #[test]
@@ -1084,7 +316,7 @@ mod tests {
             synapses[t as usize] += 1;
         }
         for (t0, t1) in [(0, n_targets), (3, 20)] {
-            let pieces: Vec<Piece> = [false, true]
+            let pieces: Vec<TargetRuns> = [false, true]
                 .into_iter()
                 .map(|stage| {
                     let mut g = TargetGroup::<u32>::with_staging(&synapses, t0, t1, stage);
@@ -1118,7 +350,7 @@ mod tests {
     #[test]
     fn sorted_segment_counts_connections() {
         let at = Location::file("x");
-        let mut piece = Piece::default();
+        let mut piece = TargetRuns::default();
         let mut scratch = Vec::new();
         count_sorted_segment(
             &[1, 1, 1, 4, 4],
