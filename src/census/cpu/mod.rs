@@ -35,6 +35,7 @@ mod spill;
 mod unsorted;
 
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
@@ -135,6 +136,86 @@ pub(super) fn encode_ascending(
     Ok(Some(n + 1))
 }
 
+/// How the CPU engine counted a population (the `cpu strategy:` line of `-v`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CpuStrategy {
+    /// One streamed pass over input sorted by target; `spilled`: the connection table went to
+    /// files (this many connections, in this folder) instead of memory.
+    Sorted {
+        /// Connections spilled and the folder of the spill files, when spilled.
+        spilled: Option<(u64, PathBuf)>,
+    },
+    /// Unsorted input grouped by target in memory, in one partition.
+    Grouped {
+        /// Bytes of sources grouped.
+        source_bytes: u64,
+        /// Width of a source id while grouping (32 or 64).
+        source_bits: u64,
+        /// The memory budget (bytes).
+        memory_budget: u64,
+    },
+    /// Unsorted input grouped partition by partition through spill files.
+    Partitioned {
+        /// Target partitions.
+        partitions: usize,
+        /// The memory budget (bytes).
+        memory_budget: u64,
+        /// Width of a source id while grouping (32 or 64).
+        source_bits: u64,
+        /// Folder of the spill files.
+        spill_dir: PathBuf,
+    },
+}
+
+impl std::fmt::Display for CpuStrategy {
+    /// The words of the `-v` line (which name `count`'s `--memory-budget`, as they always did).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
+        match self {
+            CpuStrategy::Sorted { spilled: None } => {
+                f.write_str("sorted by target, one streamed pass; connection table in memory")
+            }
+            CpuStrategy::Sorted {
+                spilled: Some((n, dir)),
+            } => write!(
+                f,
+                "sorted by target, one streamed pass; connection table ({}) spilled to files in {}",
+                crate::words::plural(*n, "connection"),
+                dir.display()
+            ),
+            CpuStrategy::Grouped {
+                source_bytes,
+                source_bits,
+                memory_budget,
+            } => write!(
+                f,
+                "unsorted, in memory: grouped by target in one partition ({:.1} MiB of \
+                 {source_bits}-bit sources, --memory-budget {:.0} MiB)",
+                mib(*source_bytes),
+                mib(*memory_budget)
+            ),
+            CpuStrategy::Partitioned {
+                partitions,
+                memory_budget,
+                source_bits,
+                spill_dir,
+            } => write!(
+                f,
+                "unsorted, spilled: {} of at most {:.0} MiB (--memory-budget) of \
+                 {source_bits}-bit sources, records written to {}",
+                crate::words::plural(*partitions as u64, "partition"),
+                mib(*memory_budget),
+                spill_dir.display()
+            ),
+        }
+    }
+}
+
+/// The folder spill files go to: the caller's, or the system's temporary folder.
+fn spill_dir(options: &CensusOptions) -> PathBuf {
+    options.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
+}
+
 /// Storage type of source ids while gathering: u32 when every source fits, else u64.
 pub(super) trait SourceId: Copy + Ord + Send + Sync + Default + bytemuck::Pod {
     fn from_u64(v: u64) -> Self;
@@ -160,7 +241,9 @@ impl SourceId for u64 {
     }
 }
 
-/// Census of a population, CPU engine. See the module docs for the strategies.
+/// Census of a population, CPU engine. See the module docs for the strategies. (What a GPU run
+/// falls back to; other callers want [`census_spilled`]'s notes.)
+#[cfg(feature = "gpu")]
 pub(crate) fn census(
     pop: &EdgePopulation,
     options: &CensusOptions,
@@ -199,26 +282,13 @@ pub(crate) fn census_spilled(
         &at,
         spill_above,
     )?;
-    let spill_dir = || {
-        options
-            .spill_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir)
-            .display()
-            .to_string()
-    };
     let (tables, spilled, sortedness) = match attempt {
         SortedAttempt::Done(tables, spilled, by_target_source) => {
-            let table = match &spilled {
-                Some(s) => format!(
-                    "connection table ({}) spilled to files in {}",
-                    crate::words::plural(s.len(), "connection"),
-                    spill_dir()
-                ),
-                None => "connection table in memory".to_string(),
+            let strategy = CpuStrategy::Sorted {
+                spilled: spilled.as_ref().map(|s| (s.len(), spill_dir(options))),
             };
             notes.push(super::Note::detail(format!(
-                "cpu strategy: {}: sorted by target, one streamed pass; {table}",
+                "cpu strategy: {}: {strategy}",
                 pop.name()
             )));
             (
@@ -242,7 +312,7 @@ pub(crate) fn census_spilled(
                 &at,
             )?;
             notes.push(super::Note::detail(format!(
-                "cpu strategy: {}: unsorted, {strategy}",
+                "cpu strategy: {}: {strategy}",
                 pop.name()
             )));
             (

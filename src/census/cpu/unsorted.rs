@@ -20,7 +20,7 @@ pub(super) fn unsorted_census(
     nsyns_total: &mut Option<Vec<u64>>,
     progress: &Progress,
     at: &Location,
-) -> Result<(Tables, String)> {
+) -> Result<(Tables, CpuStrategy)> {
     progress.phase(
         &format!("{}: unsorted, counting in-degrees", pop.name()),
         pop.size(),
@@ -91,32 +91,23 @@ fn gather_census<S: SourceId>(
     degrees: &Degrees,
     progress: &Progress,
     at: &Location,
-) -> Result<(Tables, String)> {
+) -> Result<(Tables, CpuStrategy)> {
     let width = std::mem::size_of::<S>() as u64;
     let budget_edges = (options.memory_budget / width).max(1);
     let parts = partitions(&degrees.synapses, budget_edges);
-    let mib = |bytes: u64| bytes as f64 / f64::from(1u32 << 20);
     let strategy = if parts.len() == 1 {
-        format!(
-            "in memory: grouped by target in one partition ({:.1} MiB of {}-bit sources, \
-             --memory-budget {:.0} MiB)",
-            mib(pop.size() * width),
-            width * 8,
-            mib(options.memory_budget)
-        )
+        CpuStrategy::Grouped {
+            source_bytes: pop.size() * width,
+            source_bits: width * 8,
+            memory_budget: options.memory_budget,
+        }
     } else {
-        format!(
-            "spilled: {} of at most {:.0} MiB (--memory-budget) of {}-bit sources, \
-             records written to {}",
-            crate::words::plural(parts.len() as u64, "partition"),
-            mib(options.memory_budget),
-            width * 8,
-            options
-                .spill_dir
-                .clone()
-                .unwrap_or_else(std::env::temp_dir)
-                .display()
-        )
+        CpuStrategy::Partitioned {
+            partitions: parts.len(),
+            memory_budget: options.memory_budget,
+            source_bits: width * 8,
+            spill_dir: spill_dir(options),
+        }
     };
     let mut builder = TableBuilder::with_targets(degrees.synapses.len() as u64, pop.size());
     if parts.len() == 1 {
