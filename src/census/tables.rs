@@ -1,8 +1,8 @@
 //! What both census engines share: the tables of a census before its metadata is attached
-//! ([`Tables`]), the builder the CPU engine fills target run by target run ([`TableBuilder`],
+//! (`Tables`), the builder the CPU engine fills target run by target run (`TableBuilder`,
 //! spilling the connection table to disk past a threshold), the synapses-per-connection histogram,
-//! and the errors both engines must word identically for the same bad input ([`target_beyond`],
-//! [`too_many_synapses`]): the GPU engine's output and messages equal the CPU engine's bit for bit,
+//! and the errors both engines must word identically for the same bad input (`target_beyond`,
+//! `too_many_synapses`): the GPU engine's output and messages equal the CPU engine's bit for bit,
 //! so what they share lives once, here.
 
 use rayon::prelude::*;

@@ -6,7 +6,7 @@
 //!   run; a run's sources are sorted (when they are not already) and run-length encoded into
 //!   connections. Runs that cross chunk boundaries are carried over. Whole runs inside a chunk are
 //!   counted in parallel (rayon). Memory: the chunk buffers, the largest in-degree, and the output
-//!   (with [`census_spilled`], the connection table goes to spill files as it is found, so only
+//!   (with `census_spilled`, the connection table goes to spill files as it is found, so only
 //!   the per-target tables stay).
 //! - **Unsorted**: detected at the first decreasing target id, then
 //!   1. pass 1 streams the target column and counts synapses per target (exact in-degrees);
@@ -25,9 +25,9 @@
 //! construction, and tests compare both with a naive reference.
 
 //! # Files
-//! This file holds the entry points ([`census`], [`census_spilled`]) and the run-length encoding
-//! both strategies use; [`sorted`] is the one-pass strategy, [`unsorted`] the two-pass one, and
-//! [`spill`] its partitioned variant that groups through files on disk. The tables and errors the
+//! This file holds the entry points (`census`, `census_spilled`) and the run-length encoding
+//! both strategies use; `sorted.rs` is the one-pass strategy, `unsorted.rs` the two-pass one, and
+//! `spill.rs` its partitioned variant that groups through files on disk. The tables and errors the
 //! GPU engine shares with this one are in [`super::tables`].
 
 mod sorted;

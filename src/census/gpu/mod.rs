@@ -29,8 +29,17 @@
 //! on the host before they could reach 2^32; connection counts of one batch are below 2^32 by
 //! construction and merged in u64 (a connection of more than 2^32 - 1 synapses is the CPU
 //! engine's error). The order of the output is fixed by sorting, never by scheduling. Ids that do
-//! not fit in 32 bits, or tables larger than a GPU buffer, make the engine hand the population to
-//! the CPU engine with a notice (see [`GpuTimings::notices`]).
+//! not fit in 32 bits, or tables larger than a GPU buffer, make the engine hand the population back
+//! ([`GpuOutcome::HandToCpu`]); [`crate::census`] then counts it on the CPU and logs why (see
+//! [`GpuTimings::notices`]). This engine never calls the CPU engine itself.
+//!
+//! # Files
+//! This file holds the entry point ([`census()`]) and its outcome; `engine.rs` the engine's state
+//! and common steps, `sorted.rs` and `unsorted.rs` its passes, `staging.rs` the staging ring,
+//! `narrowing.rs` the host-side narrowing and scan, `counters.rs` the resident counters,
+//! `assembly.rs` the arenas and the host assembly of the connection table, `timings.rs` what a
+//! run reports, `stream.rs` the reader thread. The device layer it drives (context, recorder,
+//! readback, one host module per kernel) is [`crate::gpu`].
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
