@@ -91,24 +91,8 @@ fn is_head(i: u32, begin: u32) -> bool {
     return wk_start[i - begin] != 0u || keys[i] != keys[i - 1u];
 }
 
-// Exclusive prefix sum of v over the workgroup (Hillis-Steele); the total in .y.
-fn workgroup_exclusive_scan(lid: u32, v: u32) -> vec2<u32> {
-    wk_sum[lid] = v;
-    workgroupBarrier();
-    for (var off = 1u; off < WG_SIZE; off = off << 1u) {
-        var x = 0u;
-        if (lid >= off) {
-            x = wk_sum[lid - off];
-        }
-        workgroupBarrier();
-        wk_sum[lid] += x;
-        workgroupBarrier();
-    }
-    let inclusive = wk_sum[lid];
-    let all = wk_sum[WG_SIZE - 1u];
-    workgroupBarrier();
-    return vec2<u32>(inclusive - v, all);
-}
+// workgroup_exclusive_scan(lid, v): shaders/common/workgroup_scan.wgsl, appended to this
+// source by `kernels` (it uses this shader's WG_SIZE and wk_sum).
 
 fn heads_of_thread(lid: u32, begin: u32, end: u32) -> u32 {
     var c = 0u;

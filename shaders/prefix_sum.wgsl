@@ -29,24 +29,8 @@ struct PrefixSumParams {
 
 var<workgroup> wk_sum: array<u32, WG_SIZE>;
 
-// Exclusive prefix sum of v over the workgroup (Hillis-Steele); also returns the total in .y.
-fn workgroup_exclusive_scan(lid: u32, v: u32) -> vec2<u32> {
-    wk_sum[lid] = v;
-    workgroupBarrier();
-    for (var off = 1u; off < WG_SIZE; off = off << 1u) {
-        var x = 0u;
-        if (lid >= off) {
-            x = wk_sum[lid - off];
-        }
-        workgroupBarrier();
-        wk_sum[lid] += x;
-        workgroupBarrier();
-    }
-    let inclusive = wk_sum[lid];
-    let all = wk_sum[WG_SIZE - 1u];
-    workgroupBarrier();
-    return vec2<u32>(inclusive - v, all);
-}
+// workgroup_exclusive_scan(lid, v): shaders/common/workgroup_scan.wgsl, appended to this
+// source by `kernels` (it uses this shader's WG_SIZE and wk_sum).
 
 @compute @workgroup_size(WG_SIZE)
 fn scan_blocks(@builtin(local_invocation_index) lid: u32,

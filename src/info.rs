@@ -258,7 +258,7 @@ fn scan_population(pop: &EdgePopulation, progress: &Progress) -> Result<Sortedne
             crate::census::limits::check_target_count(
                 pop,
                 index.node_count(),
-                "the target index (indices/target_to_source)",
+                crate::census::TargetOrigin::TargetIndex,
             )?;
         }
         index.validate()?;

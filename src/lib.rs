@@ -6,8 +6,11 @@
 //! In pipeline order:
 //! - [`sonata::EdgeFile`] opens an edge file; [`sonata::EdgePopulation`] is one population;
 //! - [`sonata::IdChunks`] streams its `source_node_id` / `target_node_id` columns in bounded chunks;
-//! - [`census::cpu`] counts them (the CPU engine, which is the specification for every other
-//!   engine) into a [`census::Census`];
+//! - [`census::census_population`] picks the engine and counts them into a [`census::Census`]:
+//!   [`census::cpu`] (the CPU engine, which is the specification for every other engine) or, with
+//!   the `gpu` feature, [`census::gpu`] (the GPU engine, the same tables bit for bit) on the
+//!   device layer [`gpu`] (wgpu context, recorder, readback, one host module per kernel of
+//!   [`kernels`]);
 //! - [`census::output`] writes census tables to an HDF5 file (layout in the README).
 //!
 //! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
@@ -33,6 +36,7 @@
 pub mod census;
 pub mod error;
 pub mod generate;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod ids;
 pub mod info;

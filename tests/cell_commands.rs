@@ -296,6 +296,7 @@ fn samples_ringtest_dry_run_matches_neurodamus_counts() {
         memory_budget: DEFAULT_MEMORY_BUDGET,
         spill_dir: None,
         backend: Backend::Cpu,
+        ..CensusOptions::default()
     };
     let stats = dry_run_stats(
         &c,

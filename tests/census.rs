@@ -20,9 +20,9 @@ use common::{
     Engine, Ids, Rng, assert_same_tables, engine_tests, naive_census, random_edges as edges,
     write_edges, write_nsyns, write_target_index,
 };
-use sonata_census::census::CensusOptions;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::reader::read_census;
+use sonata_census::census::{CensusOptions, CountedBy};
 use sonata_census::{Census, EdgeFile, Error};
 
 engine_tests! {
@@ -61,8 +61,12 @@ fn assert_equals_cpu(engine: Engine, got: &Census, cpu: &Census, what: &str) {
     g.backend = cpu.backend.clone();
     assert!(&g == cpu, "{what}: the censuses differ");
     match engine {
-        Engine::Cpu => assert_eq!(got.backend, "cpu", "{what}"),
-        Engine::Gpu => assert!(got.backend.starts_with("gpu: "), "{what}: {}", got.backend),
+        Engine::Cpu => assert_eq!(got.backend, CountedBy::Cpu, "{what}"),
+        Engine::Gpu => assert!(
+            matches!(got.backend, CountedBy::Gpu { .. }),
+            "{what}: {}",
+            got.backend
+        ),
     }
 }
 
@@ -362,7 +366,7 @@ fn written_tables_read_back_identically_and_atomically(engine: Engine) {
     w.finish().unwrap();
     // The file does not record the engine (outputs are byte-identical across backends).
     let engine_blank = |c: &Census| Census {
-        backend: String::new(),
+        backend: CountedBy::Unrecorded,
         ..c.clone()
     };
     assert_eq!(read_census(&out, "a").unwrap(), engine_blank(&ca));
@@ -419,7 +423,7 @@ fn written_tables_are_byte_identical_to_the_cpu_engines(engine: Engine) {
     };
     let got = counted(engine);
     assert!(
-        got.iter().all(|c| c.backend != "cpu") || engine == Engine::Cpu,
+        got.iter().all(|c| c.backend != CountedBy::Cpu) || engine == Engine::Cpu,
         "{engine:?} handed a population to the CPU engine"
     );
     assert_eq!(

@@ -1,7 +1,9 @@
 //! Two processes counting different populations of one file at the same time both succeed with
 //! the tables of a run alone, with HDF5 file locking on (the default: readers take a shared
 //! lock) and off (`HDF5_USE_FILE_LOCKING=FALSE`, as on file systems without `flock`); and a
-//! file being written by another process cannot be counted (exit 2, one line, no output).
+//! file being written by another process cannot be counted (exit 2, one line, no output). In one
+//! process, threads given one caller-supplied GPU context (`CensusOptions::gpu_context`) count on
+//! it, with the CPU engine's tables.
 
 #![allow(
     clippy::unwrap_used,
@@ -109,7 +111,7 @@ fn count_both_at_once(dir: &Path, input: &Path, locking: Option<&str>) {
             assert_eq!(
                 got,
                 sonata_census::Census {
-                    backend: String::new(),
+                    backend: sonata_census::census::CountedBy::Unrecorded,
                     ..want
                 },
                 "{pop} {locking:?}"
@@ -199,4 +201,71 @@ fn a_file_being_counted_cannot_be_opened_for_writing_meanwhile() {
     let why = refused.expect("a file being read must not open for writing");
     assert!(why.contains("lock"), "{why}");
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+}
+
+/// A caller that manages its own device (a Python module, a sharded run) passes it in the
+/// options: two threads count the two populations on that one context (in turn: `locked` keeps
+/// the other tests' forks away from the open file), with the CPU engine's tables, and the census
+/// names its adapter.
+#[test]
+fn threads_share_a_caller_supplied_gpu_context() {
+    use sonata_census::census::CountedBy;
+    use sonata_census::gpu::{AdapterChoice, GpuContext, Opened};
+    use std::sync::Arc;
+    let ctx = match GpuContext::open(AdapterChoice::Any).unwrap() {
+        Opened::Ready(ctx) => Arc::from(ctx),
+        Opened::Unavailable(why) => {
+            assert!(
+                std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
+                "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
+            );
+            eprintln!("no GPU adapter - skipped ({why})");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = circuit(dir.path());
+    let count = |pop: &str, options: &CensusOptions| {
+        locked(|| {
+            let file = sonata_census::EdgeFile::open(&input).unwrap();
+            census_population(&file.population(pop).unwrap(), options, &Progress::hidden())
+        })
+        .unwrap()
+    };
+    let on_gpu = CensusOptions {
+        backend: Backend::Gpu,
+        gpu_context: Some(Arc::clone(&ctx)),
+        ..CensusOptions::default()
+    };
+    let got: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = POPS
+            .iter()
+            .map(|pop| s.spawn(|| count(pop, &on_gpu)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (gpu, pop) in got.into_iter().zip(POPS) {
+        let cpu = count(
+            pop,
+            &CensusOptions {
+                backend: Backend::Cpu,
+                ..CensusOptions::default()
+            },
+        );
+        assert_eq!(
+            gpu.backend,
+            CountedBy::Gpu {
+                adapter: ctx.adapter_name().to_string()
+            },
+            "{pop}"
+        );
+        assert_eq!(
+            sonata_census::Census {
+                backend: CountedBy::Cpu,
+                ..gpu
+            },
+            cpu,
+            "{pop}"
+        );
+    }
 }

@@ -39,9 +39,10 @@ use props::config;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestCaseError;
+use sonata_census::census::census_on_gpu;
+use sonata_census::census::gpu::{GpuStrategy, GpuTuning};
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{Backend, CensusOptions, TargetSpace, census_population};
-use sonata_census::gpu::{self, GpuTuning};
 use sonata_census::progress::Progress;
 use sonata_census::{Census, EdgeFile, Error};
 
@@ -281,6 +282,7 @@ fn options(c: &CensusCase, spill: &Path, backend: Backend) -> CensusOptions {
         memory_budget: c.memory_budget,
         spill_dir: Some(spill.to_path_buf()),
         backend,
+        ..CensusOptions::default()
     }
 }
 
@@ -340,17 +342,13 @@ fn gpu_census_matches_the_naive_reference() {
             counter_flush_edges: Some(flush),
             ..Default::default()
         };
-        let got = gpu::census_with(
-            &pop,
-            &options,
-            &space,
-            no_nsyns,
-            &Progress::hidden(),
-            ctx,
-            &tuning,
-        );
+        let options = CensusOptions {
+            gpu_tuning: tuning,
+            ..options
+        };
+        let got = census_on_gpu(&pop, &options, &space, no_nsyns, &Progress::hidden(), ctx);
         if let Ok((_, timings)) = &got
-            && !timings.strategy.contains("cpu")
+            && timings.strategy != GpuStrategy::CpuFallback
         {
             on_gpu.fetch_add(1, Ordering::Relaxed);
         }

@@ -19,10 +19,13 @@ use common::{
     Engine, Ids, Rng, assert_same_tables, gpu_context as gpu_ctx, naive_census,
     random_edges as edges, write_edges,
 };
+use sonata_census::census::CountedBy;
+use sonata_census::census::census_on_gpu;
+use sonata_census::census::gpu::{GpuTimings, GpuTuning};
 use sonata_census::census::reader::{CensusFile, read_census};
 use sonata_census::census::stream::NsynsSource;
 use sonata_census::census::{CensusOptions, TargetSpace};
-use sonata_census::gpu::{self, GpuContext, GpuTimings, GpuTuning};
+use sonata_census::gpu::GpuContext;
 use sonata_census::progress::Progress;
 use sonata_census::sonata::attributes::NsynsReader;
 use sonata_census::{Census, EdgeFile, EdgePopulation};
@@ -47,14 +50,17 @@ fn run_gpu(
     let file = EdgeFile::open(path)?;
     let pop = file.population(pop)?;
     let space = TargetSpace::resolve(&pop, options.nodes_count)?;
-    gpu::census_with(
+    let options = CensusOptions {
+        gpu_tuning: tuning.clone(),
+        ..options.clone()
+    };
+    census_on_gpu(
         &pop,
-        options,
+        &options,
         &space,
         || nsyns_of(&pop),
         &Progress::hidden(),
         ctx,
-        tuning,
     )
 }
 
@@ -79,7 +85,11 @@ fn assert_gpu_equals_cpu(gpu: &Census, cpu: &Census, what: &str) {
     let mut g = gpu.clone();
     g.backend = cpu.backend.clone();
     assert!(&g == cpu, "{what}: the censuses differ");
-    assert!(gpu.backend.starts_with("gpu: "), "{what}: {}", gpu.backend);
+    assert!(
+        matches!(gpu.backend, CountedBy::Gpu { .. }),
+        "{what}: {}",
+        gpu.backend
+    );
 }
 
 #[test]
@@ -99,7 +109,7 @@ fn ids_beyond_32_bits_are_counted_by_the_cpu_engine_with_a_notice() {
             got == Engine::Cpu.census(&path, "p", &o).unwrap(),
             "{shape}: the censuses differ"
         );
-        assert_eq!(got.backend, "cpu");
+        assert_eq!(got.backend, CountedBy::Cpu);
         Engine::Gpu.assert_gpu_strategy(&notes, "cpu fallback", shape);
         assert!(
             notes
@@ -181,7 +191,7 @@ fn sample_files_match_the_cpu_engine() {
                 Engine::Gpu.census(&path, &name, &o),
             ) {
                 (Ok(cpu), Ok(gpu)) => {
-                    if gpu.backend == "cpu" {
+                    if gpu.backend == CountedBy::Cpu {
                         assert!(gpu == cpu, "{what}: the censuses differ");
                     } else {
                         assert_gpu_equals_cpu(&gpu, &cpu, &what);

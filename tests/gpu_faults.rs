@@ -6,7 +6,9 @@
 //! finishes on the CPU with a warning and the same bytes as `--backend cpu`.
 //!
 //! Skipped, saying so, without an adapter; failing instead when SONATA_CENSUS_REQUIRE_GPU=1.
+//! The hooks exist only in builds with the `testing` feature: `cargo test --features testing`.
 
+#![cfg(feature = "testing")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

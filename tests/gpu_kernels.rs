@@ -464,3 +464,26 @@ fn connections_gpu_matches_cpu() {
         assert_eq!(sorted, twin_keys, "{what}: sorted keys");
     }
 }
+
+/// The workgroup scan that `prefix_sum` and `connection_counts` share is written once
+/// (`shaders/common/workgroup_scan.wgsl`) and appended to exactly the shaders that call it, once.
+#[test]
+fn the_workgroup_scan_has_one_source() {
+    for shader in kernels::SHADERS {
+        let defined = shader
+            .source
+            .matches("fn workgroup_exclusive_scan(")
+            .count();
+        let named = shader.source.matches("workgroup_exclusive_scan(").count();
+        if named > defined {
+            assert_eq!(defined, 1, "{}.wgsl", shader.name);
+            assert!(
+                shader.source.ends_with(kernels::WORKGROUP_SCAN),
+                "{}.wgsl: the shared scan is not appended",
+                shader.name
+            );
+        } else {
+            assert_eq!(defined, 0, "{}.wgsl defines an unused scan", shader.name);
+        }
+    }
+}

@@ -102,7 +102,7 @@ fn write_tables(path: &Path, pops: &[Pop]) {
             c.population = p.name.to_string();
             c.source_population = Some("src".into());
             c.target_population = (p.name != "empty").then(|| "tgt".to_string());
-            c.backend = "cpu".into();
+            c.backend = sonata_census::census::CountedBy::Cpu;
             w.write(&c).unwrap();
         }
         w.finish().unwrap();

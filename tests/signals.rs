@@ -172,8 +172,10 @@ fn a_main_thread_that_does_not_stop_is_cleaned_up_after_the_grace_period() {
 #[test]
 fn sigint_stops_a_gpu_count_too() {
     match sonata_census::gpu::shared_context(sonata_census::gpu::AdapterChoice::Any) {
-        Ok(Ok(_)) => interrupted_run("gpu", "SIGINT", false, 130, "no output written"),
-        Ok(Err(why)) => {
+        Ok(sonata_census::gpu::SharedContext::Ready(_)) => {
+            interrupted_run("gpu", "SIGINT", false, 130, "no output written")
+        }
+        Ok(sonata_census::gpu::SharedContext::Unavailable(why)) => {
             assert!(
                 std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
                 "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"

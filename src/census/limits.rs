@@ -2,6 +2,7 @@
 //! memory. A corrupt target id (2^40, 2^64 - 1) or node count then gives a typed error instead
 //! of an allocation abort or a capacity-overflow panic.
 
+use super::TargetOrigin;
 use crate::error::{Error, Result};
 use crate::sonata::EdgePopulation;
 
@@ -44,13 +45,17 @@ pub fn memory_text() -> String {
     memory_bytes().map_or("unknown".to_string(), gib)
 }
 
-/// Errors when `n_targets` (from `origin`: `--nodes-count` or the target index) needs more
-/// table memory than the machine has.
+/// Errors when `n_targets` (from `origin`: the caller's node count or the target index) needs
+/// more table memory than the machine has.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for `--nodes-count`, [`Error::InvalidData`] naming the population
-/// otherwise.
-pub fn check_target_count(pop: &EdgePopulation, n_targets: u64, origin: &str) -> Result<()> {
+/// [`Error::InvalidArgument`] for the caller's node count, [`Error::InvalidData`] naming the
+/// population otherwise.
+pub fn check_target_count(
+    pop: &EdgePopulation,
+    n_targets: u64,
+    origin: TargetOrigin,
+) -> Result<()> {
     let max = max_targets();
     if n_targets <= max {
         return Ok(());
@@ -61,8 +66,8 @@ pub fn check_target_count(pop: &EdgePopulation, n_targets: u64, origin: &str) ->
         gib(n_targets.saturating_mul(TABLE_BYTES_PER_TARGET)),
         memory_text()
     );
-    if origin == "--nodes-count" {
-        Err(Error::InvalidArgument(format!("--nodes-count: {why}")))
+    if origin == TargetOrigin::NodeCount {
+        Err(Error::InvalidArgument(format!("{origin}: {why}")))
     } else {
         Err(Error::invalid(
             pop.location().clone(),

@@ -11,17 +11,27 @@
 //!   edges of `t` (one bmtk row can stand for several synapses).
 //!
 //! [`census_population`] picks the engine ([`Backend`]) and the number of targets
-//! ([`TargetSpace`]), then runs the engine. [`cpu`] is the reference engine.
+//! ([`TargetSpace`]), then runs the engine, and it alone decides when a population goes back to
+//! the CPU. The engines: [`cpu`], the reference every other engine equals bit for bit, and
+//! [`gpu`] (feature `gpu`), which counts on any wgpu adapter through the device layer
+//! [`crate::gpu`] and says when a population must be handed to the CPU
+//! ([`gpu::GpuOutcome::HandToCpu`]). What both share (the tables before metadata, the errors
+//! both word identically) is in [`tables`].
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod limits;
 pub mod output;
 pub mod reader;
 pub mod schema;
 pub mod sortedness;
 pub mod stream;
+pub mod tables;
 
 use std::path::PathBuf;
+#[cfg(feature = "gpu")]
+use std::sync::Arc;
 
 pub use sortedness::Sortedness;
 pub use stream::SpilledConnections;
@@ -48,32 +58,24 @@ pub const SPILL_CONNECTIONS_ABOVE: u64 = 1 << 18;
 /// Under `auto`, populations of fewer edges are counted on the CPU without looking for a GPU:
 /// finding an adapter and building the pipelines (0.04–0.07 s on a lavapipe-only machine, more
 /// with a real driver) costs more than a GPU could save on them. On the H200 host of
-/// BENCHMARKS.md the 16-core CPU engine was still faster at 10^8 edges. Override with
-/// [`GPU_MIN_EDGES_ENV`].
+/// BENCHMARKS.md the 16-core CPU engine was still faster at 10^8 edges. A caller changes it with
+/// [`CensusOptions::gpu_min_edges`] (the binary reads [`GPU_MIN_EDGES_ENV`]).
 pub const DEFAULT_GPU_MIN_EDGES: u64 = 1 << 24;
 
-/// Environment variable that sets the smallest population `auto` considers for the GPU
-/// (default [`DEFAULT_GPU_MIN_EDGES`]; `0` considers every population).
+/// Environment variable from which the binary takes [`CensusOptions::gpu_min_edges`]
+/// (`0` considers every population); the `auto` note names it.
 pub const GPU_MIN_EDGES_ENV: &str = "SONATA_CENSUS_GPU_MIN_EDGES";
 
-/// The smallest population (edges) that `auto` considers for the GPU.
+/// A value of [`GPU_MIN_EDGES_ENV`] as a number of edges (surrounding blanks allowed).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when [`GPU_MIN_EDGES_ENV`] is set to something else than a
-/// number.
-pub fn gpu_min_edges() -> Result<u64> {
-    match std::env::var_os(GPU_MIN_EDGES_ENV) {
-        None => Ok(DEFAULT_GPU_MIN_EDGES),
-        Some(v) => v
-            .to_str()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "{GPU_MIN_EDGES_ENV}={}: not a number of edges",
-                    v.to_string_lossy()
-                ))
-            }),
-    }
+/// [`Error::InvalidArgument`] when it is not a number.
+pub fn parse_gpu_min_edges(value: &str) -> Result<u64> {
+    value.trim().parse().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{GPU_MIN_EDGES_ENV}={value}: not a number of edges"
+        ))
+    })
 }
 
 /// Default memory for grouping unsorted edges by target before spilling to disk.
@@ -82,8 +84,8 @@ pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 /// Which engine counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// A real GPU when one is present, else the CPU engine (the CPU engine until the GPU engine
-    /// exists).
+    /// A real GPU for populations of at least [`CensusOptions::gpu_min_edges`] edges when one is
+    /// present, else the CPU engine (the note says why).
     #[default]
     Auto,
     /// The CPU engine.
@@ -120,6 +122,20 @@ pub struct CensusOptions {
     pub spill_dir: Option<PathBuf>,
     /// Engine.
     pub backend: Backend,
+    /// Under [`Backend::Auto`], populations of fewer edges are counted on the CPU without looking
+    /// for a GPU (default [`DEFAULT_GPU_MIN_EDGES`]).
+    pub gpu_min_edges: u64,
+    /// Knobs of the GPU engine (tests and benchmarks; the defaults suit real runs).
+    #[cfg(feature = "gpu")]
+    pub gpu_tuning: gpu::GpuTuning,
+    /// The GPU context to count on; `None` opens (once per process) and shares
+    /// [`crate::gpu::shared_context`]. A caller that manages its own device (a Python module, a
+    /// sharded run) passes it here.
+    #[cfg(feature = "gpu")]
+    pub gpu_context: Option<Arc<crate::gpu::GpuContext>>,
+    /// The testing hooks the shared context opens with (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub gpu_faults: crate::gpu::fault::GpuFaults,
 }
 
 impl Default for CensusOptions {
@@ -130,6 +146,13 @@ impl Default for CensusOptions {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             spill_dir: None,
             backend: Backend::Auto,
+            gpu_min_edges: DEFAULT_GPU_MIN_EDGES,
+            #[cfg(feature = "gpu")]
+            gpu_tuning: gpu::GpuTuning::default(),
+            #[cfg(feature = "gpu")]
+            gpu_context: None,
+            #[cfg(feature = "testing")]
+            gpu_faults: crate::gpu::fault::GpuFaults::default(),
         }
     }
 }
@@ -139,8 +162,30 @@ impl Default for CensusOptions {
 pub struct TargetSpace {
     /// Fixed number of targets, or `None` for "largest target id + 1".
     pub n_targets: Option<u64>,
-    /// Where the number comes from, for messages ("--nodes-count", "the target index").
-    pub origin: String,
+    /// Where the number comes from, for messages.
+    pub origin: TargetOrigin,
+}
+
+/// Where the number of targets of a census comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetOrigin {
+    /// The caller gave it ([`CensusOptions::nodes_count`]).
+    NodeCount,
+    /// The rows of the population's target index.
+    TargetIndex,
+    /// The largest target id + 1.
+    LargestTargetId,
+}
+
+impl std::fmt::Display for TargetOrigin {
+    /// The words of today's messages (the binary's option for the caller's count).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TargetOrigin::NodeCount => "--nodes-count",
+            TargetOrigin::TargetIndex => "the target index (indices/target_to_source)",
+            TargetOrigin::LargestTargetId => "the largest target id",
+        })
+    }
 }
 
 impl TargetSpace {
@@ -152,26 +197,26 @@ impl TargetSpace {
     /// whose tables cannot fit in memory ([`limits::check_target_count`]).
     pub fn resolve(pop: &EdgePopulation, nodes_count: Option<u64>) -> Result<Self> {
         if let Some(n) = nodes_count {
-            limits::check_target_count(pop, n, "--nodes-count")?;
+            limits::check_target_count(pop, n, TargetOrigin::NodeCount)?;
             return Ok(TargetSpace {
                 n_targets: Some(n),
-                origin: "--nodes-count".into(),
+                origin: TargetOrigin::NodeCount,
             });
         }
         if let Some(index) = EdgeIndex::open(pop, IndexDirection::TargetToSource)? {
-            let origin = "the target index (indices/target_to_source)";
+            let origin = TargetOrigin::TargetIndex;
             // Its length becomes the node count: it must fit in memory, and a corrupt per-node
             // dataset is refused.
             limits::check_target_count(pop, index.node_count(), origin)?;
             index.validate_nodes()?;
             return Ok(TargetSpace {
                 n_targets: Some(index.node_count()),
-                origin: origin.into(),
+                origin,
             });
         }
         Ok(TargetSpace {
             n_targets: None,
-            origin: "the largest target id".into(),
+            origin: TargetOrigin::LargestTargetId,
         })
     }
 }
@@ -205,8 +250,34 @@ pub struct Census {
     pub synapses_per_connection: Vec<u64>,
     /// Per-target sum of the bmtk `nsyns` column, when the population has one.
     pub target_nsyns_total: Option<Vec<u64>>,
-    /// The engine that counted (`"cpu"`, or `"gpu: "` followed by the adapter name).
-    pub backend: String,
+    /// The engine that counted.
+    pub backend: CountedBy,
+}
+
+/// The engine that counted a census.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CountedBy {
+    /// The CPU engine.
+    Cpu,
+    /// The GPU engine, on the adapter named.
+    Gpu {
+        /// The adapter's name.
+        adapter: String,
+    },
+    /// Not recorded (a census read back from a file: files do not record the engine).
+    #[default]
+    Unrecorded,
+}
+
+impl std::fmt::Display for CountedBy {
+    /// `cpu`, `gpu: ` followed by the adapter name, or nothing (dry-run's JSON records it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CountedBy::Cpu => f.write_str("cpu"),
+            CountedBy::Gpu { adapter } => write!(f, "gpu: {adapter}"),
+            CountedBy::Unrecorded => Ok(()),
+        }
+    }
 }
 
 impl Census {
@@ -215,9 +286,9 @@ impl Census {
         pop: &EdgePopulation,
         n_targets: u64,
         sortedness: Sortedness,
-        t: cpu::Tables,
+        t: tables::Tables,
         target_nsyns_total: Option<Vec<u64>>,
-        backend: String,
+        backend: CountedBy,
     ) -> Self {
         Census {
             population: pop.name().to_string(),
@@ -263,8 +334,9 @@ impl Census {
 ///
 /// # Errors
 /// Read errors, invalid data (a target id at or beyond the node count, negative ids, a
-/// connection of more than 2^32 - 1 synapses), [`Error::BackendUnavailable`] for `gpu` until the
-/// GPU engine exists, and spill-file I/O errors.
+/// connection of more than 2^32 - 1 synapses), [`Error::BackendUnavailable`] for `gpu` when there
+/// is no adapter, the device fails, or the build has no GPU engine (feature `gpu`), and
+/// spill-file I/O errors.
 pub fn census_population(
     pop: &EdgePopulation,
     options: &CensusOptions,
@@ -366,7 +438,6 @@ fn census_population_inner(
     notes: &mut Vec<Note>,
     spill: Option<u64>,
 ) -> Result<(Census, Option<SpilledConnections>)> {
-    use crate::gpu::{self, AdapterChoice, GpuTimings};
     let space = TargetSpace::resolve(pop, options.nodes_count)?;
     // Tables that cannot fit in memory are an error, not an allocation abort (limits.rs).
     let limited;
@@ -382,72 +453,146 @@ fn census_population_inner(
                 as stream::NsynsSource
         }))
     };
-    let gpu_notes = |t: &GpuTimings, notes: &mut Vec<Note>| {
-        for n in &t.notices {
-            notes.push(Note::info(format!("notice: {}: {n}", pop.name())));
-        }
-        notes.push(Note::detail(format!("gpu: {t}")));
-        notes.push(Note::detail(format!("gpu timings: {}", t.to_kv())));
-    };
-    let gpu_min = match options.backend {
-        Backend::Auto => gpu_min_edges()?,
-        _ => 0,
+    let cpu = |notes: &mut Vec<Note>| {
+        cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
     };
     match options.backend {
         Backend::Cpu => {
             notes.push(Note::detail("backend: cpu (asked for)"));
-            cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
+            cpu(notes)
         }
-        Backend::Gpu => {
-            let ctx = gpu::shared_context(AdapterChoice::Any)?.map_err(|why| {
-                Error::BackendUnavailable {
-                    backend: "gpu".into(),
-                    reason: why,
-                }
-            })?;
-            notes.push(Note::detail(format!("backend: gpu ({})", ctx.describe())));
-            let (census, t) = gpu::census(pop, options, &space, nsyns, progress, ctx)?;
-            gpu_notes(&t, notes);
-            Ok((census, None))
-        }
-        Backend::Auto if pop.size() < gpu_min => {
+        Backend::Auto if pop.size() < options.gpu_min_edges => {
             // The same line for every small population, so that `count` says it once.
             notes.push(Note::info(format!(
                 "backend: cpu (auto: populations of fewer than {} ({GPU_MIN_EDGES_ENV}) are \
                  counted on the CPU)",
-                crate::words::plural(gpu_min, "edge")
+                crate::words::plural(options.gpu_min_edges, "edge")
             )));
-            cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
+            cpu(notes)
         }
-        Backend::Auto => match gpu::shared_context(AdapterChoice::Auto) {
-            Ok(Ok(ctx)) => {
-                notes.push(Note::info(format!(
-                    "backend: gpu (auto: {})",
-                    ctx.describe()
-                )));
-                match gpu::census(pop, options, &space, nsyns, progress, ctx) {
-                    Ok((census, t)) => {
-                        gpu_notes(&t, notes);
-                        Ok((census, None))
+        #[cfg(not(feature = "gpu"))]
+        Backend::Gpu => Err(Error::BackendUnavailable {
+            backend: "gpu".into(),
+            reason: NO_GPU_ENGINE.into(),
+        }),
+        #[cfg(not(feature = "gpu"))]
+        Backend::Auto => {
+            notes.push(Note::info(format!("backend: cpu (auto: {NO_GPU_ENGINE})")));
+            cpu(notes)
+        }
+        #[cfg(feature = "gpu")]
+        Backend::Gpu => {
+            use crate::gpu::{AdapterChoice, SharedContext};
+            let ctx = match gpu_context(options, AdapterChoice::Any)? {
+                SharedContext::Ready(ctx) => ctx,
+                SharedContext::Unavailable(why) => {
+                    return Err(Error::BackendUnavailable {
+                        backend: "gpu".into(),
+                        reason: why,
+                    });
+                }
+            };
+            notes.push(Note::detail(format!("backend: gpu ({})", ctx.describe())));
+            let (census, t) = census_on_gpu(pop, options, &space, nsyns, progress, &ctx)?;
+            gpu_notes(pop, &t, notes);
+            Ok((census, None))
+        }
+        #[cfg(feature = "gpu")]
+        Backend::Auto => {
+            use crate::gpu::{AdapterChoice, SharedContext};
+            match gpu_context(options, AdapterChoice::Auto) {
+                Ok(SharedContext::Ready(ctx)) => {
+                    notes.push(Note::info(format!(
+                        "backend: gpu (auto: {})",
+                        ctx.describe()
+                    )));
+                    match census_on_gpu(pop, options, &space, nsyns, progress, &ctx) {
+                        Ok((census, t)) => {
+                            gpu_notes(pop, &t, notes);
+                            Ok((census, None))
+                        }
+                        Err(Error::BackendUnavailable { reason, .. }) => {
+                            notes.push(Note::info(format!(
+                                "warning: the GPU failed: {reason}; counting {} again on the CPU",
+                                pop.name()
+                            )));
+                            cpu(notes)
+                        }
+                        Err(e) => Err(e),
                     }
-                    Err(Error::BackendUnavailable { reason, .. }) => {
-                        notes.push(Note::info(format!(
-                            "warning: the GPU failed: {reason}; counting {} again on the CPU",
-                            pop.name()
-                        )));
-                        cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
-                    }
-                    Err(e) => Err(e),
+                }
+                Ok(SharedContext::Unavailable(why)) => {
+                    notes.push(Note::info(format!("backend: cpu (auto: {why})")));
+                    cpu(notes)
+                }
+                Err(e) => {
+                    notes.push(Note::info(format!("backend: cpu (auto: {e})")));
+                    cpu(notes)
                 }
             }
-            Ok(Err(why)) => {
-                notes.push(Note::info(format!("backend: cpu (auto: {why})")));
-                cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
-            }
-            Err(e) => {
-                notes.push(Note::info(format!("backend: cpu (auto: {e})")));
-                cpu::census_spilled(pop, options, &space, nsyns, progress, spill, notes)
-            }
-        },
+        }
     }
+}
+
+/// Why a build without the `gpu` feature counts on the CPU.
+#[cfg(not(feature = "gpu"))]
+const NO_GPU_ENGINE: &str = "this build has no GPU engine (built without the `gpu` feature)";
+
+/// The caller's context, or the process-wide one for `choice` (opened with the testing hooks of
+/// `options` under the `testing` feature).
+#[cfg(feature = "gpu")]
+fn gpu_context(
+    options: &CensusOptions,
+    choice: crate::gpu::AdapterChoice,
+) -> Result<crate::gpu::SharedContext> {
+    if let Some(ctx) = &options.gpu_context {
+        return Ok(crate::gpu::SharedContext::Ready(Arc::clone(ctx)));
+    }
+    #[cfg(feature = "testing")]
+    return crate::gpu::shared_context_with(choice, &options.gpu_faults);
+    #[cfg(not(feature = "testing"))]
+    crate::gpu::shared_context(choice)
+}
+
+/// The `notice:`, `gpu:` and `gpu timings:` lines of a GPU run.
+#[cfg(feature = "gpu")]
+fn gpu_notes(pop: &EdgePopulation, t: &gpu::GpuTimings, notes: &mut Vec<Note>) {
+    for n in &t.notices {
+        notes.push(Note::info(format!("notice: {}: {n}", pop.name())));
+    }
+    notes.push(Note::detail(format!("gpu: {t}")));
+    notes.push(Note::detail(format!("gpu timings: {}", t.to_kv())));
+}
+
+/// Census of `pop` on the GPU context `ctx` (with `options.gpu_tuning`), in the target space
+/// `space`; when the GPU engine hands the population to the CPU ([`gpu::GpuOutcome::HandToCpu`]:
+/// ids wider than 32 bits, tables larger than the device's buffers), the CPU engine counts it and
+/// the timings say so (strategy [`gpu::GpuStrategy::CpuFallback`], the reason in `notices`).
+/// `nsyns` opens the bmtk `nsyns` column when the population has one (once per attempt).
+///
+/// # Errors
+/// As the CPU engine for bad input; [`Error::BackendUnavailable`] when the device fails.
+#[cfg(feature = "gpu")]
+pub fn census_on_gpu(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    space: &TargetSpace,
+    nsyns: impl Fn() -> Result<Option<stream::NsynsSource>>,
+    progress: &Progress,
+    ctx: &crate::gpu::GpuContext,
+) -> Result<(Census, gpu::GpuTimings)> {
+    let started = std::time::Instant::now();
+    let (outcome, mut timings) = gpu::census(pop, options, space, &nsyns, progress, ctx)?;
+    let census = match outcome {
+        gpu::GpuOutcome::Counted(census) => *census,
+        gpu::GpuOutcome::HandToCpu { reason } => {
+            timings.notices.push(reason);
+            timings.strategy = gpu::GpuStrategy::CpuFallback;
+            let census = cpu::census(pop, options, space, nsyns, progress)?;
+            // The whole census, the CPU's part included, as before the engines were apart.
+            timings.total_s = started.elapsed().as_secs_f64();
+            census
+        }
+    };
+    Ok((census, timings))
 }

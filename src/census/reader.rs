@@ -152,7 +152,7 @@ impl CensusFile {
                 None
             },
             // Not recorded in the file: it is the same whichever engine counted.
-            backend: String::new(),
+            backend: super::CountedBy::Unrecorded,
         };
         census.target_offsets = u64s(schema::TARGET_OFFSETS)?;
         check(&census, &at)?;

@@ -1,9 +1,12 @@
 //! Testing hooks that make the GPU engine fail, or plan as on a smaller device, on purpose, so
 //! that the CPU fallback of `--backend auto` and the clean failure of `--backend gpu` can be
-//! tested on any adapter (lavapipe included). Read from the environment once per process:
+//! tested on any adapter (lavapipe included). Compiled only with the `testing` feature; the
+//! library never reads the environment: the binary (built with `testing`) reads these variables
+//! and hands a [`GpuFaults`] to [`GpuContext::open_with`](super::GpuContext::open_with) (through
+//! `CensusOptions::gpu_faults`):
 //!
 //! - `SONATA_CENSUS_GPU_FAULT=STAGE[:N]`, STAGE one of `upload`, `dispatch`, `readback`: the
-//!   N-th time (default 1, counted per process) and every later time the engine reaches that
+//!   N-th time (default 1, counted per context) and every later time the engine reaches that
 //!   stage, the device reports an error there. The error goes through the same path as a real
 //!   device error (the context's error log, turned into [`Error::BackendUnavailable`] by
 //!   `GpuContext::check`), so callers see exactly what a lost device would give them.
@@ -16,20 +19,57 @@
 //!
 //! None of them is meant for production runs; the README lists them under "Environment".
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use super::Stage;
 use crate::error::{Error, Result};
 
-/// A point of the GPU engine where a device error can be injected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Writing edges into a mapped staging buffer (host to device).
-    Upload,
-    /// Recording and submitting a batch of kernels.
-    Dispatch,
-    /// Copying results back and mapping them (device to host).
-    Readback,
+/// The testing hooks of one context: which fault to inject, the memory to plan with, and whether
+/// `auto` takes a software adapter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GpuFaults {
+    /// The device error to inject (`SONATA_CENSUS_GPU_FAULT`).
+    pub fault: Option<Fault>,
+    /// Bytes per buffer and binding the engine plans with (`SONATA_CENSUS_GPU_MEMORY_LIMIT`).
+    pub memory_limit: Option<u64>,
+    /// `auto` accepts a software adapter (`SONATA_CENSUS_GPU_ALLOW_SOFTWARE=1`).
+    pub allow_software: bool,
+}
+
+impl GpuFaults {
+    /// The hooks from the values of [`FAULT_ENV`], [`MEMORY_LIMIT_ENV`] and
+    /// [`ALLOW_SOFTWARE_ENV`] (`None`: unset; empty values count as unset, and only `1` allows
+    /// software adapters).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the fault or the memory limit cannot be parsed, so that a
+    /// typo in a test does not silently test nothing.
+    pub fn parse(
+        fault: Option<&str>,
+        memory_limit: Option<&str>,
+        allow_software: Option<&str>,
+    ) -> Result<Self> {
+        let fault = match fault {
+            Some(v) if !v.trim().is_empty() => Some(v.parse()?),
+            _ => None,
+        };
+        let memory_limit = match memory_limit {
+            Some(v) if !v.trim().is_empty() => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "{MEMORY_LIMIT_ENV}='{v}': expected a positive number of bytes"
+                    )));
+                }
+            },
+            _ => None,
+        };
+        Ok(GpuFaults {
+            fault,
+            memory_limit,
+            allow_software: allow_software == Some("1"),
+        })
+    }
 }
 
 impl Stage {
@@ -59,12 +99,14 @@ pub const MEMORY_LIMIT_ENV: &str = "SONATA_CENSUS_GPU_MEMORY_LIMIT";
 pub const ALLOW_SOFTWARE_ENV: &str = "SONATA_CENSUS_GPU_ALLOW_SOFTWARE";
 
 /// A parsed `SONATA_CENSUS_GPU_FAULT`: the stage, and from which occurrence on it fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     /// Where.
     pub stage: Stage,
     /// From the how-many-th time the stage is reached (1-based).
     pub from: u64,
+    /// The value as given, for the injected error's message.
+    pub spelled: String,
 }
 
 impl std::str::FromStr for Fault {
@@ -89,78 +131,42 @@ impl std::str::FromStr for Fault {
         if from == 0 {
             return Err(bad());
         }
-        Ok(Fault { stage, from })
+        Ok(Fault {
+            stage,
+            from,
+            spelled: s.to_string(),
+        })
     }
 }
 
-/// The fault asked for by the environment (read once); an unparsable value is an error every
-/// time a stage is reached, so that a typo in a test does not silently test nothing.
-fn configured() -> &'static std::result::Result<Option<Fault>, String> {
-    static FAULT: OnceLock<std::result::Result<Option<Fault>, String>> = OnceLock::new();
-    FAULT.get_or_init(|| match std::env::var(FAULT_ENV) {
-        Ok(v) if !v.trim().is_empty() => v.parse().map(Some).map_err(|e: Error| e.to_string()),
-        _ => Ok(None),
-    })
+/// The fault of one context and how often each stage was reached.
+#[derive(Debug, Default)]
+pub(crate) struct Injector {
+    fault: Option<Fault>,
+    reached: [AtomicU64; 3],
 }
 
-/// Checks the testing hooks' values without counting a stage: a typo is a usage error before
-/// any work or message (the context checks it when it opens).
-///
-/// # Errors
-/// [`Error::InvalidArgument`] when `SONATA_CENSUS_GPU_FAULT` or
-/// `SONATA_CENSUS_GPU_MEMORY_LIMIT` cannot be parsed.
-pub(crate) fn check_hooks() -> Result<()> {
-    if let Err(e) = configured() {
-        return Err(Error::InvalidArgument(e.clone()));
+impl Injector {
+    pub(crate) fn new(fault: Option<Fault>) -> Self {
+        Injector {
+            fault,
+            reached: Default::default(),
+        }
     }
-    memory_limit().map(drop)
-}
 
-static REACHED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-
-/// Called by the engine each time it reaches `stage`: the message of the injected device error,
-/// when one is due.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] when `SONATA_CENSUS_GPU_FAULT` cannot be parsed.
-pub(crate) fn due(stage: Stage) -> Result<Option<String>> {
-    let fault = match configured() {
-        Ok(None) => return Ok(None),
-        Ok(Some(f)) => *f,
-        Err(e) => return Err(Error::InvalidArgument(e.clone())),
-    };
-    if fault.stage != stage {
-        return Ok(None);
+    /// Called by the engine each time it reaches `stage`: the message of the injected device
+    /// error, when one is due.
+    pub(crate) fn due(&self, stage: Stage) -> Option<String> {
+        let fault = self.fault.as_ref().filter(|f| f.stage == stage)?;
+        let n = self.reached[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
+        (n >= fault.from).then(|| {
+            format!(
+                "{} failed: injected fault ({FAULT_ENV}={})",
+                stage.name(),
+                fault.spelled
+            )
+        })
     }
-    let n = REACHED[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
-    Ok((n >= fault.from).then(|| {
-        format!(
-            "{} failed: injected fault ({FAULT_ENV}={})",
-            stage.name(),
-            std::env::var(FAULT_ENV).unwrap_or_default()
-        )
-    }))
-}
-
-/// `SONATA_CENSUS_GPU_MEMORY_LIMIT` in bytes, when set.
-///
-/// # Errors
-/// [`Error::InvalidArgument`] when it is not a positive integer.
-pub(crate) fn memory_limit() -> Result<Option<u64>> {
-    match std::env::var(MEMORY_LIMIT_ENV) {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::InvalidArgument(format!(
-                "{MEMORY_LIMIT_ENV}='{v}': expected a positive number of bytes"
-            ))),
-        },
-        _ => Ok(None),
-    }
-}
-
-/// Whether `SONATA_CENSUS_GPU_ALLOW_SOFTWARE=1` lets `auto` take a software adapter.
-pub(crate) fn allow_software() -> bool {
-    std::env::var(ALLOW_SOFTWARE_ENV).as_deref() == Ok("1")
 }
 
 #[cfg(test)]
@@ -169,19 +175,12 @@ mod tests {
 
     #[test]
     fn faults_parse() {
+        let f = "upload".parse::<Fault>().unwrap();
+        assert_eq!((f.stage, f.from), (Stage::Upload, 1));
+        let f = "Dispatch:3".parse::<Fault>().unwrap();
         assert_eq!(
-            "upload".parse::<Fault>().unwrap(),
-            Fault {
-                stage: Stage::Upload,
-                from: 1
-            }
-        );
-        assert_eq!(
-            "Dispatch:3".parse::<Fault>().unwrap(),
-            Fault {
-                stage: Stage::Dispatch,
-                from: 3
-            }
+            (f.stage, f.from, f.spelled.as_str()),
+            (Stage::Dispatch, 3, "Dispatch:3")
         );
         assert_eq!("readback".parse::<Fault>().unwrap().stage, Stage::Readback);
         for bad in ["", "uplod", "upload:", "upload:0", "readback:x"] {

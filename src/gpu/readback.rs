@@ -108,7 +108,7 @@ impl Readback {
         if total == 0 {
             return Ok(out);
         }
-        ctx.reach(super::fault::Stage::Readback)?;
+        ctx.reach(super::Stage::Readback)?;
         // At most one buffer of the planned limit (`SONATA_CENSUS_GPU_MEMORY_LIMIT`), in whole
         // map-aligned pieces.
         let piece_limit = (ctx.limits.max_buffer_size / 8 * 8).max(8);

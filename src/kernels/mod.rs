@@ -31,6 +31,12 @@ pub struct Shader {
     pub entry_points: &'static [&'static str],
 }
 
+/// `shaders/common/workgroup_scan.wgsl`: the workgroup exclusive scan that `prefix_sum` and
+/// `connection_counts` share. WGSL has no include, so the shaders that call it get it appended to
+/// their source here, at build time: one copy to maintain, and the validation test
+/// (`tests/gpu_kernels.rs`) checks the composed sources the device compiles.
+pub const WORKGROUP_SCAN: &str = include_str!("../../shaders/common/workgroup_scan.wgsl");
+
 /// `shaders/target_counts.wgsl`.
 pub const TARGET_COUNTS: Shader = Shader {
     name: "target_counts",
@@ -59,17 +65,23 @@ pub const SEGMENT_MERGE: Shader = Shader {
     entry_points: &["main"],
 };
 
-/// `shaders/prefix_sum.wgsl`.
+/// `shaders/prefix_sum.wgsl`, with [`WORKGROUP_SCAN`] appended.
 pub const PREFIX_SUM: Shader = Shader {
     name: "prefix_sum",
-    source: include_str!("../../shaders/prefix_sum.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/prefix_sum.wgsl"),
+        include_str!("../../shaders/common/workgroup_scan.wgsl")
+    ),
     entry_points: &["scan_blocks", "add_offsets"],
 };
 
-/// `shaders/connection_counts.wgsl`.
+/// `shaders/connection_counts.wgsl`, with [`WORKGROUP_SCAN`] appended.
 pub const CONNECTION_COUNTS: Shader = Shader {
     name: "connection_counts",
-    source: include_str!("../../shaders/connection_counts.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/connection_counts.wgsl"),
+        include_str!("../../shaders/common/workgroup_scan.wgsl")
+    ),
     entry_points: &["count_heads", "scatter_heads", "finish", "advance"],
 };
 

@@ -280,7 +280,7 @@ pub fn dry_run_stats(
             synapses,
             connections,
             synapse_memory_mib: synapses as f64 * kb / 1024.0,
-            backend: census.backend.clone(),
+            backend: census.backend.to_string(),
             metypes,
             note,
         });

@@ -144,7 +144,7 @@ pub fn naive_census(sources: &[u64], targets: &[u64], n_targets: Option<u64>) ->
         synapse_count: cnt,
         synapses_per_connection: hist,
         target_nsyns_total: None,
-        backend: String::new(),
+        backend: sonata_census::census::CountedBy::Unrecorded,
     }
 }
 
@@ -291,10 +291,10 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 /// Whether a GPU adapter (software ones included) exists; prints why not, and fails when
 /// `SONATA_CENSUS_REQUIRE_GPU=1`. An adapter that cannot run the engine is a failure.
 pub fn gpu_available() -> bool {
-    use sonata_census::gpu::{AdapterChoice, shared_context};
+    use sonata_census::gpu::{AdapterChoice, SharedContext, shared_context};
     match shared_context(AdapterChoice::Any) {
-        Ok(Ok(_)) => true,
-        Ok(Err(why)) => {
+        Ok(SharedContext::Ready(_)) => true,
+        Ok(SharedContext::Unavailable(why)) => {
             assert!(
                 std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
                 "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"

@@ -4,7 +4,8 @@
 //! [`ForceFlag`]). Each command's own arguments live in its file, beside its `run`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sonata_census::census::Backend;
+use sonata_census::Result;
+use sonata_census::census::{Backend, CensusOptions};
 
 use crate::console::Verbosity;
 
@@ -135,6 +136,31 @@ impl From<BackendArg> for Backend {
             BackendArg::Gpu => Backend::Gpu,
         }
     }
+}
+
+/// The engine options the environment sets (the library reads none): under `auto`,
+/// SONATA_CENSUS_GPU_MIN_EDGES; with the `testing` feature and a GPU backend, the GPU testing
+/// hooks (`sonata_census::gpu::fault`). A malformed value is a usage error (exit 2).
+pub fn engine_options_from_env(mut options: CensusOptions) -> Result<CensusOptions> {
+    use sonata_census::census::{GPU_MIN_EDGES_ENV, parse_gpu_min_edges};
+    if options.backend == Backend::Auto
+        && let Some(v) = std::env::var_os(GPU_MIN_EDGES_ENV)
+    {
+        options.gpu_min_edges = parse_gpu_min_edges(&v.to_string_lossy())?;
+    }
+    #[cfg(feature = "testing")]
+    if options.backend != Backend::Cpu {
+        use sonata_census::gpu::fault::{
+            ALLOW_SOFTWARE_ENV, FAULT_ENV, GpuFaults, MEMORY_LIMIT_ENV,
+        };
+        let var = |name| std::env::var(name).ok();
+        options.gpu_faults = GpuFaults::parse(
+            var(FAULT_ENV).as_deref(),
+            var(MEMORY_LIMIT_ENV).as_deref(),
+            var(ALLOW_SOFTWARE_ENV).as_deref(),
+        )?;
+    }
+    Ok(options)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use sonata_census::ids::{parse_count, parse_count_usize};
 use sonata_census::outputs::check_output_path;
 use sonata_census::{EdgeFile, Error, Result};
 
-use crate::args::{BackendFlag, ForceFlag};
+use crate::args::{BackendFlag, ForceFlag, engine_options_from_env};
 use crate::console::{Verbosity, nsyns_note};
 
 /// What `--help` shows after the options (examples are checked by `args`'s tests).
@@ -159,12 +159,15 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         memory_budget: args.memory_budget.saturating_mul(1 << 20).max(1 << 20),
         spill_dir: args.spill_dir.clone(),
         backend: args.backend.backend.into(),
+        ..CensusOptions::default()
     };
+    let options = engine_options_from_env(options)?;
     if let Some(dir) = &args.spill_dir {
         check_spill_dir(dir)?;
     }
+    #[cfg(feature = "gpu")]
     if matches!(options.backend, Backend::Gpu) {
-        warn_software_adapter(v)?;
+        warn_software_adapter(v, &options)?;
     }
     let mut writer = CensusWriter::create(&args.output, args.force.force)?;
     let mut censuses = Vec::new();
@@ -206,9 +209,18 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
 
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
 /// many times slower than the CPU engine: say so once, before the work starts, not after it.
-fn warn_software_adapter(v: Verbosity) -> Result<()> {
-    use sonata_census::gpu::{AdapterChoice, shared_context};
-    if let Ok(ctx) = shared_context(AdapterChoice::Any)?
+/// The shared context opens here with the run's testing hooks, as the census would open it.
+#[cfg(feature = "gpu")]
+fn warn_software_adapter(v: Verbosity, options: &CensusOptions) -> Result<()> {
+    use sonata_census::gpu::{AdapterChoice, SharedContext};
+    #[cfg(feature = "testing")]
+    let shared = sonata_census::gpu::shared_context_with(AdapterChoice::Any, &options.gpu_faults);
+    #[cfg(not(feature = "testing"))]
+    let shared = {
+        let _ = options;
+        sonata_census::gpu::shared_context(AdapterChoice::Any)
+    };
+    if let SharedContext::Ready(ctx) = shared?
         && ctx.is_software()
     {
         v.info(&format!(

@@ -53,7 +53,9 @@ pub fn run(args: &DryRunArgs, v: Verbosity) -> Result<()> {
         memory_budget: DEFAULT_MEMORY_BUDGET,
         spill_dir: None,
         backend: args.backend.backend.into(),
+        ..CensusOptions::default()
     };
+    let options = crate::args::engine_options_from_env(options)?;
     let stats = dry_run_stats(&config, args.ranks, &options, &Progress::hidden())?;
     for n in &stats.notes {
         v.info(n);

@@ -178,6 +178,7 @@ fn open_counting(args: &TargetsArgs) -> Result<SonataReader> {
             backend: args.backend.parse()?,
             ..CensusOptions::default()
         };
+        let options = crate::args::engine_options_from_env(options)?;
         let progress = Progress::stderr("counting", reader.population().size(), "edges");
         reader.count_with_census(&options, &progress)?;
         progress.finish();

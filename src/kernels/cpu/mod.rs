@@ -4,7 +4,7 @@
 //! invocations in order gives exactly what the GPU gives; where the GPU result depends on
 //! scheduling (the order of sources within a target in `sources_by_target`), the doc says so.
 //!
-//! [`connections`] runs the whole per-batch pipeline of twins, as `gpu::census` records it.
+//! [`connections`] runs the whole per-batch pipeline of twins, as `census::gpu` records it.
 #![allow(
     clippy::needless_range_loop,
     reason = "index loops keep the twins comparable with the shaders line by line"
