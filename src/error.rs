@@ -180,6 +180,30 @@ pub enum Error {
         /// What the caller can do (`count the others with -p ...`).
         note: String,
     },
+
+    /// Another error, about one of the caller's settings (see [`Error::about`]): the library
+    /// names no command-line flag, a tool adds the one that sets it (`sonata-census` adds
+    /// `--nodes-count`, `--reader`). Displays as the error itself.
+    #[error("{error}")]
+    About {
+        /// The error.
+        error: Box<Error>,
+        /// The setting it is about.
+        setting: Setting,
+    },
+}
+
+/// A setting of the caller's that an error is about ([`Error::About`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// The number of target nodes the caller gave (`CensusOptions::nodes_count`).
+    NodeCount,
+    /// The synapse reader variant (`ReaderOptions::variant`); `fitting` names the variants
+    /// whose every attribute the population has.
+    ReaderVariant {
+        /// Names of the variants that fit the file.
+        fitting: Vec<String>,
+    },
 }
 
 impl Error {
@@ -252,9 +276,26 @@ impl Error {
         Error::Hdf5 { at, source }
     }
 
+    /// This error as one about the caller's `setting` ([`Error::About`]).
+    #[must_use]
+    pub fn about(self, setting: Setting) -> Self {
+        Error::About {
+            error: Box::new(self),
+            setting,
+        }
+    }
+
+    /// The error under its [`Error::Noted`] and [`Error::About`] wrappers.
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::Noted { error, .. } | Error::About { error, .. } => error.innermost(),
+            other => other,
+        }
+    }
+
     /// Whether the error is the user's input (exit code 2) rather than the environment (exit code 1).
     pub fn is_input_error(&self) -> bool {
-        if let Error::Noted { error, .. } = self {
+        if let Error::Noted { error, .. } | Error::About { error, .. } = self {
             return error.is_input_error();
         }
         matches!(

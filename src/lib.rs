@@ -11,14 +11,22 @@
 //!   the `gpu` feature, [`census::gpu`] (the GPU engine, the same tables bit for bit) on the
 //!   device layer [`gpu`] (wgpu context, recorder, readback, one host module per kernel of
 //!   [`kernels`]);
-//! - [`census::output`] writes census tables to an HDF5 file (layout in the README).
+//! - [`census::output`] writes census tables to an HDF5 file whose names [`census::schema`]
+//!   declares (layout in the README); [`census::reader`] is the one reader of such files.
+//!
+//! The library is configured by its caller ([`census::CensusOptions`] carries the engine, its
+//! limits, the GPU threshold and tuning, and optionally a GPU context the caller opened); it reads
+//! no environment variable and names no command-line flag ([`error::Setting`] says which setting
+//! an error is about). The `sonata-census` tool (`src/bin/sonata-census/`) reads the command
+//! line and the environment and passes the values in.
 //!
 //! Around them: [`sonata::index`] resolves node ids to edge [`selection::Selection`]s as libsonata
 //! does, [`sonata::attributes`] reads attribute columns, [`generate`] writes synthetic circuits and
 //! [`info`] describes a file, and [`report`] draws a census table file as plots and a page;
 //! [`sonata::nodes`] and [`sonata::config`] read node files and circuit configs, on which
 //! [`neurodamus`] reproduces neurodamus's cell and synapse readers and its dry run;
-//! [`outputs`] holds the rules every written file follows (checks, temporary names, modes).
+//! [`outputs`] holds the rules every written file follows (checks, temporary names, modes);
+//! [`memory`] reads this machine's memory, the bound tables are checked against.
 //!
 //! ## Cargo features
 //! - `static-hdf5`: HDF5 2.2 built from source and linked statically (else the system's HDF5);
@@ -42,6 +50,7 @@ pub mod ids;
 pub mod info;
 pub mod interrupt;
 pub mod kernels;
+pub mod memory;
 pub mod neurodamus;
 pub mod outputs;
 pub mod progress;

@@ -23,6 +23,7 @@ use common::{
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::reader::read_census;
 use sonata_census::census::{CensusOptions, CountedBy};
+use sonata_census::error::Setting;
 use sonata_census::{Census, EdgeFile, Error};
 
 engine_tests! {
@@ -216,9 +217,15 @@ fn target_beyond_the_node_count_is_an_error(engine: Engine) {
             let o = opts(chunk, 1 << 30, Some(3));
             let err = engine.census(&path, "p", &o).unwrap_err();
             let msg = err.to_string();
-            assert!(matches!(err, Error::InvalidData { .. }), "{msg}");
+            // About the caller's node count: the library names no flag, the tool adds it.
+            assert!(
+                matches!(&err, Error::About { error, setting: Setting::NodeCount }
+                    if matches!(**error, Error::InvalidData { .. })),
+                "{msg}"
+            );
             assert!(msg.contains("target node id 5 at row"), "{msg}");
-            assert!(msg.contains("--nodes-count"), "{msg}");
+            assert!(msg.contains("given by the node count"), "{msg}");
+            assert!(!msg.contains("--nodes-count"), "{msg}");
             assert!(msg.contains("target_node_id"), "{msg}");
             // Every engine gives the CPU engine's error.
             let cpu_err = Engine::Cpu.census(&path, "p", &o).unwrap_err();

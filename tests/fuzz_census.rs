@@ -261,7 +261,10 @@ fn check_result(
         }
         (Err(e), Some((row, t))) => {
             let msg = e.to_string();
-            prop_assert!(matches!(e, Error::InvalidData { .. }), "{what}: {e:?}");
+            prop_assert!(
+                matches!(e.innermost(), Error::InvalidData { .. }),
+                "{what}: {e:?}"
+            );
             let needle = format!("target node id {t} at row {row}");
             prop_assert!(msg.contains(&needle), "{what}: {msg} should say '{needle}'");
             prop_assert!(msg.contains("target_node_id"), "{what}: {msg}");

@@ -67,7 +67,7 @@ enum Want {
 impl Want {
     fn matches(self, e: &Error) -> bool {
         match self {
-            Want::InvalidData => matches!(e, Error::InvalidData { .. }),
+            Want::InvalidData => matches!(e.innermost(), Error::InvalidData { .. }),
             Want::NotHdf5 => matches!(e, Error::NotHdf5 { .. }),
             Want::InputFile => matches!(e, Error::InputFile { .. }),
             Want::PopulationNotFound => matches!(e, Error::PopulationNotFound { .. }),
@@ -539,12 +539,12 @@ fn gpu_census_refuses_the_same_data() {
         match (census(Backend::Cpu), gpu) {
             (Err(c), Err(g)) => {
                 assert!(
-                    matches!(c, Error::InvalidData { .. }),
+                    matches!(c.innermost(), Error::InvalidData { .. }),
                     "{}: {c:?}",
                     path.display()
                 );
                 assert!(
-                    matches!(g, Error::InvalidData { .. }),
+                    matches!(g.innermost(), Error::InvalidData { .. }),
                     "{}: {g:?}",
                     path.display()
                 );

@@ -545,7 +545,7 @@ fn the_default_reader_on_gap_junctions_suggests_the_gap_junction_reader() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("Missing attribute depression_time in the SONATA edge file (the sonata reader needs it; this population has every attribute another reader needs: try --reader gap-junction)"),
+        err.contains("Missing attribute depression_time in the SONATA edge file (the sonata reader needs it; this population has every attribute another reader needs: try the gap-junction reader) (--reader gap-junction)"),
         "{err}"
     );
     let o = run(&[
@@ -565,7 +565,7 @@ fn the_default_reader_on_gap_junctions_suggests_the_gap_junction_reader() {
     );
     let o = run(&["query", "synapses", p(&input), "--gid", "0"]);
     assert!(
-        stderr(&o).contains("try --reader gap-junction)"),
+        stderr(&o).contains("try the gap-junction reader) (--reader gap-junction)"),
         "{}",
         stderr(&o)
     );

@@ -3,7 +3,8 @@
 //! of an allocation abort or a capacity-overflow panic.
 
 use super::TargetOrigin;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
+use crate::memory::{gib, memory_bytes, memory_text};
 use crate::sonata::EdgePopulation;
 
 /// Bytes of per-target tables per target: synapse count, connection count and offset (u64
@@ -14,35 +15,11 @@ pub const TABLE_BYTES_PER_TARGET: u64 = 32;
 /// circuit, low enough that no length computation overflows.
 const FALLBACK_MAX_TARGETS: u64 = 1 << 36;
 
-/// RAM + swap in bytes, from `/proc/meminfo`; `None` where that is not readable.
-pub fn memory_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib = |key: &str| -> Option<u64> {
-        let line = text.lines().find(|l| l.starts_with(key))?;
-        line[key.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    };
-    Some(kib("MemTotal:")?.saturating_add(kib("SwapTotal:").unwrap_or(0)) * 1024)
-}
-
 /// The most targets whose tables fit in RAM + swap (at least 2^20).
 pub fn max_targets() -> u64 {
     memory_bytes()
         .map_or(FALLBACK_MAX_TARGETS, |m| m / TABLE_BYTES_PER_TARGET)
         .clamp(1 << 20, FALLBACK_MAX_TARGETS)
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-}
-
-/// RAM + swap as "23.5 GiB" ("unknown" where it cannot be read), for messages.
-pub fn memory_text() -> String {
-    memory_bytes().map_or("unknown".to_string(), gib)
 }
 
 /// Errors when `n_targets` (from `origin`: the caller's node count or the target index) needs
@@ -67,7 +44,7 @@ pub fn check_target_count(
         memory_text()
     );
     if origin == TargetOrigin::NodeCount {
-        Err(Error::InvalidArgument(format!("{origin}: {why}")))
+        Err(Error::InvalidArgument(format!("{origin}: {why}")).about(Setting::NodeCount))
     } else {
         Err(Error::invalid(
             pop.location().clone(),
@@ -83,7 +60,7 @@ pub fn limit_target_ids(pop: &EdgePopulation) -> EdgePopulation {
     pop.with_target_id_limit(
         max,
         format!(
-            "is too large: without an index or --nodes-count the largest target id sets the \
+            "is too large: without an index or a node count the largest target id sets the \
              length of the per-target tables, and more than {max} targets do not fit in this \
              machine's memory (RAM + swap: {}); the ids are probably corrupt",
             memory_text()

@@ -178,10 +178,10 @@ pub enum TargetOrigin {
 }
 
 impl std::fmt::Display for TargetOrigin {
-    /// The words of today's messages (the binary's option for the caller's count).
+    /// The words of messages; a tool names its own option for the caller's count ([`Setting::NodeCount`]).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            TargetOrigin::NodeCount => "--nodes-count",
+            TargetOrigin::NodeCount => "the node count",
             TargetOrigin::TargetIndex => "the target index (indices/target_to_source)",
             TargetOrigin::LargestTargetId => "the largest target id",
         })

@@ -7,9 +7,9 @@
 
 use rayon::prelude::*;
 
-use super::TargetSpace;
 use super::stream::{ConnectionSpill, SpilledConnections};
-use crate::error::{Error, Location, Result};
+use super::{TargetOrigin, TargetSpace};
+use crate::error::{Error, Location, Result, Setting};
 
 /// Connections the CPU engine found for a run of targets, in target order: what
 /// [`TableBuilder::push`] takes.
@@ -210,7 +210,7 @@ pub(crate) fn too_many_synapses(at: &Location, target: u64, source: u64) -> Erro
 
 /// A target id beyond the node count (both engines).
 pub(crate) fn target_beyond(at: &Location, target: u64, row: u64, space: &TargetSpace) -> Error {
-    Error::invalid(
+    let err = Error::invalid(
         at.clone(),
         format!(
             "target node id {target} at row {row} is beyond the {} target nodes given by {} \
@@ -218,5 +218,10 @@ pub(crate) fn target_beyond(at: &Location, target: u64, row: u64, space: &Target
             space.n_targets.unwrap_or(0),
             space.origin
         ),
-    )
+    );
+    if space.origin == TargetOrigin::NodeCount {
+        err.about(Setting::NodeCount)
+    } else {
+        err
+    }
 }

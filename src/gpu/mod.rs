@@ -1,7 +1,7 @@
 //! The device layer of the GPU engine on wgpu: device set-up ([`GpuContext`]), the recorder of
 //! kernel dispatches, readback, and the host side of every kernel (`gpu::<kernel>`, one module
 //! per shader in `shaders/`). The streamed census that drives them is the GPU engine,
-//! [`crate::census::gpu`]; nothing here knows about censuses.
+//! `census::gpu`; nothing here knows about censuses.
 //!
 //! # Adapters
 //! [`GpuContext::open`] picks the best adapter wgpu finds (discrete, then integrated, then

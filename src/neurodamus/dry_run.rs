@@ -143,7 +143,7 @@ pub fn dry_run_stats(
 ) -> Result<DryRunStats> {
     if ranks == 0 {
         return Err(crate::Error::InvalidArgument(
-            "--ranks must be at least 1".into(),
+            "the number of ranks must be at least 1".into(),
         ));
     }
     let node_pops = config.node_populations()?;

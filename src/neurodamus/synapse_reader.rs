@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use crate::census::{Census, CensusOptions, census_population};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Location, Result, Setting};
 use crate::progress::Progress;
 use crate::selection::Selection;
 use crate::sonata::attributes::AttributeValues;
@@ -478,7 +478,9 @@ impl SonataReader {
         }
         match census_population(&self.pop, &CensusOptions::default(), &Progress::hidden()) {
             Ok(census) => self.census = Some(census),
-            Err(Error::InvalidData { .. }) => self.census_refused = true,
+            Err(e) if matches!(e.innermost(), Error::InvalidData { .. }) => {
+                self.census_refused = true
+            }
             Err(e) => return Err(e),
         }
         Ok(())
@@ -655,22 +657,27 @@ impl SonataReader {
         let fitting: Vec<String> = READER_VARIANTS
             .iter()
             .filter(|v| v.name != self.options.variant.name && self.fits(v))
-            .map(|v| format!("--reader {}", v.name))
+            .map(|v| v.name.to_string())
             .collect();
         let hint = if fitting.is_empty() {
             String::new()
         } else {
             format!(
                 " (the {} reader needs it; this population has every attribute another reader \
-                 needs: try {})",
+                 needs: try the {} reader)",
                 self.options.variant.name,
-                fitting.join(" or ")
+                fitting.join(" or the ")
             )
         };
-        Err(Error::invalid(
+        let err = Error::invalid(
             self.location(&format!("0/{name}")),
             format!("Missing attribute {name} in the SONATA edge file{hint}"),
-        ))
+        );
+        Err(if fitting.is_empty() {
+            err
+        } else {
+            err.about(Setting::ReaderVariant { fitting })
+        })
     }
 
     /// Whether the population has every attribute `variant` must read (its mandatory fields,

@@ -117,7 +117,7 @@ impl NodeFile {
         // Whole-population work (metypes, distributions, dry run) holds at least one u64 per
         // cell: a size no machine can list (a declared but never written `node_type_id`) is
         // refused here rather than aborting an allocation later.
-        if let Some(memory) = crate::census::limits::memory_bytes()
+        if let Some(memory) = crate::memory::memory_bytes()
             && size.saturating_mul(8) > memory
         {
             return Err(Error::invalid(
@@ -125,7 +125,7 @@ impl NodeFile {
                 format!(
                     "has {size} rows: a list of every node id would not fit in this machine's \
                      memory (RAM + swap: {}); the file is probably corrupt",
-                    crate::census::limits::memory_text()
+                    crate::memory::memory_text()
                 ),
             ));
         }

@@ -411,7 +411,10 @@ pub(super) fn structure_cases() -> Vec<Case> {
                     "1099511627776",
                 ],
                 2,
-                &["--nodes-count: 1099511627776 target nodes need"],
+                &[
+                    "the node count: 1099511627776 target nodes need",
+                    "(node count from --nodes-count)",
+                ],
             ),
         ],
         vec![lib("census", lib_census, Want::InvalidData)],

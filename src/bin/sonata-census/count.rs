@@ -192,12 +192,12 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
                 v.info(&n.text);
             }
         }
-        let (census, spilled) = census.map_err(|e| match e {
+        let (census, spilled) = census.map_err(|e| match e.innermost() {
             Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
                 Some(note) => e.with_note(&note),
                 None => e,
             },
-            other => other,
+            _ => e,
         })?;
         writer.write_spilled(&census, spilled.as_ref())?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sonata_census::Result;
 use sonata_census::census::{CensusOptions, DEFAULT_CHUNK_LEN, DEFAULT_MEMORY_BUDGET};
 use sonata_census::ids::parse_count;
 use sonata_census::neurodamus::dry_run::{DryRunStats, dry_run_stats};
 use sonata_census::progress::Progress;
 use sonata_census::sonata::CircuitConfig;
 use sonata_census::words::plural;
+use sonata_census::{Error, Result};
 
 use crate::args::BackendFlag;
 use crate::console::{Verbosity, pretty_json, print_stdout};
@@ -56,6 +56,9 @@ pub fn run(args: &DryRunArgs, v: Verbosity) -> Result<()> {
         ..CensusOptions::default()
     };
     let options = crate::args::engine_options_from_env(options)?;
+    if args.ranks == 0 {
+        return Err(Error::InvalidArgument("--ranks must be at least 1".into()));
+    }
     let stats = dry_run_stats(&config, args.ranks, &options, &Progress::hidden())?;
     for n in &stats.notes {
         v.info(n);

@@ -20,6 +20,7 @@ mod report;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use sonata_census::error::Setting;
 use sonata_census::{Error, Result};
 
 use args::{Cli, Command};
@@ -121,6 +122,17 @@ fn message(err: &Error) -> String {
         Error::OutputExists { .. } => format!("{err} (pass --force to replace it)"),
         // A note goes after the advice of the error it notes.
         Error::Noted { error, note } => format!("{} ({note})", message(error)),
+        Error::About {
+            error,
+            setting: Setting::NodeCount,
+        } => format!("{} (node count from --nodes-count)", message(error)),
+        Error::About {
+            error,
+            setting: Setting::ReaderVariant { fitting },
+        } => {
+            let flags: Vec<String> = fitting.iter().map(|v| format!("--reader {v}")).collect();
+            format!("{} ({})", message(error), flags.join(" or "))
+        }
         _ => err.to_string(),
     }
 }

@@ -201,7 +201,7 @@ impl std::fmt::Display for CpuStrategy {
                 spill_dir,
             } => write!(
                 f,
-                "unsorted, spilled: {} of at most {:.0} MiB (--memory-budget) of \
+                "unsorted, spilled: {} of at most {:.0} MiB (the memory budget) of \
                  {source_bits}-bit sources, records written to {}",
                 crate::words::plural(*partitions as u64, "partition"),
                 mib(*memory_budget),
