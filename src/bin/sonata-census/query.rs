@@ -9,6 +9,8 @@ use sonata_census::census::CensusOptions;
 use sonata_census::neurodamus::{Column, ReaderOptions, ReaderVariant, SonataReader};
 use sonata_census::progress::Progress;
 
+use crate::args::BackendArg;
+
 const QUERY_HELP: &str = "\
 Examples:
   sonata-census query counts edges.h5 -p All__All__chemical --targets 0,1,2
@@ -85,9 +87,10 @@ pub struct TargetsArgs {
     /// covering much of the population) instead of reading the targets' edges through the index.
     #[arg(long)]
     pub census: bool,
-    /// Census engine with --census: auto (a real GPU when present, else the CPU), cpu or gpu.
-    #[arg(long, default_value = "auto", requires = "census")]
-    pub backend: String,
+    /// Census engine with --census: auto picks a real GPU when there is one, else the CPU.
+    // No `env`: SONATA_CENSUS_BACKEND would then count as given and require --census.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, requires = "census")]
+    pub backend: BackendArg,
 }
 
 /// Arguments of `query synapses`.
@@ -175,7 +178,7 @@ fn open_counting(args: &TargetsArgs) -> Result<SonataReader> {
     let mut reader = open(&args.file, ReaderOptions::default())?;
     if args.census {
         let options = CensusOptions {
-            backend: args.backend.parse()?,
+            backend: args.backend.into(),
             ..CensusOptions::default()
         };
         let options = crate::args::engine_options_from_env(options)?;
