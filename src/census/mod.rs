@@ -350,8 +350,19 @@ pub fn census_population(
 pub struct Note {
     /// Shown only with `-v`.
     pub detail: bool,
+    /// What the line is about.
+    pub kind: NoteKind,
     /// The line.
     pub text: String,
+}
+
+/// What a [`Note`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// Which engine counts the population, and why (the `backend:` line).
+    Backend,
+    /// Anything else: notices, CPU fallbacks, the engine's strategy and timings.
+    Other,
 }
 
 /// Shows the `backend:` note of a run once, and again only when the choice changes from one
@@ -379,18 +390,28 @@ impl BackendOnce {
 impl Note {
     /// Whether this is the note that says which engine counts a population.
     pub fn is_backend(&self) -> bool {
-        self.text.starts_with("backend: ")
+        self.kind == NoteKind::Backend
     }
 
     pub(crate) fn info(text: impl Into<String>) -> Self {
         Note {
             detail: false,
+            kind: NoteKind::Other,
             text: text.into(),
         }
     }
     pub(crate) fn detail(text: impl Into<String>) -> Self {
         Note {
             detail: true,
+            kind: NoteKind::Other,
+            text: text.into(),
+        }
+    }
+    /// The `backend:` line: always shown under `auto`, only with `-v` for an engine asked for.
+    pub(crate) fn backend(detail: bool, text: impl Into<String>) -> Self {
+        Note {
+            detail,
+            kind: NoteKind::Backend,
             text: text.into(),
         }
     }
@@ -458,16 +479,19 @@ fn census_population_inner(
     };
     match options.backend {
         Backend::Cpu => {
-            notes.push(Note::detail("backend: cpu (asked for)"));
+            notes.push(Note::backend(true, "backend: cpu (asked for)"));
             cpu(notes)
         }
         Backend::Auto if pop.size() < options.gpu_min_edges => {
             // The same line for every small population, so that `count` says it once.
-            notes.push(Note::info(format!(
-                "backend: cpu (auto: populations of fewer than {} ({GPU_MIN_EDGES_ENV}) are \
+            notes.push(Note::backend(
+                false,
+                format!(
+                    "backend: cpu (auto: populations of fewer than {} ({GPU_MIN_EDGES_ENV}) are \
                  counted on the CPU)",
-                crate::words::plural(options.gpu_min_edges, "edge")
-            )));
+                    crate::words::plural(options.gpu_min_edges, "edge")
+                ),
+            ));
             cpu(notes)
         }
         #[cfg(not(feature = "gpu"))]
@@ -477,7 +501,10 @@ fn census_population_inner(
         }),
         #[cfg(not(feature = "gpu"))]
         Backend::Auto => {
-            notes.push(Note::info(format!("backend: cpu (auto: {NO_GPU_ENGINE})")));
+            notes.push(Note::backend(
+                false,
+                format!("backend: cpu (auto: {NO_GPU_ENGINE})"),
+            ));
             cpu(notes)
         }
         #[cfg(feature = "gpu")]
@@ -492,7 +519,10 @@ fn census_population_inner(
                     });
                 }
             };
-            notes.push(Note::detail(format!("backend: gpu ({})", ctx.describe())));
+            notes.push(Note::backend(
+                true,
+                format!("backend: gpu ({})", ctx.describe()),
+            ));
             let (census, t) = census_on_gpu(pop, options, &space, nsyns, progress, &ctx)?;
             gpu_notes(pop, &t, notes);
             Ok((census, None))
@@ -502,10 +532,10 @@ fn census_population_inner(
             use crate::gpu::{AdapterChoice, SharedContext};
             match gpu_context(options, AdapterChoice::Auto) {
                 Ok(SharedContext::Ready(ctx)) => {
-                    notes.push(Note::info(format!(
-                        "backend: gpu (auto: {})",
-                        ctx.describe()
-                    )));
+                    notes.push(Note::backend(
+                        false,
+                        format!("backend: gpu (auto: {})", ctx.describe()),
+                    ));
                     match census_on_gpu(pop, options, &space, nsyns, progress, &ctx) {
                         Ok((census, t)) => {
                             gpu_notes(pop, &t, notes);
@@ -522,11 +552,11 @@ fn census_population_inner(
                     }
                 }
                 Ok(SharedContext::Unavailable(why)) => {
-                    notes.push(Note::info(format!("backend: cpu (auto: {why})")));
+                    notes.push(Note::backend(false, format!("backend: cpu (auto: {why})")));
                     cpu(notes)
                 }
                 Err(e) => {
-                    notes.push(Note::info(format!("backend: cpu (auto: {e})")));
+                    notes.push(Note::backend(false, format!("backend: cpu (auto: {e})")));
                     cpu(notes)
                 }
             }
