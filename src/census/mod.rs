@@ -178,7 +178,7 @@ pub enum TargetOrigin {
 }
 
 impl std::fmt::Display for TargetOrigin {
-    /// The words of messages; a tool names its own option for the caller's count ([`Setting::NodeCount`]).
+    /// The words of messages; a tool names its own option for the caller's count ([`crate::error::Setting::NodeCount`]).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             TargetOrigin::NodeCount => "the node count",

@@ -334,7 +334,7 @@ pub struct Axis {
 /// its top right corner; `None` when there is no bar to draw.
 ///
 /// x: bar `[lo, hi)` is drawn from `lo − ½` to `hi − ½`; a linear axis ends just after the last
-/// bar and, when its bars span fewer than [`MIN_VALUES`] values, is widened to the left only
+/// bar and, when its bars span fewer than `MIN_VALUES` values, is widened to the left only
 /// (towards 0, never past it): the largest value is where the axis ends. A log axis has 15 %
 /// room on both sides. y: from 0 (log: half the smallest bar) to above the tallest bar with
 /// room for the notes. Ticks of a count axis are whole numbers.
