@@ -393,6 +393,8 @@ impl Note {
         self.kind == NoteKind::Backend
     }
 
+    // Every plain note comes from the GPU path (notices, fallbacks).
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn info(text: impl Into<String>) -> Self {
         Note {
             detail: false,
