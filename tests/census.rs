@@ -1,6 +1,6 @@
 //! Every census engine against hand-computed tables and the naive reference, from one body per
 //! behaviour: each test is a function of the [`Engine`] that [`engine_tests!`] runs as
-//! `cpu::NAME` and `gpu::NAME` (the GPU variant prints "no GPU adapter - GPU runs skipped" and
+//! `cpu::NAME` and `gpu::NAME` (the GPU variant prints "no GPU adapter - skipped" and
 //! passes without an adapter, lavapipe counts, unless SONATA_CENSUS_REQUIRE_GPU=1). Input shapes:
 //! sorted, target-sorted, unsorted and skewed files, chunk sizes that make runs cross chunk
 //! boundaries, spilled or several partitions, empty targets, a target with 10^6 synapses, bmtk

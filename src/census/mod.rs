@@ -66,18 +66,6 @@ pub const DEFAULT_GPU_MIN_EDGES: u64 = 1 << 24;
 /// (`0` considers every population); the `auto` note names it.
 pub const GPU_MIN_EDGES_ENV: &str = "SONATA_CENSUS_GPU_MIN_EDGES";
 
-/// A value of [`GPU_MIN_EDGES_ENV`] as a number of edges (surrounding blanks allowed).
-///
-/// # Errors
-/// [`Error::InvalidArgument`] when it is not a number.
-pub fn parse_gpu_min_edges(value: &str) -> Result<u64> {
-    value.trim().parse().map_err(|_| {
-        Error::InvalidArgument(format!(
-            "{GPU_MIN_EDGES_ENV}={value}: not a number of edges"
-        ))
-    })
-}
-
 /// Default memory for grouping unsorted edges by target before spilling to disk.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 1 << 30;
 

@@ -447,6 +447,45 @@ impl Column {
         matches!(self.class, Class::Int | Class::UInt | Class::Float)
     }
 
+    /// Checks a `*_group_id` / `*_group_index` column: integers, one row per edge or node of a
+    /// population of `rows` (`unit`: "edge" or "node", for the message).
+    pub(crate) fn check_group_mapping(&self, rows: u64, unit: &str) -> Result<()> {
+        if !self.is_numeric() {
+            return Err(Error::invalid(
+                self.at.clone(),
+                format!("must hold integers but holds {}", self.dtype),
+            ));
+        }
+        if self.len != rows {
+            return Err(Error::invalid(
+                self.at.clone(),
+                format!(
+                    "has {} but the population has {}",
+                    crate::words::plural(self.len, "row"),
+                    crate::words::plural(rows, unit)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// This column read whole as an `@library` table (its strings).
+    ///
+    /// # Errors
+    /// Read errors; [`Error::InvalidData`] when it does not hold strings.
+    pub(crate) fn read_library_table(&self) -> Result<Vec<String>> {
+        match self.read_ranges(&[(0, self.len)])? {
+            AttributeValues::Str(values) => Ok(values),
+            _ => Err(Error::invalid(
+                self.at.clone(),
+                format!(
+                    "an @library table must hold strings but holds {}",
+                    self.dtype
+                ),
+            )),
+        }
+    }
+
     /// Errors unless `row` exists; `why` says which edge needs it.
     pub(crate) fn check_row(&self, row: u64, why: impl FnOnce() -> String) -> Result<()> {
         if row >= self.len {

@@ -147,22 +147,7 @@ impl NodeFile {
             (None, None) => Mapping::Implicit,
             (Some(gid), Some(gidx)) => {
                 for c in [&gid, &gidx] {
-                    if !c.is_numeric() {
-                        return Err(Error::invalid(
-                            c.at.clone(),
-                            format!("must hold integers but holds {}", c.dtype),
-                        ));
-                    }
-                    if c.len != size {
-                        return Err(Error::invalid(
-                            c.at.clone(),
-                            format!(
-                                "has {} but the population has {}",
-                                crate::words::plural(c.len, "row"),
-                                crate::words::plural(size, "node")
-                            ),
-                        ));
-                    }
+                    c.check_group_mapping(size, "node")?;
                 }
                 Mapping::Explicit {
                     gid: Box::new(gid),
@@ -367,7 +352,7 @@ impl NodePopulation {
             if let Some(found) = self.find(g, name, Family::Attribute)?
                 && let Some(lib) = &found.library
             {
-                return read_library(lib);
+                return lib.read_library_table();
             }
         }
         Err(Error::invalid(
@@ -412,7 +397,7 @@ impl NodePopulation {
                     crate::words::plural(self.size, "node")
                 )));
             }
-            let table = read_library(lib)?;
+            let table = lib.read_library_table()?;
             let codes = match found.read_rows(ids, Family::Codes, name)? {
                 AttributeValues::UInt(v) => v,
                 _ => Vec::new(),
@@ -691,7 +676,7 @@ impl Found {
                 )),
             },
             (Some(lib), _) => {
-                let table = read_library(lib)?;
+                let table = lib.read_library_table()?;
                 let codes: Vec<i128> = match values {
                     AttributeValues::UInt(v) => v.into_iter().map(i128::from).collect(),
                     AttributeValues::Int(v) => v.into_iter().map(i128::from).collect(),
@@ -723,18 +708,5 @@ impl Found {
                 Ok(AttributeValues::Str(out))
             }
         }
-    }
-}
-
-fn read_library(lib: &Column) -> Result<Vec<String>> {
-    match lib.read_ranges(&[(0, lib.len)])? {
-        AttributeValues::Str(v) => Ok(v),
-        _ => Err(Error::invalid(
-            lib.at.clone(),
-            format!(
-                "an @library table must hold strings but holds {}",
-                lib.dtype
-            ),
-        )),
     }
 }

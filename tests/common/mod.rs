@@ -291,46 +291,30 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 /// Whether a GPU adapter (software ones included) exists; prints why not, and fails when
 /// `SONATA_CENSUS_REQUIRE_GPU=1`. An adapter that cannot run the engine is a failure.
 pub fn gpu_available() -> bool {
-    use sonata_census::gpu::{AdapterChoice, SharedContext, shared_context};
-    match shared_context(AdapterChoice::Any) {
-        Ok(SharedContext::Ready(_)) => true,
+    gpu_context().is_some()
+}
+
+/// The process-wide shared context (any adapter, software included: the one the engine itself
+/// uses, so a test process opens one device), or None after saying why; panics when
+/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
+pub fn gpu_context() -> Option<&'static sonata_census::gpu::GpuContext> {
+    use sonata_census::gpu::{AdapterChoice, GpuContext, SharedContext, shared_context};
+    use std::sync::{Arc, OnceLock};
+    static CTX: OnceLock<Option<Arc<GpuContext>>> = OnceLock::new();
+    CTX.get_or_init(|| match shared_context(AdapterChoice::Any) {
+        Ok(SharedContext::Ready(ctx)) => Some(ctx),
         Ok(SharedContext::Unavailable(why)) => {
             assert!(
                 std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
                 "no GPU adapter ({why}), and SONATA_CENSUS_REQUIRE_GPU=1"
             );
-            eprintln!("no GPU adapter - GPU runs skipped ({why})");
-            false
+            eprintln!("no GPU adapter - skipped ({why})");
+            None
         }
+        // An adapter that cannot run the engine is a failure, not a skip.
         Err(e) => panic!("{e}"),
-    }
-}
-
-/// The shared adapter (any, software included), or None after saying why; panics when
-/// SONATA_CENSUS_REQUIRE_GPU=1 and there is none.
-pub fn gpu_context() -> Option<&'static sonata_census::gpu::GpuContext> {
-    use sonata_census::gpu::{AdapterChoice, GpuContext, Opened};
-    use std::sync::OnceLock;
-    static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
-    let ctx = CTX
-        .get_or_init(|| match GpuContext::open(AdapterChoice::Any) {
-            Ok(Opened::Ready(c)) => Some(*c),
-            Ok(Opened::Unavailable(why)) => {
-                eprintln!("{why}");
-                None
-            }
-            // An adapter that cannot run the engine is a failure, not a skip.
-            Err(e) => panic!("{e}"),
-        })
-        .as_ref();
-    if ctx.is_none() {
-        assert!(
-            std::env::var("SONATA_CENSUS_REQUIRE_GPU").as_deref() != Ok("1"),
-            "no GPU adapter, and SONATA_CENSUS_REQUIRE_GPU=1"
-        );
-        eprintln!("no GPU adapter - skipped");
-    }
-    ctx
+    })
+    .as_deref()
 }
 
 /// Random edges (sources, targets) of a chosen shape: `sorted`, `target-sorted`, `shuffled`, or

@@ -4,8 +4,8 @@
 //! [`ForceFlag`]). Each command's own arguments live in its file, beside its `run`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use sonata_census::Result;
 use sonata_census::census::{Backend, CensusOptions};
+use sonata_census::{Error, Result};
 
 use crate::console::Verbosity;
 
@@ -142,11 +142,14 @@ impl From<BackendArg> for Backend {
 /// SONATA_CENSUS_GPU_MIN_EDGES; with the `testing` feature and a GPU backend, the GPU testing
 /// hooks (`sonata_census::gpu::fault`). A malformed value is a usage error (exit 2).
 pub fn engine_options_from_env(mut options: CensusOptions) -> Result<CensusOptions> {
-    use sonata_census::census::{GPU_MIN_EDGES_ENV, parse_gpu_min_edges};
+    use sonata_census::census::GPU_MIN_EDGES_ENV;
     if options.backend == Backend::Auto
         && let Some(v) = std::env::var_os(GPU_MIN_EDGES_ENV)
     {
-        options.gpu_min_edges = parse_gpu_min_edges(&v.to_string_lossy())?;
+        let v = v.to_string_lossy();
+        options.gpu_min_edges = v.trim().parse().map_err(|_| {
+            Error::InvalidArgument(format!("{GPU_MIN_EDGES_ENV}={v}: not a number of edges"))
+        })?;
     }
     #[cfg(feature = "testing")]
     if options.backend != Backend::Cpu {

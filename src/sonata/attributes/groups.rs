@@ -75,22 +75,7 @@ impl Mapping {
             (None, None) => Ok(Mapping::Implicit),
             (Some(gid), Some(gidx)) => {
                 for c in [&gid, &gidx] {
-                    if !c.is_numeric() {
-                        return Err(Error::invalid(
-                            c.at.clone(),
-                            format!("must hold integers but holds {}", c.dtype),
-                        ));
-                    }
-                    if c.len != pop.size() {
-                        return Err(Error::invalid(
-                            c.at.clone(),
-                            format!(
-                                "has {} but the population has {}",
-                                crate::words::plural(c.len, "row"),
-                                crate::words::plural(pop.size(), "edge")
-                            ),
-                        ));
-                    }
+                    c.check_group_mapping(pop.size(), "edge")?;
                 }
                 Ok(Mapping::Explicit {
                     gid: Box::new(gid),

@@ -54,7 +54,7 @@ use crate::sonata::EdgePopulation;
 
 use groups::{numeric_groups, open_group, subgroup};
 pub use nsyns::NsynsReader;
-use read::{Family, Mode, find, missing, read_library, read_values};
+use read::{Family, Mode, find, missing, read_values};
 
 /// Values of one attribute, in selection order.
 #[derive(Debug, Clone, PartialEq)]
@@ -374,7 +374,7 @@ impl EdgePopulation {
                 plain_in.get_or_insert(g);
                 continue;
             };
-            let values = read_library(library)?;
+            let values = library.read_library_table()?;
             match &table {
                 None => table = Some((library.path.clone(), values)),
                 Some((path, first)) if *first != values => {

@@ -68,7 +68,7 @@ impl Found {
                 self.column.read_integral_ranges(ranges)?,
             ));
         }
-        let table = read_library(library)?;
+        let table = library.read_library_table()?;
         let strings = match self.column.read_ranges(ranges)? {
             AttributeValues::Int(codes) => self.resolve(&codes, ranges, library, &table)?,
             AttributeValues::UInt(codes) => self.resolve(&codes, ranges, library, &table)?,
@@ -112,20 +112,6 @@ impl Found {
             out.push(value.clone());
         }
         Ok(out)
-    }
-}
-
-/// Reads a whole `@library` table.
-pub(super) fn read_library(library: &Column) -> Result<Vec<String>> {
-    match library.read_ranges(&[(0, library.len)])? {
-        AttributeValues::Str(values) => Ok(values),
-        _ => Err(Error::invalid(
-            library.at.clone(),
-            format!(
-                "an @library table must hold strings but holds {}",
-                library.dtype
-            ),
-        )),
     }
 }
 
