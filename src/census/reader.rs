@@ -87,7 +87,8 @@ impl CensusFile {
     }
 
     /// Reads census population `name` and checks its tables against each other. The census's
-    /// `backend` is empty: files do not record the engine.
+    /// `backend` is [`CountedBy::Unrecorded`](super::CountedBy::Unrecorded): files do not record
+    /// the engine.
     ///
     /// # Errors
     /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] naming the dataset that cannot be read;

@@ -40,7 +40,6 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::stream::{Chunk, NsynsSource, SpilledConnections, for_each_chunk};
-pub use super::tables::synapses_per_connection;
 use super::tables::{TableBuilder, Tables, TargetRuns, target_beyond, too_many_synapses};
 use super::{Census, CensusOptions, CountedBy, TargetSpace};
 use crate::error::{Location, Result};
@@ -345,6 +344,7 @@ mod tests {
     use super::sorted::{count_sorted_segment, run_boundaries};
     use super::unsorted::{TargetGroup, partitions};
     use super::*;
+    use crate::census::tables::synapses_per_connection;
 
     #[test]
     fn histogram_counts_each_size() {
