@@ -12,8 +12,11 @@
 #                                then run
 #
 # Environment (all optional):
-#   EDGES="1e8 1e9"          circuit sizes; ORDERS="sorted shuffled"
-#   NODES_PER_EDGE=5000      target nodes = edges / this (BBP-like in-degrees)
+#   MATRIX="1e8:sorted 1e8:target-sorted 1e8:shuffled 1e9:sorted 1e9:shuffled"
+#                            the circuits, SIZE:ORDER each; every one is counted with
+#                            --backend cpu, gpu and auto (auto's choice and its -v estimate are
+#                            in the table: `auto` must not pick the slower engine by > 10 %)
+#   NODES_PER_EDGE=100       target nodes = edges / this (BBP-like in-degrees)
 #   BUDGET_S=540             seconds for the run part; a size whose estimated time (10x the
 #                            previous size) does not fit in what is left is skipped, saying so
 #   BENCH=1                  run the criterion kernel benches (short settings); 0 skips them
@@ -224,84 +227,91 @@ run() {
         echo
         echo "## Census of generated circuits (page-cached, one population)"
         echo
-        echo "| edges | order | backend | HDF5 read GB/s | upload GB/s | kernels s | end-to-end s | edges/s | peak RSS MB | output |"
+        echo "| edges | order | backend | HDF5 read GB/s | upload GB/s | kernels s | end-to-end s | edges/s | peak RSS MB | output (gpu) / estimate (auto) |"
         echo "|---|---|---|---|---|---|---|---|---|---|"
     } >>"$report"
     local last_cost=0 last_edges=0
-    for e in ${EDGES:-1e8 1e9}; do
+    local matrix=${MATRIX:-1e8:sorted 1e8:target-sorted 1e8:shuffled 1e9:sorted 1e9:shuffled}
+    for entry in $matrix; do
+        local e=${entry%%:*} order=${entry#*:}
         local edges
         edges=$(expand "$e")
         if [ "$last_edges" -gt 0 ]; then
             local estimate=$(( last_cost * edges / last_edges ))
             if [ $(( $(elapsed) + estimate )) -gt "$BUDGET_S" ]; then
-                log "skipping $e edges: about ${estimate}s needed, $(( BUDGET_S - $(elapsed) ))s left"
-                echo "| $e | - | - | skipped: about ${estimate} s needed, $(( BUDGET_S - $(elapsed) )) s of BUDGET_S left | | | | | | |" >>"$report"
+                log "skipping $e $order: about ${estimate}s needed, $(( BUDGET_S - $(elapsed) ))s left"
+                echo "| $e | $order | - | skipped: about ${estimate} s needed, $(( BUDGET_S - $(elapsed) )) s of BUDGET_S left | | | | | | |" >>"$report"
                 continue
             fi
         fi
         local size_start
         size_start=$(date +%s)
-        local nodes=$(( edges / ${NODES_PER_EDGE:-5000} ))
+        local nodes=$(( edges / ${NODES_PER_EDGE:-100} ))
         [ "$nodes" -ge 1 ] || nodes=1
-        for order in ${ORDERS:-sorted shuffled}; do
-            local circuit=$WORK/circuit-$e-$order.h5
-            log "generating $e edges ($order, $nodes nodes)"
-            local g0
-            g0=$(date +%s.%N)
-            local index=()
-            # A shuffled file's index has about one range per edge (32 bytes/edge): skip it.
-            [ "$order" = shuffled ] && index=(--no-index)
-            "$bin/sonata-census" -q generate "$circuit" --nodes "$nodes" --edges "$edges" \
-                --order "$order" --attributes none "${index[@]}" --force
-            local gen_s
-            gen_s=$(since "$g0")
-            log "generated in ${gen_s}s"
-            cat "$circuit" >/dev/null # page cache, as for the benchmark target
-            for backend in cpu gpu; do
-                local out=$WORK/census-$e-$order-$backend.h5
-                local logf=$WORK/count-$e-$order-$backend.log
-                local t0
-                t0=$(date +%s.%N)
-                if ! "${timer[@]}" "$bin/sonata-census" -v count "$circuit" -o "$out" \
-                    --backend "$backend" --memory-budget "${MEMORY_BUDGET_MIB:-32768}" \
-                    --force >"$logf" 2>&1; then
-                    log "count --backend $backend failed:"
-                    tail -20 "$logf" >&2
+        local circuit=$WORK/circuit-$e-$order.h5
+        log "generating $e edges ($order, $nodes nodes)"
+        local g0
+        g0=$(date +%s.%N)
+        local index=()
+        # A shuffled file's index has about one range per edge (32 bytes/edge): skip it.
+        [ "$order" = shuffled ] && index=(--no-index)
+        "$bin/sonata-census" -q generate "$circuit" --nodes "$nodes" --edges "$edges" \
+            --order "$order" --attributes none "${index[@]}" --force
+        local gen_s
+        gen_s=$(since "$g0")
+        log "generated in ${gen_s}s"
+        cat "$circuit" >/dev/null # page cache, as for the benchmark target
+        for backend in cpu gpu auto; do
+            local out=$WORK/census-$e-$order-$backend.h5
+            local logf=$WORK/count-$e-$order-$backend.log
+            local t0
+            t0=$(date +%s.%N)
+            if ! "${timer[@]}" "$bin/sonata-census" -v count "$circuit" -o "$out" \
+                --backend "$backend" --memory-budget "${MEMORY_BUDGET_MIB:-32768}" \
+                --force >"$logf" 2>&1; then
+                log "count --backend $backend failed:"
+                tail -20 "$logf" >&2
+                tests=FAIL
+                echo "| $e | $order | $backend | failed: $(grep -m1 'sonata-census:' "$logf" | cut -c1-80) | | | | | | |" >>"$report"
+                continue
+            fi
+            local wall
+            wall=$(since "$t0")
+            local eps
+            eps=$(awk "BEGIN{printf \"%.3g\", $edges / $wall}")
+            local read_s read_b up_s up_b kern
+            read_s=$(timing "$logf" read_s); read_b=$(timing "$logf" read_bytes)
+            up_s=$(timing "$logf" upload_s); up_b=$(timing "$logf" upload_bytes)
+            kern=$(timing "$logf" kernel_s)
+            local read_gbs="-" up_gbs="-"
+            [ -n "$read_s" ] && read_gbs=$(awk "BEGIN{ if ($read_s > 0) printf \"%.2f\", $read_b / $read_s / 1e9; else print \"-\" }")
+            [ -n "$up_s" ] && up_gbs=$(awk "BEGIN{ if ($up_s > 0) printf \"%.2f\", $up_b / $up_s / 1e9; else print \"-\" }")
+            local same="-"
+            local shown=$backend
+            if [ "$backend" = auto ]; then
+                # auto's choice, and the cost model's estimate behind it (-v).
+                shown="auto → $(grep -m1 -o 'backend: [a-z]*' "$logf" | cut -d' ' -f2)"
+                same=$(grep -m1 -o 'estimate for .*(sampled): [^(]*' "$logf" | sed 's/.*(sampled): //' || true)
+                same=${same:-"(no estimate: $(grep -m1 -o 'backend: .*' "$logf" | cut -c1-90))"}
+            fi
+            if [ "$backend" = gpu ]; then
+                local cpu_out=$WORK/census-$e-$order-cpu.h5
+                if cmp -s "$cpu_out" "$out"; then
+                    same="identical bytes"
+                elif SONATA_CENSUS_COMPARE_A=$cpu_out SONATA_CENSUS_COMPARE_B=$out \
+                    "$bin/gpu_census" --ignored --exact compare_census_files --nocapture >"$WORK/compare-$e-$order.log" 2>&1; then
+                    same="same tables (bytes differ: $(grep -m1 ' / ' "$WORK/compare-$e-$order.log" | cut -d: -f2- | xargs))"
+                else
+                    same="DIFFERENT"
                     tests=FAIL
-                    echo "| $e | $order | $backend | failed: $(grep -m1 'sonata-census:' "$logf" | cut -c1-80) | | | | | | |" >>"$report"
-                    continue
                 fi
-                local wall
-                wall=$(since "$t0")
-                local eps
-                eps=$(awk "BEGIN{printf \"%.3g\", $edges / $wall}")
-                local read_s read_b up_s up_b kern
-                read_s=$(timing "$logf" read_s); read_b=$(timing "$logf" read_bytes)
-                up_s=$(timing "$logf" upload_s); up_b=$(timing "$logf" upload_bytes)
-                kern=$(timing "$logf" kernel_s)
-                local read_gbs="-" up_gbs="-"
-                [ -n "$read_s" ] && read_gbs=$(awk "BEGIN{ if ($read_s > 0) printf \"%.2f\", $read_b / $read_s / 1e9; else print \"-\" }")
-                [ -n "$up_s" ] && up_gbs=$(awk "BEGIN{ if ($up_s > 0) printf \"%.2f\", $up_b / $up_s / 1e9; else print \"-\" }")
-                local same="-"
-                if [ "$backend" = gpu ]; then
-                    local cpu_out=$WORK/census-$e-$order-cpu.h5
-                    if cmp -s "$cpu_out" "$out"; then
-                        same="identical bytes"
-                    elif SONATA_CENSUS_COMPARE_A=$cpu_out SONATA_CENSUS_COMPARE_B=$out \
-                        "$bin/gpu_census" --ignored --exact compare_census_files --nocapture >"$WORK/compare-$e-$order.log" 2>&1; then
-                        same="same tables (bytes differ: $(grep -m1 ' / ' "$WORK/compare-$e-$order.log" | cut -d: -f2- | xargs))"
-                    else
-                        same="DIFFERENT"
-                        tests=FAIL
-                    fi
-                    grep -m1 "gpu timings:" "$logf" >>"$WORK/timings.log" || true
-                fi
-                echo "| $e | $order | $backend | $read_gbs | $up_gbs | ${kern:--} | $wall | $eps | $(rss_mb "$logf") | $same |" >>"$report"
-                publish
-                log "$e $order $backend: ${wall}s ($same)"
-            done
-            rm -f "$circuit" "$WORK"/census-"$e"-"$order"-*.h5
+                grep -m1 "gpu timings:" "$logf" >>"$WORK/timings.log" || true
+            fi
+            echo "| $e | $order | $shown | $read_gbs | $up_gbs | ${kern:--} | $wall | $eps | $(rss_mb "$logf") | $same |" >>"$report"
+            publish
+            log "$e $order $backend: ${wall}s ($same)"
         done
+        rm -f "$circuit" "$WORK"/census-"$e"-"$order"-*.h5
         last_cost=$(( $(date +%s) - size_start + 1 ))
         last_edges=$edges
     done

@@ -18,6 +18,7 @@
 //! ([`gpu::GpuOutcome::HandToCpu`]). What both share (the tables before metadata, the errors
 //! both word identically) is in [`tables`].
 
+pub mod cost;
 pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -47,13 +48,15 @@ use crate::sonata::index::{EdgeIndex, IndexDirection};
 /// buffers), see BENCHMARKS.md.
 pub const DEFAULT_CHUNK_LEN: usize = 1 << 18;
 
-/// Connections of sorted input that `count` keeps in memory (12 B each) before it moves the
-/// connection table to spill files ([`census_population_spilled`]): 2^18 connections, 3 MiB, so
-/// that peak memory is the same for 10^7 edges as for 10^10. Smaller tables never touch the disk.
-/// Measured on 10^7 sorted edges (2.7 M connections, 2-core VM): spilling took no more CPU time
-/// than keeping the table (the page-cache writes cost about what the page faults of a growing
-/// in-memory table cost) and peak RSS fell from 57 to 33 MB.
-pub const SPILL_CONNECTIONS_ABOVE: u64 = 1 << 18;
+/// Bytes of tables that `count` keeps in memory before it moves the connection table to spill
+/// files ([`census_population_spilled`]): the connection table (12 B per connection) and the
+/// per-target synapse and connection counts (16 B per target) together. 32 MiB: a sorted census
+/// of 10^7 edges over 10^5 targets (2.3 M connections) stays in memory, larger ones spill, and
+/// peak memory stays the same for 10^8 edges as for 10^10. Measured on the 2-core VM: spilling
+/// 10^7 sorted edges' table cost 0.02 s of CPU time of 0.10 (written, read back and deleted),
+/// which this threshold saves at 1e7; 2^18 connections kept peak RSS at 29 MB, this one at
+/// 52 MB (issue 13's bound is 64 MB).
+pub const SPILL_TABLE_BYTES_ABOVE: u64 = 32 << 20;
 
 /// Under `auto`, populations of fewer edges are counted on the CPU without looking for a GPU:
 /// finding an adapter and building the pipelines (0.04–0.07 s on a lavapipe-only machine, more
@@ -421,9 +424,9 @@ pub fn census_population_noted(
     census_population_inner(pop, options, progress, notes, None).map(|(census, _)| census)
 }
 
-/// [`census_population_noted`] for a census that goes straight to a file: when the CPU engine
-/// counts sorted input and finds more than `spill_above` connections (`count` uses
-/// [`SPILL_CONNECTIONS_ABOVE`]), the connection table goes to temporary files (in
+/// [`census_population_noted`] for a census that goes straight to a file: when the CPU engine's
+/// tables (12 B per connection and 16 B per target) grow past `spill_above_bytes` (`count` uses
+/// [`SPILL_TABLE_BYTES_ABOVE`]), the connection table goes to temporary files (in
 /// `options.spill_dir`) as it is found, so memory stays flat however many connections there
 /// are. The census then has empty `source_node_id` / `synapse_count` (its `target_offsets` and
 /// every other table are complete) and the table is returned as [`SpilledConnections`], which
@@ -437,9 +440,9 @@ pub fn census_population_spilled(
     options: &CensusOptions,
     progress: &Progress,
     notes: &mut Vec<Note>,
-    spill_above: u64,
+    spill_above_bytes: u64,
 ) -> Result<(Census, Option<SpilledConnections>)> {
-    census_population_inner(pop, options, progress, notes, Some(spill_above))
+    census_population_inner(pop, options, progress, notes, Some(spill_above_bytes))
 }
 
 fn census_population_inner(
@@ -521,6 +524,19 @@ fn census_population_inner(
         Backend::Auto => {
             use crate::gpu::{AdapterChoice, SharedContext};
             match gpu_context(options, AdapterChoice::Auto) {
+                Ok(SharedContext::Ready(ctx))
+                    if !ctx.is_software() && !gpu_expected_faster(pop, options, notes)? =>
+                {
+                    notes.push(Note::backend(
+                        false,
+                        format!(
+                            "backend: cpu (auto: the CPU engine is expected to be faster than {} \
+                             for this population; -v shows the estimate)",
+                            ctx.adapter_info().name
+                        ),
+                    ));
+                    cpu(notes)
+                }
                 Ok(SharedContext::Ready(ctx)) => {
                     notes.push(Note::backend(
                         false,
@@ -552,6 +568,21 @@ fn census_population_inner(
             }
         }
     }
+}
+
+/// Whether the cost model ([`cost`]) expects the GPU engine to beat the CPU engine on `pop`
+/// (its order sampled from the file); the estimate goes to `notes` (a `-v` line).
+#[cfg(feature = "gpu")]
+fn gpu_expected_faster(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    notes: &mut Vec<Note>,
+) -> Result<bool> {
+    let order = cost::sample_order(pop)?;
+    let in_memory = pop.size().saturating_mul(cpu::PAIR_BYTES) <= options.memory_budget;
+    let estimate = cost::Estimate::new(pop.size(), order, rayon::current_num_threads(), in_memory);
+    notes.push(Note::detail(format!("auto: {}: {estimate}", pop.name())));
+    Ok(estimate.prefers_gpu())
 }
 
 /// Why a build without the `gpu` feature counts on the CPU.

@@ -56,8 +56,8 @@ pub(crate) struct TableBuilder {
     /// When set, connections go to these files instead of `sources` / `counts`, so that memory
     /// stays flat however many connections there are.
     pub(super) spill: Option<ConnectionSpill>,
-    /// Move the table to spill files once it holds more than this many connections (and the
-    /// folder for them).
+    /// Move the connection table to spill files once the tables in memory exceed this many
+    /// bytes ([`TableBuilder::table_bytes`]), and the folder for them.
     pub(super) spill_above: Option<(u64, Option<std::path::PathBuf>)>,
     /// Histogram of synapses per connection, kept as connections pass (only when spilling).
     pub(super) histogram: Vec<u64>,
@@ -81,7 +81,7 @@ impl TableBuilder {
         }
     }
 
-    /// Sends the connections to spill files in `dir` once there are more than `above`.
+    /// Sends the connections to spill files in `dir` once the tables exceed `above` bytes.
     pub(super) fn spilling(mut self, above: u64, dir: Option<std::path::PathBuf>) -> Self {
         self.spill_above = Some((above, dir));
         self
@@ -98,7 +98,7 @@ impl TableBuilder {
             self.connections[t] += conn;
         }
         if let (None, Some((above, dir))) = (&self.spill, &self.spill_above)
-            && (self.sources.len() + piece.sources.len()) as u64 > *above
+            && self.table_bytes(piece.sources.len()) > *above
         {
             let mut spill = ConnectionSpill::create(dir.as_deref())?;
             spill.append(&self.sources, &self.counts)?;
@@ -125,6 +125,13 @@ impl TableBuilder {
             }
         }
         Ok(())
+    }
+
+    /// Bytes of the tables in memory once `more` connections are added: 12 per connection
+    /// (source and count), 16 per target (synapse and connection counts).
+    fn table_bytes(&self, more: usize) -> u64 {
+        ((self.sources.len() + more) as u64).saturating_mul(CONNECTION_BYTES)
+            + (self.synapses.len() as u64).saturating_mul(TARGET_BYTES)
     }
 
     /// Builds the census tables for `n_targets` targets (every target id seen is below it). When
@@ -155,6 +162,10 @@ impl TableBuilder {
         Ok((tables, spilled))
     }
 }
+
+/// Bytes of a connection in memory (u64 source, u32 count) and of a target's counts (two u64).
+pub(crate) const CONNECTION_BYTES: u64 = 12;
+pub(crate) const TARGET_BYTES: u64 = 16;
 
 /// Largest number of connections reserved up front (beyond it the table grows by doubling).
 const MAX_CONNECTION_RESERVE: u64 = 1 << 27;

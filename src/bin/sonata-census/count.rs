@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Args;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::{
-    Backend, Census, CensusOptions, SPILL_CONNECTIONS_ABOVE, census_population_spilled,
+    Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, census_population_spilled,
 };
 use sonata_census::ids::{parse_count, parse_count_usize};
 use sonata_census::outputs::check_output_path;
@@ -182,7 +182,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             &options,
             &progress,
             &mut notes,
-            SPILL_CONNECTIONS_ABOVE,
+            SPILL_TABLE_BYTES_ABOVE,
         );
         progress.finish();
         for n in notes.iter().filter(|n| backend_once.show(n)) {
