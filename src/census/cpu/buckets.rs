@@ -75,13 +75,17 @@ impl Bucketing {
     }
 }
 
-/// Pairs staged per bucket before they are appended to it: one 64-byte cache line.
-const LINE: usize = 8;
+/// Pairs staged per bucket before they are appended to it: with their count, one 64-byte cache
+/// line.
+const LINE: usize = 7;
 
-/// A cache line of staged pairs (aligned, so that it is one line).
+/// A cache line of staged pairs and their count (aligned, so that it is one line).
 #[derive(Clone, Copy, Default)]
 #[repr(align(64))]
-struct Line([u64; LINE]);
+struct Line {
+    pairs: [u64; LINE],
+    len: u64,
+}
 
 /// Pairs appended by one worker: one growing vector per bucket, fed a cache line at a time.
 ///
@@ -92,7 +96,6 @@ struct Line([u64; LINE]);
 pub(super) struct BucketSet {
     buckets: Vec<Vec<u64>>,
     staged: Vec<Line>,
-    staged_len: Vec<u8>,
 }
 
 impl BucketSet {
@@ -101,32 +104,27 @@ impl BucketSet {
         BucketSet {
             buckets: (0..n).map(|_| Vec::with_capacity(room)).collect(),
             staged: vec![Line::default(); n],
-            staged_len: vec![0; n],
         }
     }
 
     fn push(&mut self, bucket: usize, pair: u64) {
-        let n = usize::from(self.staged_len[bucket]);
-        let line = &mut self.staged[bucket].0;
-        line[n] = pair;
+        let line = &mut self.staged[bucket];
+        // `len` < LINE always (a full line is appended at once).
+        let n = (line.len as usize).min(LINE - 1);
+        line.pairs[n] = pair;
         if n + 1 == LINE {
-            self.buckets[bucket].extend_from_slice(line);
-            self.staged_len[bucket] = 0;
+            self.buckets[bucket].extend_from_slice(&line.pairs);
+            line.len = 0;
         } else {
-            self.staged_len[bucket] = (n + 1) as u8;
+            line.len = (n + 1) as u64;
         }
     }
 
     /// Appends the pairs still staged to their buckets.
     pub(super) fn flush(&mut self) {
-        for ((bucket, line), len) in self
-            .buckets
-            .iter_mut()
-            .zip(&self.staged)
-            .zip(&mut self.staged_len)
-        {
-            bucket.extend_from_slice(&line.0[..usize::from(*len)]);
-            *len = 0;
+        for (bucket, line) in self.buckets.iter_mut().zip(&mut self.staged) {
+            bucket.extend_from_slice(&line.pairs[..(line.len as usize).min(LINE)]);
+            line.len = 0;
         }
     }
 
@@ -169,7 +167,9 @@ pub(super) fn bucket_census(
     let mut source_max = 0u64;
     let too_wide = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
         let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-        let max_target = targets.iter().fold(0, |m, &t| m.max(t));
+        // The ids are checked after they are partitioned (one pass over the chunk, not three);
+        // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
+        let (max_target, max_source) = partition(&bucketing, targets, sources, &mut sets);
         if let Some(limit) = space.n_targets
             && max_target >= limit
         {
@@ -181,12 +181,10 @@ pub(super) fn bucket_census(
                 space,
             ));
         }
-        let max_source = sources.iter().fold(0, |m, &s| m.max(s));
         if (max_target | max_source) > u64::from(u32::MAX) {
             return Ok(ControlFlow::Break(()));
         }
         source_max = source_max.max(max_source);
-        partition(&bucketing, targets, sources, &mut sets);
         if let Some(ns) = &chunk.nsyns {
             for (&t, &n) in targets.iter().zip(ns) {
                 let t = t as usize;
@@ -281,16 +279,27 @@ fn first_chunk_target_bound(pop: &EdgePopulation, chunk_len: usize) -> Result<u6
 }
 
 /// Appends each edge's packed pair to its bucket, the chunk split over the workers (worker `i`
-/// appends to `sets[i]`: no locks, and the order inside a bucket does not matter).
-fn partition(bucketing: &Bucketing, targets: &[u64], sources: &[u64], sets: &mut [BucketSet]) {
+/// appends to `sets[i]`: no locks, and the order inside a bucket does not matter). Returns the
+/// largest target and source (a pair packs correctly only when both fit 32 bits).
+fn partition(
+    bucketing: &Bucketing,
+    targets: &[u64],
+    sources: &[u64],
+    sets: &mut [BucketSet],
+) -> (u64, u64) {
     let piece = targets.len().div_ceil(sets.len()).max(MIN_PIECE);
     sets.par_iter_mut()
         .zip(targets.par_chunks(piece).zip(sources.par_chunks(piece)))
-        .for_each(|(set, (ts, ss))| {
+        .map(|(set, (ts, ss))| {
+            let (mut max_t, mut max_s) = (0u64, 0u64);
             for (&t, &s) in ts.iter().zip(ss) {
                 set.push(bucketing.bucket(t), (t << 32) | s);
+                max_t = max_t.max(t);
+                max_s = max_s.max(s);
             }
-        });
+            (max_t, max_s)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
 /// The digits of a least-significant-digit radix sort of source ids below `2^bits`: as few
@@ -384,7 +393,7 @@ pub(super) fn count_bucket(
     let span = span as usize;
     let target_bits = usize::BITS - (span - 1).leading_zeros();
     if target_bits + digits.bits <= 32 {
-        count_packed(parts, lo, target_bits, digits.bits, scratch, &mut piece, at)?;
+        count_packed(parts, lo, target_bits, digits.bits, scratch, &mut piece);
         return Ok(piece);
     }
     let radix = 1usize << digits.width;
@@ -426,11 +435,7 @@ pub(super) fn count_bucket(
             acc += here;
         }
         let shift = d as u32 * digits.width;
-        for &k in keys.iter() {
-            let slot = &mut hist[((k >> shift) & mask) as usize];
-            spare[*slot as usize] = k;
-            *slot += 1;
-        }
+        scatter(keys, spare, hist, |k| ((k >> shift) & mask) as usize);
         std::mem::swap(keys, spare);
     }
     // The stable counting sort by target: `offsets[t]` walks from the start of target t's slots
@@ -472,8 +477,7 @@ fn count_packed(
     source_bits: u32,
     scratch: &mut GroupScratch,
     piece: &mut TargetRuns,
-    at: &Location,
-) -> Result<()> {
+) {
     let total = target_bits + source_bits;
     let passes = total.div_ceil(MAX_DIGIT_BITS).max(1);
     let width = total.div_ceil(passes);
@@ -515,11 +519,9 @@ fn count_packed(
             acc += here;
         }
         let shift = d as u32 * width;
-        for &key in packed.iter() {
-            let slot = &mut hist[((key >> shift) & mask) as usize];
-            packed_spare[*slot as usize] = key;
-            *slot += 1;
-        }
+        scatter(packed, packed_spare, hist, |key| {
+            ((key >> shift) & mask) as usize
+        });
         std::mem::swap(packed, packed_spare);
     }
     // Sorted by (target, source): run-length encode keys, a new target at each change of the
@@ -530,30 +532,58 @@ fn count_packed(
         (1u32 << source_bits) - 1
     };
     let target_of = |key: u32| lo + u64::from(key.checked_shr(source_bits).unwrap_or(0));
-    let keys = &packed[..];
-    let mut i = 0;
-    while i < n {
-        let target = target_of(keys[i]);
-        let high = keys[i] & !source_mask;
-        let mut j = i;
-        let mut conns = 0u64;
-        while j < n && keys[j] & !source_mask == high {
-            let key = keys[j];
-            let mut k = j + 1;
-            while k < n && keys[k] == key {
-                k += 1;
-            }
-            let source = u64::from(key & source_mask);
-            let count = u32::try_from(k - j).map_err(|_| too_many_synapses(at, target, source))?;
-            piece.sources.push(source);
-            piece.counts.push(count);
-            conns += 1;
-            j = k;
+    let Some(&last) = packed.last() else {
+        return;
+    };
+    // Branch-free over connections (as `encode_ascending`): each key writes its source and its
+    // run's length so far to the current slot, which advances where the run ends; a target's
+    // end (every hundred keys or so) is a branch. Lengths fit u32: the caller sends buckets of
+    // fewer than 2^32 pairs here.
+    let base = piece.sources.len();
+    piece.sources.resize(base + n, 0);
+    piece.counts.resize(base + n, 0);
+    let (slots, counts) = (&mut piece.sources[base..], &mut piece.counts[base..]);
+    let runs = &mut piece.runs;
+    let (mut k, mut run_start, mut target_start, mut target_conns) = (0usize, 0u32, 0u32, 0usize);
+    for (i, pair) in (1u32..).zip(packed.windows(2)) {
+        let (key, next) = (pair[0], pair[1]);
+        slots[k] = u64::from(key & source_mask);
+        counts[k] = i - run_start;
+        let ends = key != next;
+        k += usize::from(ends);
+        run_start = if ends { i } else { run_start };
+        if (key ^ next) & !source_mask != 0 {
+            runs.push((
+                target_of(key),
+                u64::from(i - target_start),
+                (k - target_conns) as u64,
+            ));
+            target_start = i;
+            target_conns = k;
         }
-        piece.runs.push((target, (j - i) as u64, conns));
-        i = j;
     }
-    Ok(())
+    let n32 = n as u32;
+    slots[k] = u64::from(last & source_mask);
+    counts[k] = n32 - run_start;
+    k += 1;
+    runs.push((
+        target_of(last),
+        u64::from(n32 - target_start),
+        (k - target_conns) as u64,
+    ));
+    piece.sources.truncate(base + k);
+    piece.counts.truncate(base + k);
+}
+
+/// One stable counting-sort pass: each key of `from` goes to `to` at its digit's next slot
+/// (`slots`: each digit's first free slot, advanced as keys arrive). Plain slices, so that the
+/// loop keeps its pointers in registers (through `Vec`s they were reloaded on every key).
+fn scatter<K: Copy>(from: &[K], to: &mut [K], slots: &mut [u32], digit: impl Fn(K) -> usize) {
+    for &key in from {
+        let slot = &mut slots[digit(key)];
+        to[*slot as usize] = key;
+        *slot += 1;
+    }
 }
 
 /// How [`count_packed`] packs a bucket's pairs into 32-bit keys, and its digits.

@@ -78,6 +78,11 @@ pub(super) fn sorted_census(
     let with_nsyns = nsyns.is_some();
     let broke = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
         let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
+        // An unsorted file almost always shows it in its first chunk: one quick scan spares
+        // counting a chunk of one-edge runs before giving up (15 ms of a 0.2 s shuffled census).
+        if chunk.first_edge == 0 && targets.windows(2).any(|w| w[1] < w[0]) {
+            return Ok(ControlFlow::Break(()));
+        }
         // Continue the run carried over from the previous chunk.
         let mut start = 0;
         if let Some((t, run)) = pending.as_mut() {
