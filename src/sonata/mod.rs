@@ -21,6 +21,7 @@ pub mod attributes;
 pub mod bulk;
 pub(crate) mod column;
 pub mod config;
+pub(crate) mod direct;
 mod edges;
 pub(crate) mod global_heap;
 pub mod index;
