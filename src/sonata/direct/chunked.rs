@@ -257,7 +257,12 @@ impl Chunked {
             if loc.size as usize != chunk_bytes {
                 return Err(Fallback::Decode);
             }
-            return read_rows(file, loc.addr + skip * self.elem.size as u64, self.elem, out);
+            return read_rows(
+                file,
+                loc.addr + skip * self.elem.size as u64,
+                self.elem,
+                out,
+            );
         }
         with_decoder(|scratch| {
             let Scratch {

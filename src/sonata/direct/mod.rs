@@ -21,7 +21,6 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::sync::Arc;
 
 use hdf5_sys::h5::HADDR_UNDEF;
@@ -118,7 +117,7 @@ enum ProbedStorage {
 /// path, which is then checked against HDF5 on the first rows. See [`probe_file`], which edge
 /// files use to share one descriptor among their columns.
 #[cfg(test)]
-pub(crate) fn probe(ds: &hdf5::Dataset, path: &Path) -> Option<DirectColumn> {
+pub(crate) fn probe(ds: &hdf5::Dataset, path: &std::path::Path) -> Option<DirectColumn> {
     let file = File::open(path).ok()?;
     probe_file(ds, Arc::new(file))
 }

@@ -7,8 +7,8 @@ use hdf5::H5Type;
 use hdf5_sys::h5d::{H5D_layout_t, H5Dclose, H5Dcreate2, H5Dwrite};
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::{
-    H5P_DEFAULT, H5Pclose, H5Pcreate, H5Pset_chunk, H5Pset_deflate, H5Pset_external,
-    H5Pset_layout, H5Pset_shuffle,
+    H5P_DEFAULT, H5Pclose, H5Pcreate, H5Pset_chunk, H5Pset_deflate, H5Pset_external, H5Pset_layout,
+    H5Pset_shuffle,
 };
 use hdf5_sys::h5s::{H5S_ALL, H5Sclose, H5Screate_simple};
 use hdf5_sys::h5t::{H5Tclose, H5Tcopy, H5Tset_precision};
@@ -92,11 +92,19 @@ fn ranges(len: u64, chunk: Option<u64>, rng: &mut StdRng) -> Vec<(u64, u64)> {
     if len == 0 {
         return r;
     }
-    r.extend([(0, 1), (len - 1, len), (len / 2, len / 2 + 1), (0, len.min(3))]);
+    r.extend([
+        (0, 1),
+        (len - 1, len),
+        (len / 2, len / 2 + 1),
+        (0, len.min(3)),
+    ]);
     if let Some(c) = chunk {
         for k in [1, 2, len / c / 2, len / c] {
             let b = k * c;
-            for (a, e) in [(b.saturating_sub(1), b + 1), (b.saturating_sub(3), b + 2 * c + 5)] {
+            for (a, e) in [
+                (b.saturating_sub(1), b + 1),
+                (b.saturating_sub(3), b + 2 * c + 5),
+            ] {
                 r.push((a.min(len - 1), e.min(len)));
             }
             r.push((b.min(len - 1), (b + 1).min(len)));
@@ -241,11 +249,17 @@ fn pipelines_record_their_order() {
     let data = values!(u64, 5000, false, 3);
     let path = dir.path().join("b.h5");
     let file = hdf5::File::create(&path).unwrap();
-    raw_dataset(&file, "x", *hdf5::globals::H5T_NATIVE_UINT64, &data, |dcpl| unsafe {
-        H5Pset_chunk(dcpl, 1, [700u64].as_ptr());
-        H5Pset_deflate(dcpl, 4);
-        H5Pset_shuffle(dcpl);
-    });
+    raw_dataset(
+        &file,
+        "x",
+        *hdf5::globals::H5T_NATIVE_UINT64,
+        &data,
+        |dcpl| unsafe {
+            H5Pset_chunk(dcpl, 1, [700u64].as_ptr());
+            H5Pset_deflate(dcpl, 4);
+            H5Pset_shuffle(dcpl);
+        },
+    );
     drop(file);
     let (_f, _ds, direct) = open(&path);
     assert_eq!(
@@ -258,9 +272,13 @@ fn pipelines_record_their_order() {
 #[test]
 fn empty_columns_are_probed_and_refuse_rows() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, store) in [Store::Contiguous, Store::Chunked(10), Store::ShuffleDeflate(10)]
-        .into_iter()
-        .enumerate()
+    for (i, store) in [
+        Store::Contiguous,
+        Store::Chunked(10),
+        Store::ShuffleDeflate(10),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let path = write(dir.path(), &format!("{i}.h5"), &[] as &[u64], store);
         let (_f, _ds, direct) = open(&path);
@@ -274,7 +292,10 @@ fn empty_columns_are_probed_and_refuse_rows() {
 #[test]
 fn rows_past_the_end_are_left_to_hdf5() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, store) in [Store::Contiguous, Store::Deflate(10)].into_iter().enumerate() {
+    for (i, store) in [Store::Contiguous, Store::Deflate(10)]
+        .into_iter()
+        .enumerate()
+    {
         let path = write(dir.path(), &format!("{i}.h5"), &[5u64; 25], store);
         let (_f, _ds, direct) = open(&path);
         let direct = direct.unwrap();
@@ -293,9 +314,13 @@ fn rows_past_the_end_are_left_to_hdf5() {
 fn user_blocks_are_part_of_addresses() {
     let dir = tempfile::tempdir().unwrap();
     let data = values!(u64, 20_000, false, 9);
-    for (i, store) in [Store::Contiguous, Store::Chunked(3000), Store::ShuffleDeflate(3000)]
-        .into_iter()
-        .enumerate()
+    for (i, store) in [
+        Store::Contiguous,
+        Store::Chunked(3000),
+        Store::ShuffleDeflate(3000),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let path = dir.path().join(format!("{i}.h5"));
         let file = hdf5::File::with_options()
@@ -354,7 +379,13 @@ fn other_storage_is_left_to_hdf5() {
     let file = hdf5::File::create(&path).unwrap();
     let data: Vec<u32> = (0..1000).collect();
     // Big-endian: HDF5 swaps the bytes.
-    raw_dataset(&file, "big_endian", *hdf5::globals::H5T_STD_U32BE, &data, |_| {});
+    raw_dataset(
+        &file,
+        "big_endian",
+        *hdf5::globals::H5T_STD_U32BE,
+        &data,
+        |_| {},
+    );
     // Fewer bits than bytes.
     let narrow = hdf5::sync::sync(|| unsafe {
         let t = H5Tcopy(*hdf5::globals::H5T_STD_U32LE);
@@ -469,12 +500,16 @@ fn unwritten_chunks_are_left_to_hdf5() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("holes.h5");
     let file = hdf5::File::create(&path).unwrap();
-    for (name, store) in [("plain", Store::Chunked(100)), ("deflate", Store::Deflate(100))] {
+    for (name, store) in [
+        ("plain", Store::Chunked(100)),
+        ("deflate", Store::Deflate(100)),
+    ] {
         let ds = builder_for(&file, store).shape(1000).create(name).unwrap();
         // Chunks 0, 2..9 written; chunk 1 never.
         let w = ds.as_writer();
         w.write_slice(&vec![7u64; 100], 0..100).unwrap();
-        w.write_slice(&(200..1000).collect::<Vec<u64>>(), 200..1000).unwrap();
+        w.write_slice(&(200..1000).collect::<Vec<u64>>(), 200..1000)
+            .unwrap();
         // The same holes in a column whose first chunk is missing: the check on the first rows
         // fails, and the column is left to HDF5.
         let ds = builder_for(&file, store)
