@@ -180,10 +180,11 @@ impl Chunked {
         let n = (last - first + 1) as usize;
         let cacheable = self.chunks <= MAX_CACHED_CHUNKS;
         let mut found = vec![ChunkLoc::default(); n];
-        if cacheable && let Ok(cache) = self.cache.lock() {
-            if let Some(cached) = cache.get(first as usize..=last as usize) {
-                found.copy_from_slice(cached);
-            }
+        if cacheable
+            && let Ok(cache) = self.cache.lock()
+            && let Some(cached) = cache.get(first as usize..=last as usize)
+        {
+            found.copy_from_slice(cached);
         }
         if found.iter().all(|loc| loc.addr != 0) {
             return Ok(found);

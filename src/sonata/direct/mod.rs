@@ -221,6 +221,8 @@ fn same_file_as_hdf5(ds: &hdf5::Dataset, meta: &std::fs::Metadata) -> bool {
     // SAFETY: `fd` is HDF5's open descriptor of the file, which stays open while `ds` lives;
     // it is only borrowed for this one `fstat`.
     let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    // The widths of `st_dev` and `st_ino` differ between platforms (u64 on Linux).
+    #[allow(clippy::unnecessary_cast)]
     rustix::fs::fstat(borrowed)
         .is_ok_and(|st| st.st_dev as u64 == meta.dev() && st.st_ino as u64 == meta.ino())
 }
