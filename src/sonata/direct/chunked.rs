@@ -42,6 +42,19 @@ struct ChunkLoc {
     mask: u32,
 }
 
+/// The shape of a chunked column and where its chunk addresses count from.
+pub(crate) struct Geometry {
+    /// Rows per chunk.
+    pub(crate) rows: u64,
+    /// Rows of the column.
+    pub(crate) len: u64,
+    pub(crate) elem: Elem,
+    /// Added to the addresses HDF5 gives (the user block's size where they are relative to it).
+    pub(crate) base: u64,
+    /// Size of the file: no chunk lies beyond.
+    pub(crate) file_len: u64,
+}
+
 /// A chunked column: its chunking, filters, and the locations of the chunks seen so far.
 pub(crate) struct Chunked {
     /// For chunk lookups (HDF5 keeps the chunk index).
@@ -51,6 +64,7 @@ pub(crate) struct Chunked {
     elem: Elem,
     /// In pipeline order (the order they were applied when writing).
     filters: Vec<Filter>,
+    base: u64,
     file_len: u64,
     /// Indexed by chunk number; allocated at the first read, and only for columns of at most
     /// [`MAX_CACHED_CHUNKS`] chunks.
@@ -103,20 +117,22 @@ fn with_decoder<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
 }
 
 impl Chunked {
-    pub(super) fn new(
-        dataset: hdf5::Dataset,
-        rows: u64,
-        len: u64,
-        elem: Elem,
-        filters: Vec<Filter>,
-        file_len: u64,
-    ) -> Self {
+    /// `geometry.rows` is at least 1 (probe).
+    pub(super) fn new(dataset: hdf5::Dataset, geometry: Geometry, filters: Vec<Filter>) -> Self {
+        let Geometry {
+            rows,
+            len,
+            elem,
+            base,
+            file_len,
+        } = geometry;
         Chunked {
             dataset,
             rows,
             chunks: len.div_ceil(rows),
             elem,
             filters,
+            base,
             file_len,
             cache: Mutex::new(Vec::new()),
         }
@@ -232,6 +248,7 @@ impl Chunked {
             return Err(Fallback::Unallocated);
         }
         let size = u32::try_from(size).map_err(|_| Fallback::BadChunk)?;
+        let addr = addr.checked_add(self.base).ok_or(Fallback::BadChunk)?;
         if addr == 0 || size == 0 || addr.saturating_add(u64::from(size)) > self.file_len {
             return Err(Fallback::BadChunk);
         }

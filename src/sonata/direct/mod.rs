@@ -145,25 +145,44 @@ pub(crate) fn probe_file(ds: &hdf5::Dataset, file: Arc<File>) -> Option<DirectCo
         return None;
     }
     let layout = probe_layout(ds, file_len)?;
-    let storage = match layout.storage {
-        _ if layout.len == 0 => Storage::Empty,
-        ProbedStorage::Contiguous { offset } => Storage::Contiguous { offset },
-        ProbedStorage::Chunked { rows, filters } => Storage::Chunked(Chunked::new(
-            ds.clone(),
-            rows,
-            layout.len,
-            layout.elem,
-            filters,
-            file_len,
-        )),
+    // Chunk addresses are absolute in HDF5 >= 1.10.6 or so, but relative to the end of the user
+    // block in 1.10.5 (Debian 12's 1.10.8 too): try both when there is a user block, and keep
+    // the one whose reads agree with HDF5's. Contiguous offsets are absolute in both.
+    let bases = match layout.storage {
+        ProbedStorage::Chunked { .. } if layout.len > 0 => {
+            let userblock = ds.file().map_or(0, |f| f.userblock());
+            if userblock > 0 {
+                vec![0, userblock]
+            } else {
+                vec![0]
+            }
+        }
+        _ => vec![0],
     };
-    let column = DirectColumn {
-        file,
-        len: layout.len,
-        elem: layout.elem,
-        storage,
-    };
-    column.agrees_with_hdf5(ds).then_some(column)
+    bases.into_iter().find_map(|base| {
+        let storage = match &layout.storage {
+            _ if layout.len == 0 => Storage::Empty,
+            ProbedStorage::Contiguous { offset } => Storage::Contiguous { offset: *offset },
+            ProbedStorage::Chunked { rows, filters } => Storage::Chunked(Chunked::new(
+                ds.clone(),
+                chunked::Geometry {
+                    rows: *rows,
+                    len: layout.len,
+                    elem: layout.elem,
+                    base,
+                    file_len,
+                },
+                filters.clone(),
+            )),
+        };
+        let column = DirectColumn {
+            file: Arc::clone(&file),
+            len: layout.len,
+            elem: layout.elem,
+            storage,
+        };
+        column.agrees_with_hdf5(ds).then_some(column)
+    })
 }
 
 /// Owns one HDF5 identifier and releases it when dropped; only created, used and dropped under
