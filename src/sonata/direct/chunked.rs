@@ -1,5 +1,5 @@
 //! Chunked id columns: where each chunk lies (asked of HDF5 once, remembered), and the decoding
-//! of stored chunks (deflate, shuffle) on rayon's threads.
+//! of stored chunks (deflate, shuffle) on the module's threads.
 //!
 //! Chunk `k` holds rows `k * rows .. (k + 1) * rows` and is always stored whole, the last one
 //! too. Its filter mask says which filters of the pipeline were skipped when it was written (bit
@@ -13,9 +13,8 @@ use std::sync::Mutex;
 use flate2::{Decompress, FlushDecompress, Status};
 use hdf5_sys::h5::HADDR_UNDEF;
 use hdf5_sys::h5d::H5Dget_chunk_info_by_coord;
-use rayon::prelude::*;
 
-use super::{Elem, Fallback, PIECE_BYTES, read_rows, widen};
+use super::{Elem, Fallback, PIECE_BYTES, read_rows, try_for_each_parallel, widen};
 
 /// Chunks whose locations are remembered (16 bytes each): beyond this many chunks in a column,
 /// each read asks HDF5 again.
@@ -178,15 +177,11 @@ impl Chunked {
             rest = tail;
             row = chunk_end;
         }
-        if let [(loc, skip, out)] = tasks.as_mut_slice() {
-            return self.read_chunk(file, *loc, *skip, out);
-        }
-        // Several small chunks per task: a task costs more than reading a few rows.
-        let per_task = (PIECE_BYTES / self.chunk_bytes().max(1)).max(1);
-        tasks
-            .into_par_iter()
-            .with_min_len(per_task)
-            .try_for_each(|(loc, skip, out)| self.read_chunk(file, loc, skip, out))
+        // Several small chunks per job: a job costs more than reading a few rows.
+        let per_job = (PIECE_BYTES / self.chunk_bytes().max(1)).max(1);
+        try_for_each_parallel(tasks, per_job, |(loc, skip, out)| {
+            self.read_chunk(file, loc, skip, out)
+        })
     }
 
     /// The locations of chunks `first..=last`, from the cache or from HDF5 (under its lock, on

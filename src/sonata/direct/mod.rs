@@ -4,12 +4,17 @@
 //! through it runs on one thread however many cores there are. A [`DirectColumn`] is what one
 //! HDF5 lookup ([`probe`]) learns about a dataset whose bytes can be found without HDF5 — where
 //! they lie in the file and how they are encoded — so that reads become `pread`s from several
-//! threads (rayon's global pool) and compressed chunks are decoded in parallel:
+//! threads and compressed chunks are decoded in parallel:
 //! - contiguous storage without filters: the range is split into pieces of about
 //!   [`PIECE_BYTES`] read in parallel;
 //! - chunked storage whose filters are only deflate and shuffle: the chunks overlapping the range
 //!   are looked up once under HDF5's lock (and remembered), then read and decoded in parallel
 //!   ([`chunked`]).
+//!
+//! The threads are a rayon pool of this module's own ([`try_for_each_parallel`]), as many as the
+//! global pool has: a caller that blocks global workers while it waits for reads (the census's
+//! chunk loop on a worker, `par_iter` over populations) must not wait for jobs queued behind
+//! itself.
 //!
 //! Values come out as HDF5 gives them when an unsigned column is read as u64, or a signed one as
 //! i64 (sign-extended, as its bit pattern): the caller checks signs, as it does after HDF5 reads.
@@ -40,6 +45,8 @@ use hdf5_sys::h5t::{
     H5Tget_precision, H5Tget_sign, H5Tget_size,
 };
 use hdf5_sys::h5z::{H5Z_FILTER_DEFLATE, H5Z_FILTER_SHUFFLE};
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 mod chunked;
@@ -436,15 +443,39 @@ impl DirectColumn {
 /// about [`PIECE_BYTES`] (one piece on the calling thread).
 fn read_rows_parallel(file: &File, at: u64, elem: Elem, out: &mut [u64]) -> Result<(), Fallback> {
     let piece_rows = (PIECE_BYTES / elem.size).max(1);
-    if out.len() <= piece_rows {
-        return read_rows(file, at, elem, out);
+    let pieces: Vec<(usize, &mut [u64])> = out.chunks_mut(piece_rows).enumerate().collect();
+    try_for_each_parallel(pieces, 1, |(i, piece)| {
+        let skip = (i * piece_rows * elem.size) as u64;
+        read_rows(file, at + skip, elem, piece)
+    })
+}
+
+/// Runs `f` on every task, in parallel on this module's pool (at least `min_len` tasks per job),
+/// or on the calling thread when there is one task or no pool; stops at the first error.
+///
+/// The pool is not rayon's global one: a thread that waits here must not depend on global
+/// workers, which may all be blocked waiting for this very read (see the module docs). Its
+/// workers run nothing but these tasks, which never wait for anything but the disk.
+pub(super) fn try_for_each_parallel<T: Send>(
+    tasks: Vec<T>,
+    min_len: usize,
+    f: impl Fn(T) -> Result<(), Fallback> + Sync + Send,
+) -> Result<(), Fallback> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            // As many as the global pool (RAYON_NUM_THREADS, else one per core).
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("sonata-direct-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) if tasks.len() > 1 => {
+            pool.install(|| tasks.into_par_iter().with_min_len(min_len).try_for_each(f))
+        }
+        _ => tasks.into_iter().try_for_each(f),
     }
-    out.par_chunks_mut(piece_rows)
-        .enumerate()
-        .try_for_each(|(i, piece)| {
-            let skip = (i * piece_rows * elem.size) as u64;
-            read_rows(file, at + skip, elem, piece)
-        })
 }
 
 /// Reads `out.len()` values of `elem` stored from byte `at` of `file`, widening them to u64.

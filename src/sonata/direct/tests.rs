@@ -605,3 +605,54 @@ fn unshuffle_is_hdf5s() {
 fn chunked_unshuffle(src: &[u8], elem: usize, out: &mut Vec<u8>) {
     chunked::unshuffle(src, elem, out);
 }
+
+#[test]
+fn reads_finish_while_every_global_worker_waits_for_them() {
+    // Each of rayon's global workers waits (not as rayon work: a thread join) for a read that
+    // needs several threads, as the census's chunk loop waits for its reader thread when the
+    // census runs on a worker. Reads queued on the global pool would never run.
+    let dir = tempfile::tempdir().unwrap();
+    let data = values!(u64, 1 << 20, false, 11);
+    let contiguous = write(dir.path(), "a.h5", &data, Store::Contiguous);
+    let compressed = write(dir.path(), "b.h5", &data, Store::ShuffleDeflate(1 << 14));
+    let columns: Vec<_> = [contiguous, compressed]
+        .iter()
+        .map(|path| {
+            let (file, _ds, direct) = open(path);
+            (file, direct.unwrap())
+        })
+        .collect();
+    let workers = rayon::current_num_threads();
+    let barrier = &std::sync::Barrier::new(workers);
+    let (columns, data) = (&columns, &data);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let sums = rayon::broadcast(|_| {
+                // Every worker is here before any read starts.
+                barrier.wait();
+                std::thread::scope(|reader| {
+                    reader
+                        .spawn(|| {
+                            columns
+                                .iter()
+                                .map(|(_, direct)| {
+                                    let mut out = vec![0u64; data.len()];
+                                    direct.read_into(0, &mut out).unwrap();
+                                    out.iter().fold(0u64, |a, &v| a.wrapping_add(v))
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .join()
+                        .unwrap()
+                })
+            });
+            done.send(sums).unwrap();
+        });
+        let sums = finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("reads blocked behind the global pool's waiting workers");
+        let want = data.iter().fold(0u64, |a, &v| a.wrapping_add(v));
+        assert!(sums.iter().flatten().all(|&s| s == want));
+    });
+}
