@@ -129,7 +129,8 @@ pub(crate) fn probe(ds: &hdf5::Dataset, path: &std::path::Path) -> Option<Direct
     probe_file(ds, Arc::new(file))
 }
 
-/// [`probe`] with the file already open (one descriptor shared by the columns of a file).
+/// Probes `ds`, a dataset of the HDF5 file that `file` should be (opened by the OS; edge files
+/// share one descriptor among their columns): `Some` when its reads can be served here.
 ///
 /// `Some` only when all of these hold: the host is little-endian; the file is open read-only
 /// through HDF5's default (`sec2`) driver and `file` is that very file (same device and inode
@@ -152,9 +153,10 @@ pub(crate) fn probe_file(ds: &hdf5::Dataset, file: Arc<File>) -> Option<DirectCo
         return None;
     }
     let layout = probe_layout(ds, file_len)?;
-    // Chunk addresses are absolute in HDF5 >= 1.10.6 or so, but relative to the end of the user
-    // block in 1.10.5 (Debian 12's 1.10.8 too): try both when there is a user block, and keep
-    // the one whose reads agree with HDF5's. Contiguous offsets are absolute in both.
+    // Chunk addresses are absolute in HDF5 2.2 (the bundled one) but relative to the end of the
+    // user block in 1.10.8 (Debian 12's; the test `user_blocks_are_part_of_addresses`): try both when
+    // there is a user block, and keep the one whose reads agree with HDF5's. Contiguous offsets
+    // are absolute in both.
     let bases = match layout.storage {
         ProbedStorage::Chunked { .. } if layout.len > 0 => {
             let userblock = ds.file().map_or(0, |f| f.userblock());
