@@ -453,7 +453,8 @@ fn read_rows_parallel(file: &File, at: u64, elem: Elem, out: &mut [u64]) -> Resu
 }
 
 /// Runs `f` on every task, in parallel on this module's pool (at least `min_len` tasks per job),
-/// or on the calling thread when there is one task or no pool; stops at the first error.
+/// or on the calling thread when there is one task, or a pool of one thread or none; stops at
+/// the first error.
 ///
 /// The pool is not rayon's global one: a thread that waits here must not depend on global
 /// workers, which may all be blocked waiting for this very read (see the module docs). Its
@@ -473,7 +474,8 @@ pub(super) fn try_for_each_parallel<T: Send>(
             .ok()
     });
     match pool {
-        Some(pool) if tasks.len() > 1 => {
+        // One thread gains nothing over the calling thread but a hand-over.
+        Some(pool) if tasks.len() > 1 && pool.current_num_threads() > 1 => {
             pool.install(|| tasks.into_par_iter().with_min_len(min_len).try_for_each(f))
         }
         _ => tasks.into_iter().try_for_each(f),
