@@ -310,6 +310,21 @@ fn generate_and_info_errors() {
     let o = run(&["generate", p(&out), "--nodes", "0", "--edges", "10"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!out.exists());
+    // --chunk-rows without chunked id columns, or chunks of no rows.
+    for extra in [
+        &["--chunk-rows", "100"][..],
+        &["--id-storage", "deflate", "--chunk-rows", "0"],
+    ] {
+        let o = run(&[
+            &["generate", p(&out), "--nodes", "5", "--edges", "10"],
+            extra,
+        ]
+        .concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+        assert!(stderr(&o).contains("--chunk-rows") || stderr(&o).contains("chunks"));
+        assert!(!out.exists());
+    }
     let o = run(&[
         "generate",
         "/nonexistent-dir/g.h5",

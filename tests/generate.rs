@@ -15,7 +15,7 @@ use sonata_census::EdgeFile;
 use sonata_census::Error;
 use sonata_census::generate::{
     AttributeSet, CHUNK_ROWS, EdgeOrder, GenerateOptions, GenerateSummary, GeneratedIdDtype,
-    IndexSpelling, generate, write_indices,
+    IdStorage, IndexSpelling, MAX_ID_CHUNK_ROWS, generate, write_indices,
 };
 use sonata_census::sonata::IdDtype as FileIdDtype;
 use tempfile::TempDir;
@@ -585,4 +585,87 @@ fn no_attributes_means_no_group_and_no_edge_type() {
     let mut names = pop_group(&path, POP).member_names().unwrap();
     names.sort();
     assert_eq!(names, vec!["indices", "source_node_id", "target_node_id"]);
+}
+
+#[test]
+fn id_storage_changes_the_layout_of_the_id_columns_only() {
+    use hdf5::filters::Filter;
+    let dir = TempDir::new().unwrap();
+    let base = opts(300, 20_000, EdgeOrder::Sorted);
+    let (plain, _) = gen_in(&dir, "plain.h5", &base);
+    let expected = file_datasets(&plain);
+    for (name, storage, chunk, filters) in [
+        (
+            "chunked.h5",
+            IdStorage::Chunked { rows: 3000 },
+            3000,
+            vec![],
+        ),
+        (
+            "deflate.h5",
+            IdStorage::Deflate { rows: 3000 },
+            3000,
+            vec![Filter::Deflate(4)],
+        ),
+        (
+            "shuffle_deflate.h5",
+            IdStorage::ShuffleDeflate { rows: 3000 },
+            3000,
+            vec![Filter::Shuffle, Filter::Deflate(4)],
+        ),
+        // A chunk is at most the column.
+        (
+            "long_chunks.h5",
+            IdStorage::Chunked { rows: 1 << 20 },
+            20_000,
+            vec![],
+        ),
+    ] {
+        let o = GenerateOptions {
+            id_storage: storage,
+            ..base.clone()
+        };
+        let (path, _) = gen_in(&dir, name, &o);
+        assert!(file_datasets(&path) == expected, "{name}: other values");
+        let g = pop_group(&path, POP);
+        for column in ["source_node_id", "target_node_id"] {
+            let ds = g.dataset(column).unwrap();
+            assert_eq!(ds.chunk(), Some(vec![chunk]), "{name} {column}");
+            assert_eq!(ds.filters(), filters, "{name} {column}");
+        }
+        for other in [
+            "edge_type_id",
+            "0/conductance",
+            "indices/target_to_source/range_to_edge_id",
+        ] {
+            assert!(!g.dataset(other).unwrap().is_chunked(), "{name} {other}");
+        }
+        assert!(
+            o.estimated_file_size() >= std::fs::metadata(&path).unwrap().len(),
+            "{name}: the size estimate is below the file"
+        );
+    }
+    // Without edges there is no chunk to make: contiguous.
+    let o = GenerateOptions {
+        id_storage: IdStorage::ShuffleDeflate { rows: 100 },
+        ..opts(10, 0, EdgeOrder::Sorted)
+    };
+    let (path, _) = gen_in(&dir, "empty.h5", &o);
+    assert!(
+        !pop_group(&path, POP)
+            .dataset("source_node_id")
+            .unwrap()
+            .is_chunked()
+    );
+    for rows in [0, MAX_ID_CHUNK_ROWS + 1] {
+        let o = GenerateOptions {
+            id_storage: IdStorage::Chunked { rows },
+            ..base.clone()
+        };
+        let e = generate(&dir.path().join("bad.h5"), &o, &|_| {}).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m.contains("chunks of id columns must have")),
+            "{e}"
+        );
+    }
 }

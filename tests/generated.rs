@@ -16,7 +16,7 @@ use common::{Engine, assert_same_tables, engine_tests, naive_census};
 use sonata_census::EdgeFile;
 use sonata_census::census::CensusOptions;
 use sonata_census::generate::{
-    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, IndexSpelling, generate,
+    AttributeSet, EdgeOrder, GenerateOptions, GeneratedIdDtype, IdStorage, IndexSpelling, generate,
 };
 
 engine_tests! {
@@ -24,6 +24,7 @@ engine_tests! {
     fn int64_ids_groups_no_index_and_populations;
     fn bmtk_spelling_and_nsyns;
     fn many_empty_targets_and_a_huge_target;
+    fn chunked_and_compressed_id_columns;
 }
 
 fn check(engine: Engine, options: &GenerateOptions, what: &str) {
@@ -181,4 +182,51 @@ fn many_empty_targets_and_a_huge_target(engine: Engine) {
         "one target 1e5",
     );
     check(engine, &base(0, 10), "no edges");
+}
+
+/// Id columns in chunks (some not dividing the rows), deflated, shuffled and deflated: read past
+/// HDF5 (`sonata::direct`), the census equals the naive one and the contiguous file's.
+fn chunked_and_compressed_id_columns(engine: Engine) {
+    for (order, id_dtype) in [
+        (EdgeOrder::Sorted, GeneratedIdDtype::U64),
+        (EdgeOrder::Shuffled, GeneratedIdDtype::I64),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let census_of = |storage: IdStorage| {
+            let options = GenerateOptions {
+                order,
+                id_dtype,
+                id_storage: storage,
+                ..base(50_000, 700)
+            };
+            let what = format!("{order:?} {id_dtype:?} {storage:?}");
+            check(engine, &options, &what);
+            let path = dir.path().join(format!("{what}.h5"));
+            generate(&path, &options, &|_| {}).unwrap();
+            let pop = EdgeFile::open(&path)
+                .unwrap()
+                .population("All__All__chemical")
+                .unwrap();
+            for column in [pop.source_ids(), pop.target_ids()] {
+                assert!(column.reads_directly(), "{what}: read through HDF5");
+            }
+            let census_options = CensusOptions {
+                chunk_len: 3001,
+                ..Default::default()
+            };
+            engine
+                .census(&path, "All__All__chemical", &census_options)
+                .unwrap()
+        };
+        let contiguous = census_of(IdStorage::Contiguous);
+        for storage in [
+            IdStorage::Chunked { rows: 4096 },
+            IdStorage::Deflate { rows: 7000 },
+            IdStorage::ShuffleDeflate { rows: 65_536 },
+            IdStorage::ShuffleDeflate { rows: 333 },
+        ] {
+            let got = census_of(storage);
+            assert_same_tables(&got, &contiguous, &format!("{order:?} {storage:?}"));
+        }
+    }
 }

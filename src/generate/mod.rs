@@ -23,7 +23,8 @@
 //!
 //! # Memory
 //! [`EdgeOrder::Sorted`] streams: rows are produced target by target into one chunk buffer of
-//! [`CHUNK_ROWS`] rows that is written into pre-sized contiguous datasets, so the memory is the
+//! [`CHUNK_ROWS`] rows that is written into pre-sized datasets (contiguous; the id columns chunked
+//! and compressed when [`IdStorage`] says so), so the memory is the
 //! chunk plus the connections of one target (a file of 10^9 edges needs no more than one of
 //! 10^6). [`EdgeOrder::TargetSorted`] additionally holds the rows of the current target (to
 //! shuffle them). [`EdgeOrder::Shuffled`] holds every row in memory to permute it: 8 bytes per
@@ -103,6 +104,58 @@ pub enum GeneratedIdDtype {
     I64,
 }
 
+/// How `source_node_id` and `target_node_id` are stored (the other columns are always
+/// contiguous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdStorage {
+    /// One contiguous block each, unfiltered.
+    #[default]
+    Contiguous,
+    /// Chunks of this many rows, unfiltered.
+    Chunked {
+        /// Rows per chunk.
+        rows: u64,
+    },
+    /// Chunks of this many rows compressed with deflate at [`DEFLATE_LEVEL`] (h5py's
+    /// `compression="gzip"`).
+    Deflate {
+        /// Rows per chunk.
+        rows: u64,
+    },
+    /// Chunks of this many rows, byte-shuffled then deflated (h5py's `shuffle=True,
+    /// compression="gzip"`).
+    ShuffleDeflate {
+        /// Rows per chunk.
+        rows: u64,
+    },
+}
+
+/// Rows per chunk of chunked id columns unless asked otherwise (512 KiB of 8-byte ids).
+pub const DEFAULT_ID_CHUNK_ROWS: u64 = 65_536;
+
+/// The deflate level of compressed id columns: h5py's default for `compression="gzip"`.
+pub const DEFLATE_LEVEL: u8 = 4;
+
+impl IdStorage {
+    /// Rows per chunk; `None` for contiguous storage.
+    pub fn chunk_rows(self) -> Option<u64> {
+        match self {
+            IdStorage::Contiguous => None,
+            IdStorage::Chunked { rows }
+            | IdStorage::Deflate { rows }
+            | IdStorage::ShuffleDeflate { rows } => Some(rows),
+        }
+    }
+
+    /// Whether the chunks are compressed (deflate).
+    pub fn is_compressed(self) -> bool {
+        matches!(
+            self,
+            IdStorage::Deflate { .. } | IdStorage::ShuffleDeflate { .. }
+        )
+    }
+}
+
 /// Which attribute columns are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AttributeSet {
@@ -134,6 +187,9 @@ pub struct GenerateOptions {
     pub order: EdgeOrder,
     /// Storage type of the id columns.
     pub id_dtype: GeneratedIdDtype,
+    /// Layout and compression of the id columns. A population without edges keeps contiguous
+    /// columns (HDF5 has no chunk of zero rows), and chunks are at most one population long.
+    pub id_storage: IdStorage,
     /// Number of attribute groups (>= 1). With more than one, `edge_group_id` and
     /// `edge_group_index` are written and every row is assigned a group pseudo-randomly.
     pub groups: u32,
@@ -156,6 +212,7 @@ impl Default for GenerateOptions {
             seed: 1,
             order: EdgeOrder::Sorted,
             id_dtype: GeneratedIdDtype::U64,
+            id_storage: IdStorage::Contiguous,
             groups: 1,
             attributes: AttributeSet::Bbp,
             write_index: true,
@@ -211,6 +268,15 @@ impl GenerateOptions {
             .saturating_mul(full)
             .saturating_add((e - full_rows).saturating_mul(subset));
         let mut per_population = e.saturating_mul(ids_per_row).saturating_add(attributes);
+        // Chunked id columns store their last chunk whole (compressed ones take less, but the
+        // estimate does not guess how much).
+        if let Some(rows) = self.id_storage.chunk_rows()
+            && e > 0
+        {
+            let rows = rows.clamp(1, e);
+            let padding = e.div_ceil(rows).saturating_mul(rows) - e;
+            per_population = per_population.saturating_add(padding.saturating_mul(16));
+        }
         if self.write_index {
             let nodes = self.nodes.saturating_add(self.source_node_count());
             let target_runs = match self.order {
@@ -236,7 +302,9 @@ impl GenerateOptions {
     /// # Errors
     /// [`Error::InvalidArgument`] when `groups` or `populations` is 0, `groups` exceeds 65536
     /// (`edge_group_id` is uint16), `groups > 1` comes without attributes, edges are asked for
-    /// without target or source nodes, or int64 ids cannot hold the node ids.
+    /// without target or source nodes, int64 ids cannot hold the node ids, chunks of id columns
+    /// have 0 or more than [`MAX_ID_CHUNK_ROWS`] rows, or compressed id columns are asked of an
+    /// HDF5 library without deflate.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
         if self.groups == 0 {
@@ -273,6 +341,21 @@ impl GenerateOptions {
                 return bad("node counts above 2^63 do not fit int64 ids".into());
             }
         }
+        if let Some(rows) = self.id_storage.chunk_rows() {
+            // HDF5 keeps a chunk's size in 32 bits.
+            if rows == 0 || rows > MAX_ID_CHUNK_ROWS {
+                return bad(format!(
+                    "chunks of id columns must have 1 to {MAX_ID_CHUNK_ROWS} rows, not {rows}"
+                ));
+            }
+            if self.id_storage.is_compressed() && !hdf5::filters::deflate_available() {
+                return bad(
+                    "the HDF5 library this was built with has no deflate filter: compressed id \
+                     columns cannot be written"
+                        .into(),
+                );
+            }
+        }
         if usize::try_from(self.edges).is_err() {
             return bad(format!(
                 "{} edges do not fit this platform's address space",
@@ -282,6 +365,9 @@ impl GenerateOptions {
         Ok(())
     }
 }
+
+/// Most rows per chunk of an id column: HDF5 keeps chunk sizes below 4 GiB (of 8-byte ids).
+pub const MAX_ID_CHUNK_ROWS: u64 = (1 << 29) - 1;
 
 /// One population written by [`generate`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -133,8 +133,12 @@ impl PopulationWriter {
         let id_dataset = |col: &str, population: &str| -> Result<hdf5::Dataset> {
             let col_at = at.dataset(col);
             let ds = match opts.id_dtype {
-                GeneratedIdDtype::U64 => create_1d::<u64>(&group, col, edges),
-                GeneratedIdDtype::I64 => create_1d::<i64>(&group, col, edges),
+                GeneratedIdDtype::U64 => {
+                    create_id_column::<u64>(&group, col, edges, opts.id_storage)
+                }
+                GeneratedIdDtype::I64 => {
+                    create_id_column::<i64>(&group, col, edges, opts.id_storage)
+                }
             }
             .at(&col_at)?;
             write_string_attr(&ds, schema::NODE_POPULATION_ATTR, population).at(&col_at)?;
@@ -349,6 +353,28 @@ pub(super) fn create_1d<T: H5Type>(
     rows: usize,
 ) -> hdf5::Result<hdf5::Dataset> {
     group.new_dataset::<T>().no_chunk().shape(rows).create(name)
+}
+
+/// Creates an id column of `rows` rows stored as `storage` says; contiguous when `rows` is 0
+/// (a chunk has at least one row, and no more than a fixed-size dataset's).
+fn create_id_column<T: H5Type>(
+    group: &hdf5::Group,
+    name: &str,
+    rows: usize,
+    storage: IdStorage,
+) -> hdf5::Result<hdf5::Dataset> {
+    let Some(chunk) = storage.chunk_rows().filter(|_| rows > 0) else {
+        return create_1d::<T>(group, name, rows);
+    };
+    // Validated: 1 <= chunk < 2^29.
+    let builder = group.new_dataset::<T>().chunk((chunk as usize).min(rows));
+    let builder = match storage {
+        IdStorage::Deflate { .. } => builder.deflate(DEFLATE_LEVEL),
+        // Shuffle first, as h5py orders them.
+        IdStorage::ShuffleDeflate { .. } => builder.shuffle().deflate(DEFLATE_LEVEL),
+        IdStorage::Contiguous | IdStorage::Chunked { .. } => builder,
+    };
+    builder.shape(rows).create(name)
 }
 
 /// Writes `data` into rows `start .. start + data.len()` of the 1-D dataset `ds`.

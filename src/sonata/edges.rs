@@ -1,10 +1,12 @@
 //! Edge files, edge populations and their id columns.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hdf5::types::TypeDescriptor;
 
 use super::bulk::{plan_blocks, read_range_into};
+use super::direct::{self, DirectColumn};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 
@@ -13,6 +15,10 @@ use crate::error::{Error, H5Context, Location, Result};
 pub struct EdgeFile {
     path: PathBuf,
     file: hdf5::File,
+    /// The same file opened by the OS, for id column reads past HDF5 ([`super::direct`]); one
+    /// descriptor shared by every column. `None` when it cannot be opened (reads go through
+    /// HDF5).
+    raw: Option<Arc<std::fs::File>>,
 }
 
 impl EdgeFile {
@@ -27,7 +33,8 @@ impl EdgeFile {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = open_hdf5(&path)?;
-        Ok(EdgeFile { path, file })
+        let raw = std::fs::File::open(&path).ok().map(Arc::new);
+        Ok(EdgeFile { path, file, raw })
     }
 
     /// The file's path.
@@ -94,8 +101,10 @@ impl EdgeFile {
                 "the population's group is empty (no source_node_id, target_node_id)",
             ));
         }
-        let source = IdColumn::open(&group, schema::SOURCE_NODE_ID, &at)?;
-        let target = IdColumn::open(&group, schema::TARGET_NODE_ID, &at)?;
+        let source = IdColumn::open(&group, schema::SOURCE_NODE_ID, &at)?
+            .with_direct_reads(self.raw.as_ref());
+        let target = IdColumn::open(&group, schema::TARGET_NODE_ID, &at)?
+            .with_direct_reads(self.raw.as_ref());
         if source.len != target.len {
             return Err(Error::invalid(
                 at.clone(),
@@ -204,6 +213,8 @@ pub struct IdColumn {
     dtype: IdDtype,
     node_population: Option<String>,
     limit: Option<IdLimit>,
+    /// Reads past HDF5's lock, when the column's storage allows them ([`super::direct`]).
+    direct: Option<Arc<DirectColumn>>,
 }
 
 /// An exclusive bound on the ids of a column, checked on every read (see
@@ -261,7 +272,33 @@ impl IdColumn {
             dtype,
             node_population,
             limit: None,
+            direct: None,
         })
+    }
+
+    /// This column with reads served by [`super::direct`] when `raw` (its file, opened by the
+    /// OS) and the dataset's storage allow it; unchanged otherwise.
+    fn with_direct_reads(mut self, raw: Option<&Arc<std::fs::File>>) -> Self {
+        self.direct = raw
+            .and_then(|file| direct::probe_file(&self.dataset, Arc::clone(file)))
+            .map(Arc::new);
+        self
+    }
+
+    /// Whether reads bypass HDF5 ([`super::direct`]); for tests and benchmarks.
+    #[doc(hidden)]
+    pub fn reads_directly(&self) -> bool {
+        self.direct.is_some()
+    }
+
+    /// This column with reads through HDF5 only; for tests and benchmarks that compare the two.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn without_direct_reads(&self) -> Self {
+        IdColumn {
+            direct: None,
+            ..self.clone()
+        }
     }
 
     /// Number of rows.
@@ -319,11 +356,20 @@ impl IdColumn {
     }
 
     fn read_unchecked_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        // The fast path gives what HDF5 gives (signed values as i64 bit patterns); when it
+        // declines, HDF5 reads the range and reports any error in its words.
+        let read_directly = self
+            .direct
+            .as_ref()
+            .is_some_and(|d| d.read_into(start, out).is_ok());
         match self.dtype {
+            IdDtype::Unsigned(_) if read_directly => Ok(()),
             IdDtype::Unsigned(_) => read_range_into(&self.dataset, start, out).at(&self.at),
             IdDtype::Signed(_) => {
                 let signed: &mut [i64] = bytemuck::cast_slice_mut(out);
-                read_range_into(&self.dataset, start, signed).at(&self.at)?;
+                if !read_directly {
+                    read_range_into(&self.dataset, start, signed).at(&self.at)?;
+                }
                 if let Some(pos) = signed.iter().position(|&v| v < 0) {
                     return Err(Error::invalid(
                         self.at.clone(),

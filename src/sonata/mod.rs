@@ -3,7 +3,8 @@
 //!
 //! Overview, in the order a census uses them:
 //! - [`EdgeFile`] opens an HDF5 file and lists its edge populations;
-//! - [`EdgePopulation`] holds one population's metadata and its two id columns ([`IdColumn`]);
+//! - [`EdgePopulation`] holds one population's metadata and its two id columns ([`IdColumn`]),
+//!   read with `pread` past HDF5's global lock when their storage allows (`direct`);
 //! - [`IdChunks`] streams `(source_node_id, target_node_id)` in bounded chunks into reused buffers;
 //! - [`index`] resolves node ids to edge [`Selection`](crate::selection::Selection)s through
 //!   `indices/`, as libsonata does;
@@ -21,6 +22,7 @@ pub mod attributes;
 pub mod bulk;
 pub(crate) mod column;
 pub mod config;
+pub(crate) mod direct;
 mod edges;
 pub(crate) mod global_heap;
 pub mod index;

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use sonata_census::generate::{
-    self, AttributeSet, EdgeOrder, GenerateOptions, GenerateSummary, GeneratedIdDtype,
-    IndexSpelling,
+    self, AttributeSet, DEFAULT_ID_CHUNK_ROWS, EdgeOrder, GenerateOptions, GenerateSummary,
+    GeneratedIdDtype, IdStorage, IndexSpelling,
 };
 use sonata_census::ids::{parse_count, parse_count_u32};
 use sonata_census::outputs::{check_output_path, check_space, persist, temporary_beside};
@@ -27,7 +27,9 @@ Examples:
   sonata-census generate shuffled.h5 --nodes 1000 --edges 100000 \\
       --order shuffled --id-dtype i64 --no-index
   sonata-census generate bmtk.h5 --nodes 1000 --edges 1e5 --attributes bmtk \\
-      --index-spelling bmtk --populations 2";
+      --index-spelling bmtk --populations 2
+  sonata-census generate compressed.h5 --nodes 1e5 --edges 1e7 \\
+      --id-storage shuffle-deflate --chunk-rows 65536";
 
 /// Edge order of a generated file.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,6 +49,19 @@ pub enum IdDtypeArg {
     U64,
     /// int64 (seen in snap and neurodamus test files).
     I64,
+}
+
+/// Layout of generated id columns.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IdStorageArg {
+    /// One contiguous block per column (HDF5's default).
+    Contiguous,
+    /// Chunks of --chunk-rows rows, not compressed.
+    Chunked,
+    /// Chunks compressed with deflate level 4 (h5py's compression="gzip").
+    Deflate,
+    /// Chunks byte-shuffled, then deflated (h5py's shuffle=True, compression="gzip").
+    ShuffleDeflate,
 }
 
 /// Attribute columns of generated files.
@@ -92,6 +107,13 @@ pub struct GenerateArgs {
     /// Storage type of the id columns.
     #[arg(long, value_enum, default_value_t = IdDtypeArg::U64)]
     pub id_dtype: IdDtypeArg,
+    /// Layout of source_node_id and target_node_id (the other columns stay contiguous).
+    #[arg(long, value_enum, default_value_t = IdStorageArg::Contiguous)]
+    pub id_storage: IdStorageArg,
+    /// Rows per chunk of chunked id columns (--id-storage chunked, deflate, shuffle-deflate);
+    /// default 65536.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub chunk_rows: Option<u64>,
     /// Number of attribute groups (more than 1 writes edge_group_id / edge_group_index).
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = parse_count_u32)]
     pub groups: u32,
@@ -114,6 +136,20 @@ pub struct GenerateArgs {
 
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, v: Verbosity) -> Result<()> {
+    let rows = args.chunk_rows.unwrap_or(DEFAULT_ID_CHUNK_ROWS);
+    let id_storage = match args.id_storage {
+        IdStorageArg::Contiguous if args.chunk_rows.is_some() => {
+            return Err(Error::InvalidArgument(
+                "--chunk-rows applies to chunked id columns: add --id-storage chunked, deflate \
+                 or shuffle-deflate"
+                    .into(),
+            ));
+        }
+        IdStorageArg::Contiguous => IdStorage::Contiguous,
+        IdStorageArg::Chunked => IdStorage::Chunked { rows },
+        IdStorageArg::Deflate => IdStorage::Deflate { rows },
+        IdStorageArg::ShuffleDeflate => IdStorage::ShuffleDeflate { rows },
+    };
     let options = GenerateOptions {
         nodes: args.nodes,
         source_nodes: args.source_nodes,
@@ -128,6 +164,7 @@ pub fn run(args: &GenerateArgs, v: Verbosity) -> Result<()> {
             IdDtypeArg::U64 => GeneratedIdDtype::U64,
             IdDtypeArg::I64 => GeneratedIdDtype::I64,
         },
+        id_storage,
         groups: args.groups,
         attributes: match args.attributes {
             AttributesArg::Bbp => AttributeSet::Bbp,
