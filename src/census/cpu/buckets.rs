@@ -19,8 +19,9 @@ use super::*;
 
 /// Outcome of the bucketed strategy.
 pub(super) enum BucketAttempt {
-    /// Counted: the tables, the spilled connection table (when spilling), and how.
-    Done(Tables, Option<SpilledConnections>, CpuStrategy),
+    /// Counted: the tables, the spilled connection table (when spilling), and how (boxed: the
+    /// tables are large beside the other variant).
+    Done(Box<(Tables, Option<SpilledConnections>, CpuStrategy)>),
     /// A target or source id does not fit in 32 bits: count another way.
     IdsTooWide,
 }
@@ -264,7 +265,7 @@ pub(super) fn bucket_census(
         pair_bytes: pop.size() * PAIR_BYTES,
         memory_budget: options.memory_budget,
     };
-    Ok(BucketAttempt::Done(tables, spilled, strategy))
+    Ok(BucketAttempt::Done(Box::new((tables, spilled, strategy))))
 }
 
 /// A bound on the target ids for bucketing when the population does not say how many targets
@@ -666,7 +667,10 @@ mod tests {
 
     /// The connections of `(target, source)` edges, naively: per target, sorted distinct sources
     /// with their multiplicities.
-    fn naive(edges: &[(u64, u64)]) -> (Vec<(u64, u64, u64)>, Vec<u64>, Vec<u32>) {
+    /// `(target, synapses, connections)` per target, sources, counts.
+    type Naive = (Vec<(u64, u64, u64)>, Vec<u64>, Vec<u32>);
+
+    fn naive(edges: &[(u64, u64)]) -> Naive {
         let mut sorted = edges.to_vec();
         sorted.sort_unstable();
         let (mut runs, mut sources, mut counts) = (Vec::new(), Vec::new(), Vec::new());
@@ -724,7 +728,7 @@ mod tests {
             let edges: Vec<(u64, u64)> = (0..n_edges)
                 .map(|_| {
                     let r = next();
-                    let t = if seed == 6 && r % 4 != 0 {
+                    let t = if seed == 6 && !r.is_multiple_of(4) {
                         r % 7
                     } else {
                         next() % n_targets

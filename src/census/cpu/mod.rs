@@ -386,9 +386,7 @@ pub(crate) fn census_spilled(
                     &at,
                     spill_above,
                 )? {
-                    BucketAttempt::Done(tables, spilled, strategy) => {
-                        bucketed = Some((tables, spilled, strategy));
-                    }
+                    BucketAttempt::Done(done) => bucketed = Some(*done),
                     BucketAttempt::IdsTooWide => nsyns_total = None,
                 }
             }
