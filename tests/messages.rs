@@ -422,6 +422,13 @@ fn count_verbose_shows_the_cpu_strategy() {
     );
     let s = strategy(&[p(&shuffled)]);
     assert!(
+        s.starts_with("cpu strategy: All__All__chemical: unsorted, in memory: read once into ")
+            && s.contains(" buckets of targets (3.1 MiB of packed (target, source) pairs"),
+        "{s}"
+    );
+    // 3.1 MiB of pairs do not fit 2 MiB; 1.5 MiB of u32 sources do: the two-pass strategy.
+    let s = strategy(&[p(&shuffled), "--memory-budget", "2"]);
+    assert!(
         s.starts_with("cpu strategy: All__All__chemical: unsorted, in memory: grouped by target in one partition"),
         "{s}"
     );
