@@ -10,7 +10,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
-use flate2::{Decompress, FlushDecompress, Status};
+use zlib_rs::{Inflate, InflateFlush, Status};
 use hdf5_sys::h5::HADDR_UNDEF;
 use hdf5_sys::h5d::H5Dget_chunk_info_by_coord;
 
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Chunked {
 struct Scratch {
     read: Vec<u8>,
     work: Vec<u8>,
-    inflate: Option<Decompress>,
+    inflate: Option<Inflate>,
 }
 
 thread_local! {
@@ -316,7 +316,7 @@ impl Chunked {
                         } else {
                             2 * chunk_bytes + 4096
                         };
-                        let decoder = inflate.get_or_insert_with(|| Decompress::new(true));
+                        let decoder = inflate.get_or_insert_with(|| Inflate::new(true, 15));
                         inflate_into(decoder, read, work, limit)?;
                     }
                 }
@@ -336,36 +336,24 @@ impl Chunked {
 /// `limit` bytes and streams that are damaged or end early. Bytes after the stream's end are
 /// ignored, as HDF5's deflate filter does.
 fn inflate_into(
-    decoder: &mut Decompress,
+    decoder: &mut Inflate,
     input: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
 ) -> Result<(), Fallback> {
     decoder.reset(true);
-    out.clear();
-    // One byte more than allowed: a stream that fills it is too long.
-    out.reserve(limit + 1);
-    loop {
-        let consumed = decoder.total_in() as usize;
-        let before = (consumed, out.len());
-        let status = decoder
-            .decompress_vec(
-                input.get(consumed..).unwrap_or(&[]),
-                out,
-                FlushDecompress::Finish,
-            )
-            .map_err(|_| Fallback::Decode)?;
-        if out.len() > limit {
-            return Err(Fallback::Decode);
-        }
-        match status {
-            Status::StreamEnd => return Ok(()),
-            _ if (decoder.total_in() as usize, out.len()) == before => {
-                // No progress: the input ended before the stream did.
-                return Err(Fallback::Decode);
-            }
-            _ => out.reserve((limit + 1).saturating_sub(out.len())),
-        }
+    // One byte more than allowed: a stream that fills it is too long. (`out` keeps its length
+    // from the last chunk, so only what it lacks is zeroed.)
+    out.resize(limit + 1, 0);
+    let status = decoder
+        .decompress(input, out, InflateFlush::Finish)
+        .map_err(|_| Fallback::Decode)?;
+    let produced = usize::try_from(decoder.total_out()).map_err(|_| Fallback::Decode)?;
+    out.truncate(produced);
+    match status {
+        Status::StreamEnd if produced <= limit => Ok(()),
+        // Output full (too long) or input ended before the stream did.
+        _ => Err(Fallback::Decode),
     }
 }
 
