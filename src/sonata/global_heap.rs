@@ -82,28 +82,13 @@ fn scan(path: &Path) -> Option<u64> {
 }
 
 /// The offset of the first `GCOL` collection in `data` whose object walk would not advance.
+///
+/// The search is `memchr`'s vectorised substring search: a byte-by-byte search took 15 ms of a
+/// 0.23 s census of a 50 MB compressed file (whose bytes hold many `G`s).
 pub(crate) fn first_hanging_collection(data: &[u8]) -> Option<u64> {
-    let mut from = 0;
-    while let Some(pos) = find(&data[from..], b"GCOL") {
-        let at = from + pos;
-        if hangs(data, at) {
-            return Some(at as u64);
-        }
-        from = at + 1;
-    }
-    None
-}
-
-fn find(haystack: &[u8], needle: &[u8; 4]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].iter().position(|&b| b == needle[0]) {
-        let at = from + pos;
-        if haystack.get(at..at + 4) == Some(needle) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    memchr::memmem::find_iter(data, b"GCOL")
+        .find(|&at| hangs(data, at))
+        .map(|at| at as u64)
 }
 
 fn u64_at(data: &[u8], at: usize) -> Option<u64> {
