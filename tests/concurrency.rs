@@ -28,6 +28,11 @@ fn stderr(o: &Output) -> String {
 const POPS: [&str; 2] = ["All__All__chemical_0", "All__All__chemical_1"];
 
 fn circuit(dir: &Path) -> std::path::PathBuf {
+    circuit_of(dir, 300_000)
+}
+
+/// [`circuit`] with `edges` edges per population.
+fn circuit_of(dir: &Path, edges: u64) -> std::path::PathBuf {
     let input = dir.join("edges.h5");
     let o = locked(|| {
         bin()
@@ -37,7 +42,7 @@ fn circuit(dir: &Path) -> std::path::PathBuf {
                 "--nodes",
                 "4000",
                 "--edges",
-                "300000",
+                &edges.to_string(),
             ])
             .args([
                 "--order",
@@ -163,7 +168,10 @@ fn a_file_open_for_writing_elsewhere_is_refused_with_one_line() {
 #[test]
 fn a_file_being_counted_cannot_be_opened_for_writing_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
-    let input = circuit(dir.path());
+    // Large enough that a count in 1-row chunks lasts tens of seconds however fast the engine
+    // gets (300 000 edges took under 2 s once unsorted input was read once): the count must
+    // still be running when it is interrupted.
+    let input = circuit_of(dir.path(), 1_000_000);
     let out_dir = dir.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join("census.h5");
