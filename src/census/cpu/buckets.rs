@@ -427,21 +427,9 @@ pub(super) fn count_bucket(
             target_counts[((k >> 32) - lo) as usize + 1] += 1;
         }
     }
-    spare.clear();
-    spare.resize(n, 0);
-    for d in 0..passes {
-        let hist = &mut counts[d * radix..(d + 1) * radix];
-        // The digit's histogram becomes each digit value's first slot.
-        let mut acc = 0u32;
-        for c in hist.iter_mut() {
-            let here = *c;
-            *c = acc;
-            acc += here;
-        }
-        let shift = d as u32 * digits.width;
-        scatter(keys, spare, hist, |k| ((k >> shift) & mask) as usize);
-        std::mem::swap(keys, spare);
-    }
+    radix_passes(keys, spare, &mut counts[..passes * radix], radix, |k, d| {
+        ((k >> (d as u32 * digits.width)) & mask) as usize
+    });
     // The stable counting sort by target: `offsets[t]` walks from the start of target t's slots
     // to the start of t + 1's.
     let offsets = &mut counts[passes * radix..];
@@ -512,22 +500,9 @@ fn count_packed(
         _ => pack.keys_and_histograms::<4>(parts, counts, packed),
     }
     let n = packed.len();
-    packed_spare.clear();
-    packed_spare.resize(n, 0);
-    for d in 0..passes {
-        let hist = &mut counts[d * radix..(d + 1) * radix];
-        let mut acc = 0u32;
-        for c in hist.iter_mut() {
-            let here = *c;
-            *c = acc;
-            acc += here;
-        }
-        let shift = d as u32 * width;
-        scatter(packed, packed_spare, hist, |key| {
-            ((key >> shift) & mask) as usize
-        });
-        std::mem::swap(packed, packed_spare);
-    }
+    radix_passes(packed, packed_spare, counts, radix, |key, d| {
+        ((key >> (d as u32 * width)) & mask) as usize
+    });
     // Sorted by (target, source): run-length encode keys, a new target at each change of the
     // high bits.
     let source_mask = if source_bits >= 32 {
@@ -577,6 +552,31 @@ fn count_packed(
     ));
     piece.sources.truncate(base + k);
     piece.counts.truncate(base + k);
+}
+
+/// The passes of a least-significant-digit radix sort of `keys`, one per histogram of `counts`
+/// (`radix` counters each, already counted: `digit(key, d)` is key's digit of pass `d`), using
+/// `spare` as the other buffer; the sorted keys end in `keys`.
+fn radix_passes<K: Copy + Default>(
+    keys: &mut Vec<K>,
+    spare: &mut Vec<K>,
+    counts: &mut [u32],
+    radix: usize,
+    digit: impl Fn(K, usize) -> usize,
+) {
+    spare.clear();
+    spare.resize(keys.len(), K::default());
+    for (d, hist) in counts.chunks_exact_mut(radix).enumerate() {
+        // The digit's histogram becomes each digit value's first slot.
+        let mut acc = 0u32;
+        for c in hist.iter_mut() {
+            let here = *c;
+            *c = acc;
+            acc += here;
+        }
+        scatter(keys, spare, hist, |k| digit(k, d));
+        std::mem::swap(keys, spare);
+    }
 }
 
 /// One stable counting-sort pass: each key of `from` goes to `to` at its digit's next slot
