@@ -138,17 +138,19 @@ impl BucketSet {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn bucket_census(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    space: &TargetSpace,
+    pass: &Pass<'_>,
     nsyns: Option<NsynsSource>,
     nsyns_total: &mut Option<Vec<u64>>,
-    progress: &Progress,
-    at: &Location,
-    spill_above: Option<u64>,
 ) -> Result<BucketAttempt> {
+    let Pass {
+        pop,
+        options,
+        space,
+        progress,
+        at,
+        spill_above,
+    } = *pass;
     progress.phase(
         &format!("{}: unsorted, partitioning by target", pop.name()),
         pop.size(),

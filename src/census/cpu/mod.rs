@@ -282,6 +282,18 @@ impl std::fmt::Display for CpuStrategy {
     }
 }
 
+/// What every strategy reads: the population, the caller's options, the target space, the
+/// progress display, where messages point, and `count`'s spill threshold (bytes of tables).
+#[derive(Clone, Copy)]
+pub(super) struct Pass<'a> {
+    pub(super) pop: &'a EdgePopulation,
+    pub(super) options: &'a CensusOptions,
+    pub(super) space: &'a TargetSpace,
+    pub(super) progress: &'a Progress,
+    pub(super) at: &'a Location,
+    pub(super) spill_above: Option<u64>,
+}
+
 /// The folder spill files go to: the caller's, or the system's temporary folder.
 fn spill_dir(options: &CensusOptions) -> PathBuf {
     options.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
@@ -344,16 +356,15 @@ pub(crate) fn census_spilled(
     let at = pop.target_ids().location().clone();
     progress.phase(&format!("{}: counting", pop.name()), pop.size());
     let mut nsyns_total: Option<Vec<u64>> = None;
-    let attempt = sorted_census(
+    let pass = Pass {
         pop,
         options,
         space,
-        nsyns()?,
-        &mut nsyns_total,
         progress,
-        &at,
+        at: &at,
         spill_above,
-    )?;
+    };
+    let attempt = sorted_census(&pass, nsyns()?, &mut nsyns_total)?;
     let (tables, spilled, sortedness) = match attempt {
         SortedAttempt::Done(tables, spilled, by_target_source) => {
             let strategy = CpuStrategy::Sorted {
@@ -376,16 +387,7 @@ pub(crate) fn census_spilled(
             nsyns_total = None;
             let mut bucketed = None;
             if pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget {
-                match bucket_census(
-                    pop,
-                    options,
-                    space,
-                    nsyns()?,
-                    &mut nsyns_total,
-                    progress,
-                    &at,
-                    spill_above,
-                )? {
+                match bucket_census(&pass, nsyns()?, &mut nsyns_total)? {
                     BucketAttempt::Done(done) => bucketed = Some(*done),
                     BucketAttempt::IdsTooWide => nsyns_total = None,
                 }
@@ -393,15 +395,7 @@ pub(crate) fn census_spilled(
             let (tables, spilled, strategy) = match bucketed {
                 Some(done) => done,
                 None => {
-                    let (tables, strategy) = unsorted_census(
-                        pop,
-                        options,
-                        space,
-                        nsyns()?,
-                        &mut nsyns_total,
-                        progress,
-                        &at,
-                    )?;
+                    let (tables, strategy) = unsorted_census(&pass, nsyns()?, &mut nsyns_total)?;
                     (tables, None, strategy)
                 }
             };

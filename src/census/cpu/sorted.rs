@@ -52,17 +52,19 @@ pub(super) fn run_boundaries(targets: &[u64], parts: usize) -> Vec<usize> {
     cuts
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn sorted_census(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    space: &TargetSpace,
+    pass: &Pass<'_>,
     nsyns: Option<NsynsSource>,
     nsyns_total: &mut Option<Vec<u64>>,
-    progress: &Progress,
-    at: &Location,
-    spill_above: Option<u64>,
 ) -> Result<SortedAttempt> {
+    let Pass {
+        pop,
+        options,
+        space,
+        progress,
+        at,
+        spill_above,
+    } = *pass;
     let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0), pop.size());
     if let Some(above) = spill_above {
         builder = builder.spilling(above, options.spill_dir.clone());

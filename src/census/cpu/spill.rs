@@ -13,16 +13,19 @@ use crate::error::Error;
 /// Bytes of the write buffer of each spill file.
 const SPILL_BUFFER: usize = 1 << 20;
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn spill_census<S: SourceId>(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
+    pass: &Pass<'_>,
     degrees: &Degrees,
     parts: &[(usize, usize)],
     builder: &mut TableBuilder,
-    progress: &Progress,
-    at: &Location,
 ) -> Result<()> {
+    let Pass {
+        pop,
+        options,
+        progress,
+        at,
+        ..
+    } = *pass;
     let dir_parent = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::Builder::new()
         .prefix("sonata-census-spill-")

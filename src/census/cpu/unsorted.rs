@@ -11,16 +11,19 @@ pub(super) struct Degrees {
     pub(super) max_source: u64,
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn unsorted_census(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    space: &TargetSpace,
+    pass: &Pass<'_>,
     nsyns: Option<NsynsSource>,
     nsyns_total: &mut Option<Vec<u64>>,
-    progress: &Progress,
-    at: &Location,
 ) -> Result<(Tables, CpuStrategy)> {
+    let Pass {
+        pop,
+        options,
+        space,
+        progress,
+        at,
+        ..
+    } = *pass;
     progress.phase(
         &format!("{}: unsorted, counting in-degrees", pop.name()),
         pop.size(),
@@ -61,9 +64,9 @@ pub(super) fn unsorted_census(
         *nsyns_total = Some(nsyns_acc);
     }
     if u32::try_from(degrees.max_source).is_ok() {
-        gather_census::<u32>(pop, options, &degrees, progress, at)
+        gather_census::<u32>(pass, &degrees)
     } else {
-        gather_census::<u64>(pop, options, &degrees, progress, at)
+        gather_census::<u64>(pass, &degrees)
     }
 }
 
@@ -85,13 +88,14 @@ pub(super) fn partitions(synapses: &[u64], budget_edges: u64) -> Vec<(usize, usi
     parts
 }
 
-fn gather_census<S: SourceId>(
-    pop: &EdgePopulation,
-    options: &CensusOptions,
-    degrees: &Degrees,
-    progress: &Progress,
-    at: &Location,
-) -> Result<(Tables, CpuStrategy)> {
+fn gather_census<S: SourceId>(pass: &Pass<'_>, degrees: &Degrees) -> Result<(Tables, CpuStrategy)> {
+    let Pass {
+        pop,
+        options,
+        progress,
+        at,
+        ..
+    } = *pass;
     let width = std::mem::size_of::<S>() as u64;
     let budget_edges = (options.memory_budget / width).max(1);
     let parts = partitions(&degrees.synapses, budget_edges);
@@ -124,7 +128,7 @@ fn gather_census<S: SourceId>(
         })?;
         builder.push(&group.count(at)?)?;
     } else {
-        spill_census::<S>(pop, options, degrees, &parts, &mut builder, progress, at)?;
+        spill_census::<S>(pass, degrees, &parts, &mut builder)?;
     }
     Ok((builder.finish(degrees.synapses.len() as u64)?.0, strategy))
 }
