@@ -45,8 +45,7 @@ const SAMPLE_ROWS: u64 = 1024;
 pub fn sample_order(pop: &EdgePopulation) -> Result<SampledOrder> {
     let n = pop.size();
     let rows = SAMPLE_ROWS.min(n);
-    let mut order = SampledOrder::SortedByTargetSource;
-    let mut last_target: Option<u64> = None;
+    let mut tracker = super::sortedness::SortednessTracker::default();
     let (mut targets, mut sources) = (vec![0u64; rows as usize], vec![0u64; rows as usize]);
     for w in 0..SAMPLE_WINDOWS {
         if rows == 0 {
@@ -55,20 +54,17 @@ pub fn sample_order(pop: &EdgePopulation) -> Result<SampledOrder> {
         let start = (n - rows) * w / (SAMPLE_WINDOWS - 1).max(1);
         pop.target_ids().read_range_into(start, &mut targets)?;
         pop.source_ids().read_range_into(start, &mut sources)?;
-        if last_target.is_some_and(|t| t > targets[0]) {
-            return Ok(SampledOrder::Unsorted);
+        // The windows in file order, as if they followed one another.
+        if !tracker.feed(&sources, &targets) {
+            break;
         }
-        for i in 1..targets.len() {
-            if targets[i] < targets[i - 1] {
-                return Ok(SampledOrder::Unsorted);
-            }
-            if targets[i] == targets[i - 1] && sources[i] < sources[i - 1] {
-                order = SampledOrder::SortedByTarget;
-            }
-        }
-        last_target = targets.last().copied();
     }
-    Ok(order)
+    let order = tracker.result();
+    Ok(match (order.by_target, order.by_target_source) {
+        (false, _) => SampledOrder::Unsorted,
+        (true, false) => SampledOrder::SortedByTarget,
+        (true, true) => SampledOrder::SortedByTargetSource,
+    })
 }
 
 /// Expected seconds of each engine for one population.
@@ -219,6 +215,31 @@ mod tests {
         let many = Estimate::new(1_000_000_000, SampledOrder::Unsorted, 32, true);
         assert!(many.cpu_s < large.cpu_s);
         assert_eq!(many.gpu_s, large.gpu_s);
+    }
+
+    /// The sample tells the three orders of generated circuits apart.
+    #[test]
+    fn sampled_orders_of_generated_circuits() {
+        use crate::generate::{AttributeSet, EdgeOrder, GenerateOptions, generate};
+        let dir = tempfile::tempdir().unwrap();
+        for (order, want) in [
+            (EdgeOrder::Sorted, SampledOrder::SortedByTargetSource),
+            (EdgeOrder::TargetSorted, SampledOrder::SortedByTarget),
+            (EdgeOrder::Shuffled, SampledOrder::Unsorted),
+        ] {
+            let path = dir.path().join(format!("{order:?}.h5"));
+            let options = GenerateOptions {
+                nodes: 500,
+                edges: 50_000,
+                order,
+                attributes: AttributeSet::None,
+                ..GenerateOptions::default()
+            };
+            generate(&path, &options, &|_| {}).unwrap();
+            let file = crate::EdgeFile::open(&path).unwrap();
+            let pop = file.population("All__All__chemical").unwrap();
+            assert_eq!(sample_order(&pop).unwrap(), want, "{order:?}");
+        }
     }
 
     #[test]

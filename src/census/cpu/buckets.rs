@@ -149,7 +149,7 @@ pub(super) fn bucket_census(
         space,
         progress,
         at,
-        spill_above,
+        ..
     } = *pass;
     progress.phase(
         &format!("{}: unsorted, partitioning by target", pop.name()),
@@ -179,27 +179,13 @@ pub(super) fn bucket_census(
         if let Some(limit) = space.n_targets
             && max_target >= limit
         {
-            let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
-            return Err(target_beyond(
-                at,
-                targets[row],
-                chunk.first_edge + row as u64,
-                space,
-            ));
+            return Err(first_target_beyond(chunk, limit, space, at));
         }
         if (max_target | max_source) > u64::from(u32::MAX) {
             return Ok(ControlFlow::Break(()));
         }
         source_max = source_max.max(max_source);
-        if let Some(ns) = &chunk.nsyns {
-            for (&t, &n) in targets.iter().zip(ns) {
-                let t = t as usize;
-                if t >= nsyns_acc.len() {
-                    nsyns_acc.resize(t + 1, 0);
-                }
-                nsyns_acc[t] += n;
-            }
-        }
+        add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
         progress.inc(targets.len() as u64);
         Ok(ControlFlow::Continue(()))
     })?;
@@ -216,10 +202,7 @@ pub(super) fn bucket_census(
         &format!("{}: unsorted, counting buckets", pop.name()),
         pop.size(),
     );
-    let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0), pop.size());
-    if let Some(above) = spill_above {
-        builder = builder.spilling(above, options.spill_dir.clone());
-    }
+    let mut builder = pass.table_builder();
     // Buckets are counted a batch at a time, in target order, and freed as soon as they are
     // (the pairs shrink while the connection table grows); a batch is pushed to the tables
     // while the next one is counted.

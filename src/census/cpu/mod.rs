@@ -294,6 +294,44 @@ pub(super) struct Pass<'a> {
     pub(super) spill_above: Option<u64>,
 }
 
+impl Pass<'_> {
+    /// The tables' builder for this population (spilling past `spill_above`).
+    fn table_builder(&self) -> TableBuilder {
+        let builder =
+            TableBuilder::with_targets(self.space.n_targets.unwrap_or(0), self.pop.size());
+        match self.spill_above {
+            Some(above) => builder.spilling(above, self.options.spill_dir.clone()),
+            None => builder,
+        }
+    }
+}
+
+/// Adds each edge's bmtk `nsyns` (when the chunk has them) to its target's total.
+fn add_nsyns(totals: &mut Vec<u64>, targets: &[u64], nsyns: Option<&[u64]>) {
+    let Some(nsyns) = nsyns else {
+        return;
+    };
+    for (&t, &n) in targets.iter().zip(nsyns) {
+        let t = t as usize;
+        if t >= totals.len() {
+            totals.resize(t + 1, 0);
+        }
+        totals[t] += n;
+    }
+}
+
+/// The error for the first target of `chunk` at or beyond `limit` (the chunk has one).
+fn first_target_beyond(
+    chunk: &Chunk,
+    limit: u64,
+    space: &TargetSpace,
+    at: &Location,
+) -> crate::error::Error {
+    let row = chunk.targets.iter().position(|&t| t >= limit).unwrap_or(0);
+    let target = chunk.targets.get(row).copied().unwrap_or(limit);
+    target_beyond(at, target, chunk.first_edge + row as u64, space)
+}
+
 /// The folder spill files go to: the caller's, or the system's temporary folder.
 fn spill_dir(options: &CensusOptions) -> PathBuf {
     options.spill_dir.clone().unwrap_or_else(std::env::temp_dir)

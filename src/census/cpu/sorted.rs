@@ -63,12 +63,9 @@ pub(super) fn sorted_census(
         space,
         progress,
         at,
-        spill_above,
+        ..
     } = *pass;
-    let mut builder = TableBuilder::with_targets(space.n_targets.unwrap_or(0), pop.size());
-    if let Some(above) = spill_above {
-        builder = builder.spilling(above, options.spill_dir.clone());
-    }
+    let mut builder = pass.table_builder();
     // The run carried over from the previous chunk: (target, its sources so far).
     let mut pending: Option<(u64, Vec<u64>)> = None;
     let mut sources_sorted = true;
@@ -130,9 +127,7 @@ pub(super) fn sorted_census(
         if let Some(limit) = space.n_targets
             && last_t >= limit
         {
-            let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
-            let (t, row) = (targets[row], chunk.first_edge + row as u64);
-            return Err(target_beyond(at, t, row, space));
+            return Err(first_target_beyond(chunk, limit, space, at));
         }
         if let Some((t, run)) = pending.take() {
             single.reset();
@@ -144,15 +139,7 @@ pub(super) fn sorted_census(
             sources_sorted &= piece.sources_sorted;
             builder.push(piece)?;
         }
-        if let Some(ns) = &chunk.nsyns {
-            for (&t, &n) in targets.iter().zip(ns) {
-                let t = t as usize;
-                if t >= nsyns_acc.len() {
-                    nsyns_acc.resize(t + 1, 0);
-                }
-                nsyns_acc[t] += n;
-            }
-        }
+        add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
         pending = Some((last_t, sources[end..].to_vec()));
         progress.inc(targets.len() as u64);
         Ok(ControlFlow::Continue(()))

@@ -48,15 +48,7 @@ pub(super) fn unsorted_census(
         degrees.max_source = degrees
             .max_source
             .max(chunk.sources.iter().copied().max().unwrap_or(0));
-        if let Some(ns) = &chunk.nsyns {
-            for (&t, &n) in chunk.targets.iter().zip(ns) {
-                let t = t as usize;
-                if t >= nsyns_acc.len() {
-                    nsyns_acc.resize(t + 1, 0);
-                }
-                nsyns_acc[t] += n;
-            }
-        }
+        add_nsyns(&mut nsyns_acc, &chunk.targets, chunk.nsyns.as_deref());
         progress.inc(chunk.targets.len() as u64);
         Ok(ControlFlow::Continue(()))
     })?;
