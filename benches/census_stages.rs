@@ -1,5 +1,6 @@
 //! Criterion benches of the CPU census's stages on a generated 1e6-edge circuit (10k nodes):
-//! reading both id columns, narrowing ids to u32, counting (sorted and shuffled input), and
+//! reading both id columns (contiguous, deflate and shuffle + deflate storage, each past HDF5's
+//! lock and through HDF5 alone), narrowing ids to u32, counting (sorted and shuffled input), and
 //! writing the census tables. Whole-process comparisons against neurodamus, h5py + numpy and the
 //! h5py floor live in `benches/compare.py` (`./dev.sh bench`).
 
@@ -9,24 +10,30 @@
     reason = "test code: a panic is the failure report, helpers outside #[test] included"
 )]
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sonata_census::EdgeFile;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::{CensusOptions, DEFAULT_CHUNK_LEN, census_population};
-use sonata_census::generate::{AttributeSet, EdgeOrder, GenerateOptions, generate};
+use sonata_census::generate::{AttributeSet, EdgeOrder, GenerateOptions, IdStorage, generate};
 use sonata_census::ids::narrow_to_u32;
 use sonata_census::progress::Progress;
+use sonata_census::sonata::IdColumn;
 
 const EDGES: u64 = 1_000_000;
 const POPULATION: &str = "All__All__chemical";
 
 fn circuit(dir: &std::path::Path, order: EdgeOrder) -> std::path::PathBuf {
-    let path = dir.join(format!("{order:?}.h5"));
+    circuit_stored(dir, order, IdStorage::Contiguous)
+}
+
+fn circuit_stored(dir: &std::path::Path, order: EdgeOrder, ids: IdStorage) -> std::path::PathBuf {
+    let path = dir.join(format!("{order:?}_{ids:?}.h5"));
     let options = GenerateOptions {
         nodes: 10_000,
         edges: EDGES,
         order,
         attributes: AttributeSet::None,
+        id_storage: ids,
         ..GenerateOptions::default()
     };
     generate(&path, &options, &|_| {}).expect("generate the bench circuit");
@@ -55,6 +62,39 @@ fn stages(c: &mut Criterion) {
         })
     });
 
+    // Both columns in the census's chunks, past HDF5's lock (`sonata::direct`) and through HDF5
+    // alone, for each storage of the id columns. The columns are opened afresh for every read:
+    // HDF5's chunk cache would otherwise serve decompressed chunks of the previous iteration,
+    // which a census (reading each row once) never gets.
+    let rows = sonata_census::generate::DEFAULT_ID_CHUNK_ROWS;
+    for (name, ids) in [
+        ("contiguous", IdStorage::Contiguous),
+        ("deflate", IdStorage::Deflate { rows }),
+        ("shuffle_deflate", IdStorage::ShuffleDeflate { rows }),
+    ] {
+        let path = match ids {
+            IdStorage::Contiguous => sorted.clone(),
+            _ => circuit_stored(dir.path(), EdgeOrder::Sorted, ids),
+        };
+        let open = |direct: bool| {
+            let file = EdgeFile::open(&path).expect("open");
+            let pop = file.population(POPULATION).expect("population");
+            let columns = [pop.source_ids().clone(), pop.target_ids().clone()];
+            assert!(columns.iter().all(IdColumn::reads_directly), "{name}");
+            if direct {
+                columns
+            } else {
+                columns.map(|c| c.without_direct_reads())
+            }
+        };
+        for (how, direct) in [("direct", true), ("hdf5", false)] {
+            let id = BenchmarkId::new(format!("read_id_columns_{how}"), name);
+            group.bench_function(id, |b| {
+                b.iter_batched(|| open(direct), |c| read_all(&c), BatchSize::PerIteration)
+            });
+        }
+    }
+
     let ids: Vec<u64> = (0..EDGES).map(|i| i * 2654435761 % 100_000).collect();
     let mut narrowed = Vec::new();
     group.bench_function("narrow_to_u32", |b| {
@@ -80,6 +120,24 @@ fn stages(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Reads every row of `columns` in the census's chunks; the sum of the ids read.
+fn read_all(columns: &[IdColumn]) -> u64 {
+    let mut buffer = vec![0u64; DEFAULT_CHUNK_LEN];
+    let mut sum = 0u64;
+    for column in columns {
+        let mut start = 0;
+        while start < column.len() {
+            let n = ((column.len() - start) as usize).min(DEFAULT_CHUNK_LEN);
+            column
+                .read_range_into(start, &mut buffer[..n])
+                .expect("read");
+            sum = buffer[..n].iter().fold(sum, |s, &v| s.wrapping_add(v));
+            start += n as u64;
+        }
+    }
+    sum
 }
 
 criterion_group!(benches, stages);
