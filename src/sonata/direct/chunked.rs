@@ -282,18 +282,8 @@ impl Chunked {
         let only_deflate = (0..self.filters.len())
             .filter(|&i| Self::applied(loc.mask, i))
             .all(|i| matches!(self.filters[i], Filter::Deflate));
-        let whole = skip == 0 && out.len() as u64 == self.rows;
-        if only_deflate && whole && self.elem.size == 8 {
-            return with_decoder(|scratch| {
-                let Scratch { read, inflate, .. } = scratch;
-                read.clear();
-                read.resize(loc.size as usize, 0);
-                file.read_exact_at(read, loc.addr)
-                    .map_err(|_| Fallback::Io)?;
-                let decoder = inflate.get_or_insert_with(|| Inflate::new(true, 15));
-                inflate_exact(decoder, read, bytemuck::cast_slice_mut(out))
-            });
-        }
+        let in_place =
+            only_deflate && skip == 0 && out.len() as u64 == self.rows && self.elem.size == 8;
         with_decoder(|scratch| {
             let Scratch {
                 read,
@@ -304,6 +294,10 @@ impl Chunked {
             read.resize(loc.size as usize, 0);
             file.read_exact_at(read, loc.addr)
                 .map_err(|_| Fallback::Io)?;
+            if in_place {
+                let decoder = inflate.get_or_insert_with(|| Inflate::new(true, 15));
+                return inflate_exact(decoder, read, bytemuck::cast_slice_mut(out));
+            }
             // Undo the applied filters, last applied first; `read` holds the current bytes.
             let mut steps = (0..self.filters.len())
                 .rev()
