@@ -422,14 +422,17 @@ pub(crate) fn census_spilled(
             )
         }
         SortedAttempt::Unsorted => {
+            // (The strategies set `nsyns_total` only when they finish.)
             nsyns_total = None;
-            let mut bucketed = None;
-            if pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget {
+            let fits = pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget;
+            let bucketed = if fits {
                 match bucket_census(&pass, nsyns()?, &mut nsyns_total)? {
-                    BucketAttempt::Done(done) => bucketed = Some(*done),
-                    BucketAttempt::IdsTooWide => nsyns_total = None,
+                    BucketAttempt::Done(done) => Some(*done),
+                    BucketAttempt::IdsTooWide => None,
                 }
-            }
+            } else {
+                None
+            };
             let (tables, spilled, strategy) = match bucketed {
                 Some(done) => done,
                 None => {
