@@ -6,8 +6,9 @@
 //! Why: the two-pass strategy ([`super::unsorted`]) reads the columns twice and scatters every
 //! source to a random slot of a buffer of hundreds of MB (one cache and TLB miss per edge: its
 //! cost grew faster than the edges once a million targets were in play). Here the partition
-//! writes to a few hundred append streams (sequential, cache friendly), and each bucket (tens of
-//! thousands of pairs, a few hundred targets) is counting-sorted by target inside the cache.
+//! writes to at most 1024 append streams (staged a cache line at a time), and each bucket (tens of
+//! thousands of pairs, a few hundred targets) is radix-sorted by (target, source) inside the
+//! cache.
 //!
 //! Memory: 8 bytes per edge for the pairs (the caller checks they fit the memory budget; the
 //! two-pass strategy takes over otherwise), freed bucket by bucket as the buckets are counted,
