@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use hdf5_sys::h5::HADDR_UNDEF;
 use hdf5_sys::h5d::H5Dget_chunk_info_by_coord;
-use zlib_rs::{Inflate, InflateFlush, Status};
+use libdeflater::{DecompressionError, Decompressor};
 
 use super::{Elem, Fallback, PIECE_BYTES, read_rows, try_for_each_parallel, widen};
 
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Chunked {
 struct Scratch {
     read: Vec<u8>,
     work: Vec<u8>,
-    inflate: Option<Inflate>,
+    inflate: Option<Decompressor>,
 }
 
 thread_local! {
@@ -295,7 +295,7 @@ impl Chunked {
             file.read_exact_at(read, loc.addr)
                 .map_err(|_| Fallback::Io)?;
             if in_place {
-                let decoder = inflate.get_or_insert_with(|| Inflate::new(true, 15));
+                let decoder = inflate.get_or_insert_with(Decompressor::new);
                 return inflate_exact(decoder, read, bytemuck::cast_slice_mut(out));
             }
             // Undo the applied filters, last applied first; `read` holds the current bytes.
@@ -327,7 +327,7 @@ impl Chunked {
                         } else {
                             2 * chunk_bytes + 4096
                         };
-                        let decoder = inflate.get_or_insert_with(|| Inflate::new(true, 15));
+                        let decoder = inflate.get_or_insert_with(Decompressor::new);
                         inflate_into(decoder, read, work, limit)?;
                     }
                 }
@@ -347,38 +347,26 @@ impl Chunked {
 /// `limit` bytes and streams that are damaged or end early. Bytes after the stream's end are
 /// ignored, as HDF5's deflate filter does.
 fn inflate_into(
-    decoder: &mut Inflate,
+    decoder: &mut Decompressor,
     input: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
 ) -> Result<(), Fallback> {
-    decoder.reset(true);
-    // One byte more than allowed: a stream that fills it is too long. (`out` keeps its length
-    // from the last chunk, so only what it lacks is zeroed.)
-    out.resize(limit + 1, 0);
-    let status = decoder
-        .decompress(input, out, InflateFlush::Finish)
-        .map_err(|_| Fallback::Decode)?;
-    let produced = usize::try_from(decoder.total_out()).map_err(|_| Fallback::Decode)?;
+    // (`out` keeps its length from the last chunk, so only what it lacks is zeroed.)
+    out.resize(limit, 0);
+    let produced = decoder
+        .zlib_decompress(input, out)
+        .map_err(|_: DecompressionError| Fallback::Decode)?;
     out.truncate(produced);
-    match status {
-        Status::StreamEnd if produced <= limit => Ok(()),
-        // Output full (too long) or input ended before the stream did.
-        _ => Err(Fallback::Decode),
-    }
+    Ok(())
 }
 
 /// Decodes the zlib stream `input` into exactly `out`: a stream that decodes to fewer or more
 /// bytes, or is damaged, is refused.
-fn inflate_exact(decoder: &mut Inflate, input: &[u8], out: &mut [u8]) -> Result<(), Fallback> {
-    decoder.reset(true);
-    let status = decoder
-        .decompress(input, out, InflateFlush::Finish)
-        .map_err(|_| Fallback::Decode)?;
-    if status == Status::StreamEnd && decoder.total_out() == out.len() as u64 {
-        Ok(())
-    } else {
-        Err(Fallback::Decode)
+fn inflate_exact(decoder: &mut Decompressor, input: &[u8], out: &mut [u8]) -> Result<(), Fallback> {
+    match decoder.zlib_decompress(input, out) {
+        Ok(produced) if produced == out.len() => Ok(()),
+        _ => Err(Fallback::Decode),
     }
 }
 
@@ -429,5 +417,68 @@ fn gather_unshuffled(src: &[u8], elem: Elem, rows: usize, skip: u64, out: &mut [
         (4, true) => gather_as!(4, i32, i64),
         (_, false) => gather_as!(8, u64, u64),
         (_, true) => gather_as!(8, i64, i64),
+    }
+}
+
+#[cfg(test)]
+mod inflate_tests {
+    use libdeflater::{CompressionLvl, Compressor};
+
+    use super::*;
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut c = Compressor::new(CompressionLvl::new(4).unwrap());
+        let mut out = vec![0; c.zlib_compress_bound(data.len())];
+        let n = c.zlib_compress(data, &mut out).unwrap();
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn streams_decode_as_hdf5s_filter_decodes_them() {
+        let data: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let stream = zlib(&data);
+        let mut d = Decompressor::new();
+        let mut out = Vec::new();
+        inflate_into(&mut d, &stream, &mut out, data.len()).unwrap();
+        assert_eq!(out, data);
+        // A larger limit: the stream's own length.
+        inflate_into(&mut d, &stream, &mut out, 2 * data.len()).unwrap();
+        assert_eq!(out, data);
+        // Bytes after the stream's end are ignored, as HDF5 ignores them.
+        let mut trailing = stream.clone();
+        trailing.extend_from_slice(&[7; 32]);
+        inflate_into(&mut d, &trailing, &mut out, data.len()).unwrap();
+        assert_eq!(out, data);
+        let mut exact = vec![0u8; data.len()];
+        inflate_exact(&mut d, &trailing, &mut exact).unwrap();
+        assert_eq!(exact, data);
+        // Refused: more output than allowed, a stream cut short, a damaged checksum, a stream
+        // shorter than the chunk.
+        assert_eq!(
+            inflate_into(&mut d, &stream, &mut out, data.len() - 1),
+            Err(Fallback::Decode)
+        );
+        assert_eq!(
+            inflate_into(&mut d, &stream[..stream.len() - 9], &mut out, data.len()),
+            Err(Fallback::Decode)
+        );
+        let mut bad_sum = stream.clone();
+        let last = bad_sum.len() - 1;
+        bad_sum[last] ^= 1;
+        assert_eq!(
+            inflate_into(&mut d, &bad_sum, &mut out, data.len()),
+            Err(Fallback::Decode)
+        );
+        let mut longer = vec![0u8; data.len() + 8];
+        assert_eq!(
+            inflate_exact(&mut d, &stream, &mut longer),
+            Err(Fallback::Decode)
+        );
+        // An empty chunk's stream.
+        inflate_into(&mut d, &zlib(&[]), &mut out, 0).unwrap();
+        assert!(out.is_empty());
     }
 }
