@@ -1,0 +1,627 @@
+//! The bucketed strategy of the CPU engine for unsorted input: one read of the id columns, each
+//! edge packed into a key and appended to the bucket of its target's high bits (a radix
+//! partition), then every bucket grouped by target in cache and counted, buckets in parallel.
+//!
+//! Why: the two-pass strategy ([`super::unsorted`]) reads the columns twice and scatters every
+//! source to a random slot of a buffer of hundreds of MB (one cache and TLB miss per edge: its
+//! cost grew faster than the edges once a million targets were in play). Here the partition
+//! writes to at most 1024 append streams (staged a cache line at a time), and each bucket (tens of
+//! thousands of pairs, a few hundred targets) is radix-sorted by (target, source) inside the
+//! cache ([`group`]).
+//!
+//! Keys: a bucket's targets differ only in their low `shift` bits, so a 32-bit key
+//! `local target << (32 - shift) | source` holds an edge whenever its source is below
+//! `2^(32 - shift)` (sources below 2^22 with 1024 buckets of a million targets): half the bytes
+//! of a `target << 32 | source` pair, written while partitioned and read while counted. The
+//! first chunk whose sources (or, with no known target count, targets) do not pack turns the
+//! keys so far into pairs, and pairs are kept from then on ([`Pairs::widen`]).
+//!
+//! Memory: 4 bytes per edge for packed keys, 8 for pairs (the caller checks that 8 fit the
+//! memory budget; the two-pass strategy takes over otherwise), freed bucket by bucket as the
+//! buckets are counted, plus the output (which [`TableBuilder`] can spill to files). Ids of 2^32
+//! or more do not fit a pair either; the strategy then gives up ([`BucketAttempt::IdsTooWide`])
+//! and the caller counts with the two-pass strategy.
+
+use super::*;
+
+/// Outcome of the bucketed strategy.
+pub(super) enum BucketAttempt {
+    /// Counted: the tables, the spilled connection table (when spilling), and how (boxed: the
+    /// tables are large beside the other variant).
+    Done(Box<(Tables, Option<SpilledConnections>, CpuStrategy)>),
+    /// A target or source id does not fit in 32 bits: count another way.
+    IdsTooWide,
+}
+
+/// Bytes per edge while bucketed, at most (a `target << 32 | source` pair; packed keys take 4).
+pub(crate) const PAIR_BYTES: u64 = 8;
+
+/// Pairs per bucket aimed at: 16 Ki pairs; their two copies and grouped sources (320 KiB) stay
+/// in a 512 KiB L2 while they are sorted.
+const PAIRS_PER_BUCKET: u64 = 1 << 14;
+
+/// Bucket count bounds: enough buckets to spread the work over every thread, few enough that
+/// the partition's staging lines and append streams stay in cache and TLB reach. Measured on
+/// shuffled 1e8 edges over 1e6 targets (2-core VM): at most 512, 1024, 2048 and 4096 buckets took
+/// 2.1–2.3, 2.1–2.4, 2.5–2.7 and 2.7–2.8 s (larger buckets leave the L2 cache while sorted,
+/// more buckets miss the cache and TLB while partitioned).
+const MIN_BUCKETS: u64 = 64;
+const MAX_BUCKETS: u64 = 1024;
+
+/// Edges a worker partitions at a time: smaller pieces are not worth a task.
+const MIN_PIECE: usize = 1 << 15;
+
+/// How targets map to buckets: bucket `min(t >> shift, last)`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bucketing {
+    shift: u32,
+    last: usize,
+}
+
+impl Bucketing {
+    /// Buckets for `edges` edges whose targets are (mostly) below `target_bound`.
+    pub(super) fn new(edges: u64, target_bound: u64) -> Self {
+        let wanted = (edges / PAIRS_PER_BUCKET).clamp(MIN_BUCKETS, MAX_BUCKETS);
+        let bound = target_bound.max(1);
+        // The smallest shift that maps every target below `bound` to fewer than `wanted`
+        // buckets (so at least `bound / wanted` targets share a bucket).
+        let mut shift = 0u32;
+        while shift < 63 && (bound - 1) >> shift >= wanted {
+            shift += 1;
+        }
+        let buckets = ((bound - 1) >> shift) + 1;
+        Bucketing {
+            shift,
+            last: buckets as usize - 1,
+        }
+    }
+
+    /// Number of buckets.
+    pub(super) fn len(&self) -> usize {
+        self.last + 1
+    }
+
+    fn bucket(&self, target: u64) -> usize {
+        ((target >> self.shift) as usize).min(self.last)
+    }
+
+    /// The first target of bucket `b`.
+    fn first(&self, b: usize) -> u64 {
+        (b as u64) << self.shift
+    }
+
+    /// Bits of a source in a packed key: what a local target (below `2^shift` in every bucket
+    /// but the last, whose targets are checked) leaves of 32; `None` when that is nothing, or
+    /// when every target has a bucket of its own (`shift` 0: so few targets that the wide
+    /// pairs cost nothing).
+    fn packed_source_bits(&self) -> Option<u32> {
+        (1..32).contains(&self.shift).then(|| 32 - self.shift)
+    }
+
+    /// Targets from this one on do not pack: beyond the last bucket's `2^shift`.
+    fn packed_target_end(&self) -> u64 {
+        ((self.last as u64) + 1)
+            .checked_shl(self.shift)
+            .unwrap_or(u64::MAX)
+    }
+
+    /// How bucket `b`'s packed keys are laid out.
+    fn layout(&self, b: usize, source_bits: u32) -> PackedLayout {
+        PackedLayout {
+            first_target: self.first(b),
+            target_bits: self.shift,
+            source_bits,
+        }
+    }
+}
+
+/// How the keys of one bucket were packed: `(target - first_target) << source_bits | source`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PackedLayout {
+    pub(super) first_target: u64,
+    /// Bits of a local target (`target - first_target`).
+    pub(super) target_bits: u32,
+    /// Bits of a source, below the local target's.
+    pub(super) source_bits: u32,
+}
+
+impl PackedLayout {
+    /// The `target << 32 | source` pairs of `keys`.
+    pub(super) fn widen(&self, keys: &[u32]) -> Vec<u64> {
+        let mask = low_bits(self.source_bits);
+        keys.iter()
+            .map(|&k| {
+                let target =
+                    self.first_target + u64::from(k.checked_shr(self.source_bits).unwrap_or(0));
+                (target << 32) | u64::from(k & mask)
+            })
+            .collect()
+    }
+}
+
+/// A key of the partition: a packed 32-bit key or a 64-bit `target << 32 | source` pair.
+pub(super) trait PairKey: bytemuck::Pod + Send + Sync {}
+
+impl PairKey for u32 {}
+impl PairKey for u64 {}
+
+/// A cache line of keys: 16 packed keys or 8 pairs, aligned so that it fills one line.
+#[derive(Clone, Copy, Default, bytemuck::Zeroable, bytemuck::Pod)]
+#[repr(C, align(64))]
+pub(super) struct Line {
+    words: [u64; 8],
+}
+
+impl Line {
+    fn keys_mut<K: PairKey>(&mut self) -> &mut [K] {
+        bytemuck::cast_slice_mut(&mut self.words)
+    }
+}
+
+/// The keys of one bucket of one worker, in whole lines (the last possibly partly filled).
+#[derive(Default)]
+pub(super) struct KeyLines {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl KeyLines {
+    pub(super) fn keys<K: PairKey>(&self) -> &[K] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+/// Keys appended by one worker: one growing vector of lines per bucket, fed a line at a time.
+///
+/// Why staged: with thousands of buckets (a million targets), appending each pair straight to
+/// its bucket touches a different page and line per edge, a TLB and cache miss each time (a
+/// quarter of a shuffled 1e8-edge census); the staging lines (64 B per bucket, a few hundred
+/// KiB) stay in cache, and a bucket's vector is written a whole aligned line at a time, with
+/// a non-temporal store on x86-64 (the line goes to memory without first being read into the
+/// cache, as an ordinary store would: a third of the partition's time went to those reads).
+pub(super) struct BucketSet<K> {
+    buckets: Vec<Vec<Line>>,
+    staged: Vec<Line>,
+    /// Keys staged per bucket.
+    fill: Vec<u8>,
+    /// Keys in each bucket's last line after [`BucketSet::flush`] (all lines full before).
+    tail: Vec<u8>,
+    key: std::marker::PhantomData<K>,
+}
+
+impl<K: PairKey> BucketSet<K> {
+    /// Keys per line.
+    const PER_LINE: usize = 64 / std::mem::size_of::<K>();
+
+    /// `n` empty buckets with room for `room` keys each (address space until written).
+    pub(super) fn new(n: usize, room: usize) -> Self {
+        let lines = room.div_ceil(Self::PER_LINE);
+        BucketSet {
+            buckets: (0..n).map(|_| Vec::with_capacity(lines)).collect(),
+            staged: vec![Line::default(); n],
+            fill: vec![0; n],
+            tail: vec![0; n],
+            key: std::marker::PhantomData,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, bucket: usize, key: K) {
+        let n = usize::from(self.fill[bucket]).min(Self::PER_LINE - 1);
+        let line = &mut self.staged[bucket];
+        line.keys_mut()[n] = key;
+        if n + 1 == Self::PER_LINE {
+            append_line(&mut self.buckets[bucket], line);
+            self.fill[bucket] = 0;
+        } else {
+            self.fill[bucket] = (n + 1) as u8;
+        }
+    }
+
+    /// Appends the keys still staged to their buckets (a partly filled last line); call once,
+    /// after the last push.
+    pub(super) fn flush(&mut self) {
+        for (b, bucket) in self.buckets.iter_mut().enumerate() {
+            let n = self.fill[b];
+            if n > 0 {
+                bucket.push(self.staged[b]);
+            }
+            self.fill[b] = 0;
+            self.tail[b] = n;
+        }
+        finish_appends();
+    }
+
+    /// The keys of bucket `b` (after [`BucketSet::flush`]), leaving it empty.
+    pub(super) fn take(&mut self, b: usize) -> KeyLines {
+        let lines = std::mem::take(&mut self.buckets[b]);
+        let len = match self.tail[b] {
+            0 => lines.len() * Self::PER_LINE,
+            n => (lines.len() - 1) * Self::PER_LINE + usize::from(n),
+        };
+        KeyLines { lines, len }
+    }
+}
+
+/// Appends a full line to `lines`, bypassing the cache where the CPU allows.
+#[inline]
+fn append_line(lines: &mut Vec<Line>, line: &Line) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
+        lines.reserve(1);
+        let len = lines.len();
+        // SAFETY: `reserve` made room for one more line at `len`; `Line` is 64-byte aligned,
+        // so both pointers are 16-byte aligned as the SSE2 load and stream stores (always
+        // available on x86-64) require; all its bytes are initialised before `set_len`.
+        unsafe {
+            let to = lines.as_mut_ptr().add(len).cast::<__m128i>();
+            let from = std::ptr::from_ref(line).cast::<__m128i>();
+            for i in 0..4 {
+                _mm_stream_si128(to.add(i), _mm_load_si128(from.add(i)));
+            }
+            lines.set_len(len + 1);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    lines.push(*line);
+}
+
+/// Orders the non-temporal stores of [`append_line`] before what follows (other threads then
+/// read the lines); each worker calls it when done appending.
+fn finish_appends() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a store fence has no preconditions.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
+/// The partitioned pairs of every worker: packed while the ids allow, else wide.
+enum Pairs {
+    /// 32-bit keys, `local target << source_bits | source` (see [`PackedLayout`]).
+    Packed {
+        sets: Vec<BucketSet<u32>>,
+        source_bits: u32,
+    },
+    /// `target << 32 | source` pairs.
+    Wide(Vec<BucketSet<u64>>),
+}
+
+impl Pairs {
+    /// Empty sets of `workers` workers: packed when the bucketing leaves bits for sources.
+    fn new(bucketing: &Bucketing, workers: usize, room: usize) -> Self {
+        match bucketing.packed_source_bits() {
+            Some(source_bits) => Pairs::Packed {
+                sets: (0..workers)
+                    .map(|_| BucketSet::new(bucketing.len(), room))
+                    .collect(),
+                source_bits,
+            },
+            None => Pairs::Wide(
+                (0..workers)
+                    .map(|_| BucketSet::new(bucketing.len(), room))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Rewrites packed keys as wide pairs (bucket by bucket, freeing each as it goes), for a
+    /// chunk whose ids do not pack.
+    fn widen(&mut self, bucketing: &Bucketing, room: usize) {
+        let Pairs::Packed { sets, source_bits } = self else {
+            return;
+        };
+        let wide = sets
+            .iter_mut()
+            .map(|set| {
+                set.flush();
+                let mut out = BucketSet::<u64>::new(bucketing.len(), room);
+                for b in 0..bucketing.len() {
+                    let keys = set.take(b);
+                    for pair in bucketing.layout(b, *source_bits).widen(keys.keys()) {
+                        out.push(b, pair);
+                    }
+                }
+                finish_appends();
+                out
+            })
+            .collect();
+        *self = Pairs::Wide(wide);
+    }
+
+    /// Appends a chunk's edges to their buckets: packed while every edge of the chunk packs
+    /// (checked first: a key that does not pack is garbage), the pairs so far widened otherwise;
+    /// targets past the last bucket are checked only when `check_targets`. Returns the largest
+    /// target and a value with the largest source's highest bit.
+    fn partition(
+        &mut self,
+        bucketing: &Bucketing,
+        targets: &[u64],
+        sources: &[u64],
+        check_targets: bool,
+        room: usize,
+    ) -> (u64, u64) {
+        if let Pairs::Packed { source_bits, .. } = *self {
+            let target_end = check_targets.then(|| bucketing.packed_target_end());
+            if !packs(targets, sources, source_bits, target_end) {
+                self.widen(bucketing, room);
+            }
+        }
+        match self {
+            Pairs::Packed { sets, source_bits } => {
+                partition_packed(bucketing, targets, sources, sets, *source_bits)
+            }
+            Pairs::Wide(sets) => partition(bucketing, targets, sources, sets),
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            Pairs::Packed { sets, .. } => sets.iter_mut().for_each(BucketSet::flush),
+            Pairs::Wide(sets) => sets.iter_mut().for_each(BucketSet::flush),
+        }
+    }
+
+    /// Every worker's pairs of bucket `b` (after [`Pairs::flush`]), leaving it empty.
+    fn take(&mut self, bucketing: &Bucketing, b: usize) -> BucketParts {
+        match self {
+            Pairs::Packed { sets, source_bits } => BucketParts::Packed(
+                sets.iter_mut().map(|s| s.take(b)).collect(),
+                bucketing.layout(b, *source_bits),
+            ),
+            Pairs::Wide(sets) => BucketParts::Wide(sets.iter_mut().map(|s| s.take(b)).collect()),
+        }
+    }
+
+    /// Bytes per pair.
+    fn pair_bytes(&self) -> u64 {
+        match self {
+            Pairs::Packed { .. } => 4,
+            Pairs::Wide(_) => PAIR_BYTES,
+        }
+    }
+}
+
+/// The pairs of one bucket, taken from every worker's set.
+enum BucketParts {
+    Packed(Vec<KeyLines>, PackedLayout),
+    Wide(Vec<KeyLines>),
+}
+
+impl BucketParts {
+    /// The bucket's targets and connections (see [`count_bucket`]).
+    fn count(
+        &self,
+        digits: SourceDigits,
+        scratch: &mut GroupScratch,
+        at: &Location,
+    ) -> Result<TargetRuns> {
+        match self {
+            BucketParts::Packed(parts, layout) => {
+                let keys: Vec<&[u32]> = parts.iter().map(KeyLines::keys).collect();
+                count_packed_bucket(&keys, *layout, digits, scratch, at)
+            }
+            BucketParts::Wide(parts) => {
+                let pairs: Vec<&[u64]> = parts.iter().map(KeyLines::keys).collect();
+                count_bucket(&pairs, digits, scratch, at)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            BucketParts::Packed(parts, _) | BucketParts::Wide(parts) => {
+                parts.iter().map(|p| p.len).sum()
+            }
+        }
+    }
+}
+
+pub(super) fn bucket_census(
+    pass: &Pass<'_>,
+    nsyns: Option<NsynsSource>,
+    nsyns_total: &mut Option<Vec<u64>>,
+) -> Result<BucketAttempt> {
+    let Pass {
+        pop,
+        options,
+        space,
+        progress,
+        at,
+        ..
+    } = *pass;
+    progress.phase(
+        &format!("{}: unsorted, partitioning by target", pop.name()),
+        pop.size(),
+    );
+    let target_bound = match space.n_targets {
+        Some(n) => n,
+        None => first_chunk_target_bound(pop, options.chunk_len)?,
+    };
+    let bucketing = Bucketing::new(pop.size(), target_bound);
+    let workers = rayon::current_num_threads().max(1);
+    // Room for an even share of the edges (and a margin) in every bucket: the vectors then seldom
+    // grow (each growth copies), and the room only costs address space until it is written.
+    let share = pop.size() / (bucketing.len() * workers) as u64;
+    let room = (share + share / 4 + 16).min(1 << 24) as usize;
+    let mut pairs = Pairs::new(&bucketing, workers, room);
+    let mut nsyns_acc: Vec<u64> = Vec::new();
+    let with_nsyns = nsyns.is_some();
+    let mut source_max = 0u64;
+    let too_wide = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
+        let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
+        // The ids are checked after they are partitioned (one pass over the chunk, not three);
+        // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
+        // (Targets past a known count are an error: whether they pack does not matter.)
+        let (max_target, max_source) = pairs.partition(
+            &bucketing,
+            targets,
+            sources,
+            space.n_targets.is_none(),
+            room,
+        );
+        if let Some(limit) = space.n_targets
+            && max_target >= limit
+        {
+            return Err(first_target_beyond(chunk, limit, space, at));
+        }
+        if (max_target | max_source) > u64::from(u32::MAX) {
+            return Ok(ControlFlow::Break(()));
+        }
+        source_max = source_max.max(max_source);
+        add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
+        progress.inc(targets.len() as u64);
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if too_wide.is_some() {
+        return Ok(BucketAttempt::IdsTooWide);
+    }
+    if with_nsyns {
+        *nsyns_total = Some(nsyns_acc);
+    }
+    pairs.flush();
+    progress.phase(
+        &format!("{}: unsorted, counting buckets", pop.name()),
+        pop.size(),
+    );
+    let mut builder = pass.table_builder();
+    // Buckets are counted a batch at a time, in target order, and freed as soon as they are
+    // (the pairs shrink while the connection table grows); a batch is pushed to the tables
+    // while the next one is counted.
+    let digits = SourceDigits::new(source_max);
+    let batch = workers * 8;
+    let pair_bytes = pop.size() * pairs.pair_bytes();
+    let count_batch = |pairs: &mut Pairs, first: usize| -> Vec<Result<TargetRuns>> {
+        let end = (first + batch).min(bucketing.len());
+        let taken: Vec<BucketParts> = (first..end).map(|b| pairs.take(&bucketing, b)).collect();
+        taken
+            .into_par_iter()
+            .map(|parts| {
+                let piece = SCRATCH.with_borrow_mut(|scratch| parts.count(digits, scratch, at));
+                let edges = parts.len();
+                drop(parts);
+                progress.inc(edges as u64);
+                piece
+            })
+            .collect()
+    };
+    let mut counted = count_batch(&mut pairs, 0);
+    let mut first = batch;
+    loop {
+        crate::interrupt::check()?;
+        let more = first < bucketing.len();
+        let (pushed, next) = rayon::join(
+            || -> Result<()> {
+                for piece in counted {
+                    builder.push(&piece?)?;
+                }
+                Ok(())
+            },
+            || more.then(|| count_batch(&mut pairs, first)),
+        );
+        pushed?;
+        match next {
+            Some(next) => counted = next,
+            None => break,
+        }
+        first += batch;
+    }
+    let n_targets = space.n_targets.unwrap_or(builder.synapses.len() as u64);
+    let (tables, spilled) = builder.finish(n_targets)?;
+    let strategy = CpuStrategy::Bucketed {
+        buckets: bucketing.len(),
+        pair_bytes,
+        memory_budget: options.memory_budget,
+    };
+    Ok(BucketAttempt::Done(Box::new((tables, spilled, strategy))))
+}
+
+/// A bound on the target ids for bucketing when the population does not say how many targets
+/// there are: twice the largest target of the first chunk (later, larger targets all go to the
+/// last bucket, which is still counted exactly, only less evenly).
+fn first_chunk_target_bound(pop: &EdgePopulation, chunk_len: usize) -> Result<u64> {
+    let n = (pop.size() as usize).min(chunk_len.max(1));
+    let mut targets = vec![0u64; n];
+    pop.target_ids().read_range_into(0, &mut targets)?;
+    let max = targets.iter().fold(0, |m, &t| m.max(t));
+    Ok(max.saturating_add(1).saturating_mul(2))
+}
+
+/// Appends each edge's packed pair to its bucket, the chunk split over the workers (worker `i`
+/// appends to `sets[i]`: no locks, and the order inside a bucket does not matter). Returns the
+/// largest target and source (a pair packs correctly only when both fit 32 bits).
+fn partition(
+    bucketing: &Bucketing,
+    targets: &[u64],
+    sources: &[u64],
+    sets: &mut [BucketSet<u64>],
+) -> (u64, u64) {
+    let piece = targets.len().div_ceil(sets.len()).max(MIN_PIECE);
+    sets.par_iter_mut()
+        .zip(targets.par_chunks(piece).zip(sources.par_chunks(piece)))
+        .map(|(set, (ts, ss))| {
+            let (mut max_t, mut max_s) = (0u64, 0u64);
+            for (&t, &s) in ts.iter().zip(ss) {
+                set.push(bucketing.bucket(t), (t << 32) | s);
+                max_t = max_t.max(t);
+                max_s = max_s.max(s);
+            }
+            finish_appends();
+            (max_t, max_s)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
+mod group;
+#[cfg(test)]
+mod tests;
+
+use group::*;
+
+/// Whether every edge of a chunk packs: sources below `2^source_bits` (their bitwise or, which
+/// vectorises, has no higher bit) and, when given, targets below `target_end`.
+fn packs(targets: &[u64], sources: &[u64], source_bits: u32, target_end: Option<u64>) -> bool {
+    let sources_pack = sources
+        .par_chunks(MIN_PIECE)
+        .map(|ss| ss.iter().fold(0, |acc, &s| acc | s))
+        .reduce(|| 0, |a, b| a | b)
+        .checked_shr(source_bits)
+        .unwrap_or(0)
+        == 0;
+    sources_pack
+        && target_end.is_none_or(|end| {
+            targets
+                .par_chunks(MIN_PIECE)
+                .all(|ts| ts.iter().fold(0, |m, &t| m.max(t)) < end)
+        })
+}
+
+/// [`partition`] into packed keys (`local target << source_bits | source`; the caller checked
+/// that the chunk packs: [`packs`]): half the bytes of a pair written, and read back when
+/// counted. Returns the largest target and the bitwise or of the sources (whose highest bit is
+/// the largest source's).
+fn partition_packed(
+    bucketing: &Bucketing,
+    targets: &[u64],
+    sources: &[u64],
+    sets: &mut [BucketSet<u32>],
+    source_bits: u32,
+) -> (u64, u64) {
+    let piece = targets.len().div_ceil(sets.len()).max(MIN_PIECE);
+    sets.par_iter_mut()
+        .zip(targets.par_chunks(piece).zip(sources.par_chunks(piece)))
+        .map(|(set, (ts, ss))| {
+            let (mut max_t, mut any_s) = (0u64, 0u64);
+            for (&t, &s) in ts.iter().zip(ss) {
+                let b = bucketing.bucket(t);
+                let local = t - bucketing.first(b);
+                set.push(b, ((local << source_bits) | s) as u32);
+                max_t = max_t.max(t);
+                any_s |= s;
+            }
+            finish_appends();
+            (max_t, any_s)
+        })
+        .reduce(|| (0, 0), |a, b| (a.0.max(b.0), a.1 | b.1))
+}
