@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use sonata_census::generate::{
     self, AttributeSet, DEFAULT_ID_CHUNK_ROWS, EdgeOrder, GenerateOptions, GenerateSummary,
-    GeneratedIdDtype, IdStorage, IndexSpelling,
+    GeneratedIdDtype, IdStorage, IndexSpelling, MAX_ID_CHUNK_ROWS,
 };
 use sonata_census::ids::{parse_count, parse_count_u32};
 use sonata_census::outputs::{check_output_path, check_space, persist, temporary_beside};
@@ -112,7 +112,7 @@ pub struct GenerateArgs {
     pub id_storage: IdStorageArg,
     /// Rows per chunk of chunked id columns (--id-storage chunked, deflate, shuffle-deflate);
     /// default 65536.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_chunk_rows)]
     pub chunk_rows: Option<u64>,
     /// Number of attribute groups (more than 1 writes edge_group_id / edge_group_index).
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = parse_count_u32)]
@@ -242,4 +242,16 @@ fn check_node_flags(options: &GenerateOptions) -> Result<()> {
         "cannot place {} without {missing} must be at least 1)",
         plural(options.edges, "edge")
     )))
+}
+
+/// `--chunk-rows`: a count (`65536`, `64k`, `1e5`) from 1 to HDF5's largest chunk of u64 ids,
+/// refused by clap, which then names the flag.
+fn parse_chunk_rows(text: &str) -> std::result::Result<u64, String> {
+    let rows = parse_count(text)?;
+    if rows == 0 || rows > MAX_ID_CHUNK_ROWS {
+        return Err(format!(
+            "chunks have 1 to {MAX_ID_CHUNK_ROWS} rows (HDF5 chunks hold under 4 GiB), not {rows}"
+        ));
+    }
+    Ok(rows)
 }
