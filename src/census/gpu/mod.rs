@@ -166,8 +166,15 @@ enum Stop {
 
 fn too_wide(column: &str, id: u64, row: u64) -> String {
     format!(
-        "{column} id {id} at row {row} does not fit in 32 bits, which the GPU kernels need; \
-         the CPU engine counts this population"
+        "{column} id {id} at row {row} does not fit in 32 bits, which the GPU kernels need for \
+         targets (they index per-target counters); the CPU engine counts this population"
+    )
+}
+
+fn no_wide_kernels(id: u64, row: u64) -> String {
+    format!(
+        "source node id {id} at row {row} needs the GPU kernels for sources of 2^32 and more, \
+         which this adapter lacks (workgroup memory); the CPU engine counts this population"
     )
 }
 
@@ -180,8 +187,9 @@ mod tests {
     fn staging_chunk_cap_is_the_longest_chunk_that_fits() {
         for bytes in [4096u64, 65_536, 524_288, 1 << 20, 128 << 20] {
             let n = staging_chunk_cap(bytes);
+            assert!(wide_staging_bytes(n) <= bytes, "{bytes}");
+            assert!(wide_staging_bytes(n + 1) > bytes, "{bytes}");
             assert!(4 * sorted_staging_words(n) as u64 <= bytes, "{bytes}");
-            assert!(4 * sorted_staging_words(n + 1) as u64 > bytes, "{bytes}");
         }
         // No overflow on adapters without a real limit.
         assert!(staging_chunk_cap(u64::MAX) >= 1 << 30);
@@ -189,11 +197,17 @@ mod tests {
 
     #[test]
     fn merge_adds_equal_sources() {
-        let a = [(1u32, 2u64), (4, 1), (9, 3)];
+        let a = [(1u64, 2u64), (4, 1), (9, 3)];
         let got = merge(&a, &[0, 4, 9, 10], &[5, 1, 1, 2]);
         assert_eq!(got, vec![(0, 5), (1, 2), (4, 2), (9, 4), (10, 2)]);
         assert_eq!(merge(&[], &[3], &[1]), vec![(3, 1)]);
         assert_eq!(merge(&a, &[], &[]), a.to_vec());
+        // Sources beyond 2^32 (wide arenas) merge by their whole value.
+        let w = [(1u64 << 32, 1u64), (3 << 32 | 7, 2)];
+        assert_eq!(
+            merge(&w, &[7, 3 << 32 | 7, 5 << 32], &[1, 1, 4]),
+            vec![(7, 1), (1 << 32, 1), (3 << 32 | 7, 3), (5 << 32, 4)]
+        );
     }
 
     #[test]
