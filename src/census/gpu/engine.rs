@@ -24,6 +24,8 @@ pub(super) struct Stats {
 pub(super) struct ScatterBuffers {
     pub(super) targets: GrowBuffer,
     pub(super) sources: GrowBuffer,
+    /// High words of the chunk's sources (a wide population only).
+    pub(super) sources_hi: GrowBuffer,
     pub(super) offsets: GrowBuffer,
     pub(super) cursor: GrowBuffer,
 }

@@ -75,7 +75,8 @@ use crate::error::{Error, Location, Result};
 use crate::gpu::connections::{self, Arenas, BatchBuffers};
 use crate::gpu::readback::{self, MapWait};
 use crate::gpu::{
-    GpuContext, GrowBuffer, Recorder, STORAGE_USAGE, sources_by_target, target_counts, unavailable,
+    GpuContext, GrowBuffer, Recorder, STORAGE_USAGE, sources_by_target, sources_by_target_wide,
+    target_counts, unavailable,
 };
 use crate::kernels::layout::SegmentLayout;
 use crate::kernels::params::{
