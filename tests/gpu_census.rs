@@ -145,15 +145,9 @@ fn target_ids_beyond_32_bits_are_counted_by_the_cpu_engine_with_a_notice() {
     let pop = file.population("p").unwrap();
     let o = opts(2, 1 << 30, None);
     let space = TargetSpace::resolve(&pop, o.nodes_count).unwrap();
-    let (outcome, _) = sonata_census::census::gpu::census(
-        &pop,
-        &o,
-        &space,
-        || Ok(None),
-        &Progress::hidden(),
-        ctx,
-    )
-    .unwrap();
+    let (outcome, _) =
+        sonata_census::census::gpu::census(&pop, &o, &space, || Ok(None), &Progress::hidden(), ctx)
+            .unwrap();
     match outcome {
         sonata_census::census::gpu::GpuOutcome::HandToCpu { reason } => assert!(
             reason.contains("target node id 4294967296") && reason.contains("32 bits"),

@@ -531,8 +531,9 @@ fn segment_sort_wide_gpu_matches_cpu() {
                         &mut want_lo,
                         &mut want_hi,
                     );
-                    let got = gpu::segment_sort_wide::run(ctx, &p, &layout.blocks, &offsets, &lo, &hi)
-                        .unwrap();
+                    let got =
+                        gpu::segment_sort_wide::run(ctx, &p, &layout.blocks, &offsets, &lo, &hi)
+                            .unwrap();
                     let what = format!("n={n} lens={lens:?} mode={mode} skewed={skewed}");
                     assert_eq!(got, (want_lo, want_hi), "{what}");
                 }
@@ -642,8 +643,11 @@ fn sources_by_target_wide_gpu_matches_cpu() {
                     .zip(&degrees)
                     .map(|(&o, &d)| {
                         let r = o as usize..(o + d) as usize;
-                        let mut v: Vec<(u32, u32)> =
-                            hi[r.clone()].iter().copied().zip(lo[r].iter().copied()).collect();
+                        let mut v: Vec<(u32, u32)> = hi[r.clone()]
+                            .iter()
+                            .copied()
+                            .zip(lo[r].iter().copied())
+                            .collect();
                         v.sort_unstable();
                         v
                     })
@@ -671,8 +675,11 @@ fn connection_counts_wide_gpu_matches_cpu() {
             let (mut lo, mut hi) = wide_ids(&mut rng, n, lens.len() == 1);
             for w in offsets.windows(2) {
                 let r = w[0] as usize..w[1] as usize;
-                let mut v: Vec<(u32, u32)> =
-                    hi[r.clone()].iter().copied().zip(lo[r.clone()].iter().copied()).collect();
+                let mut v: Vec<(u32, u32)> = hi[r.clone()]
+                    .iter()
+                    .copied()
+                    .zip(lo[r.clone()].iter().copied())
+                    .collect();
                 v.sort_unstable();
                 for (k, (h, l)) in r.zip(v) {
                     (hi[k], lo[k]) = (h, l);
@@ -747,7 +754,11 @@ fn connections_wide_gpu_matches_cpu() {
         ("empty", 0, vec![1]),
         ("one edge", 1, vec![1]),
         ("single-edge segments", 5000, vec![1]),
-        ("around the tile", 9 * TILE, vec![TILE - 1, TILE, TILE + 1, 1]),
+        (
+            "around the tile",
+            9 * TILE,
+            vec![TILE - 1, TILE, TILE + 1, 1],
+        ),
         ("mixed", 200_000, vec![3, 70, 5000, 2, 33_000, 1]),
         ("one target with 10^6 synapses", 1_000_000, vec![1_000_000]),
     ];

@@ -9,11 +9,11 @@ use super::{GpuContext, GrowBuffer, Prepared, Recorder, prefix_sum, readback};
 use super::{connection_counts, segment_merge, segment_sort, synapses_per_connection};
 use super::{connection_counts_wide, segment_merge_wide, segment_sort_wide};
 use crate::error::Result;
-use crate::kernels::{BatchConnections, WideBatchConnections};
 use crate::kernels::layout::{SegmentLayout, SortStep};
 use crate::kernels::params::{
     ConnectionCountsParams, HIST_BINS, SCAN_BLOCK, SynapsesPerConnectionParams,
 };
+use crate::kernels::{BatchConnections, WideBatchConnections};
 
 /// The device buffers of one batch; they grow as batches need.
 #[derive(Debug)]

@@ -25,17 +25,17 @@ mod context;
 mod recorder;
 
 pub mod connection_counts;
+pub mod connection_counts_wide;
 pub mod connections;
 #[cfg(feature = "testing")]
 pub mod fault;
 pub mod prefix_sum;
 pub mod readback;
 pub mod segment_merge;
-pub mod segment_sort;
-pub mod sources_by_target;
-pub mod connection_counts_wide;
 pub mod segment_merge_wide;
+pub mod segment_sort;
 pub mod segment_sort_wide;
+pub mod sources_by_target;
 pub mod sources_by_target_wide;
 pub mod synapses_per_connection;
 pub mod target_counts;

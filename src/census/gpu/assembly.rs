@@ -303,7 +303,11 @@ impl Assembler {
             if may_continue {
                 self.pending = Some(Pending {
                     target: t,
-                    list: words.iter().zip(cc).map(|(s, &c)| (s, u64::from(c))).collect(),
+                    list: words
+                        .iter()
+                        .zip(cc)
+                        .map(|(s, &c)| (s, u64::from(c)))
+                        .collect(),
                     merged: false,
                 });
             } else {

@@ -127,8 +127,7 @@ impl Engine<'_> {
                     chunk.first_edge + i as u64,
                 ))));
             }
-            self.arena
-                .make_wide(ctx, &mut self.asm, &mut self.stats)?;
+            self.arena.make_wide(ctx, &mut self.asm, &mut self.stats)?;
         }
         let hi_bytes = hi_room(self.arena.wide);
         if self.arena.wide {

@@ -73,8 +73,7 @@ impl Engine<'_> {
             if !ctx.has_wide_kernels() {
                 return Ok(Err(Stop::Cpu(no_wide_kernels(id, row))));
             }
-            self.arena
-                .make_wide(ctx, &mut self.asm, &mut self.stats)?;
+            self.arena.make_wide(ctx, &mut self.asm, &mut self.stats)?;
             sc.sources_hi.ensure(ctx, self.chunk_len)?;
         }
         let budget = usize::try_from(self.options.memory_budget / 4).unwrap_or(usize::MAX);

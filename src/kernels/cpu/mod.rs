@@ -30,9 +30,9 @@ pub use sources_by_target::sources_by_target;
 pub use synapses_per_connection::synapses_per_connection;
 pub use target_counts::target_counts;
 
-use super::{BatchConnections, WideBatchConnections};
 use super::layout::{SegmentLayout, SortStep};
 use super::params::{ConnectionCountsParams, SCAN_BLOCK};
+use super::{BatchConnections, WideBatchConnections};
 
 /// The connections of one batch, by the CPU twins in the order the GPU engine dispatches them:
 /// `keys` are sources grouped by segment (`seg_offsets`, `m + 1` strictly increasing entries);
@@ -255,7 +255,12 @@ mod tests {
     fn wide_twin_pipeline_matches_the_reference() {
         let mut rng = 11u64;
         let t = SORT_TILE;
-        for lens in [vec![], vec![1], vec![t - 1, 1, t, t + 1], vec![3 * t + 7, 2, 5, 9 * t]] {
+        for lens in [
+            vec![],
+            vec![1],
+            vec![t - 1, 1, t, t + 1],
+            vec![3 * t + 7, 2, 5, 9 * t],
+        ] {
             let mut offsets = vec![0u32];
             for &l in &lens {
                 offsets.push(offsets.last().copied().unwrap_or(0) + l);
