@@ -91,6 +91,46 @@ pub(crate) fn read_u32s(
     Readback::default().read_u32s(ctx, src, first, count)
 }
 
+/// Uploads each of `data` to a buffer of its own and reads `(first, count)` of each back in one
+/// [`Readback::read_tables`] transfer (`pieces: false`) or with [`Readback::read_u32s`]'s
+/// pieces, one round trip per table and piece (`pieces: true`): the two readback paths of the
+/// engine, for tests and measurements.
+///
+/// # Errors
+/// [`Error::BackendUnavailable`] when the copy or the mapping fails; a range beyond its data.
+pub fn read_back_copies(
+    ctx: &GpuContext,
+    data: &[&[u32]],
+    ranges: &[(u64, usize)],
+    pieces: bool,
+) -> Result<Vec<Vec<u32>>> {
+    let buffers: Vec<wgpu::Buffer> = data.iter().map(|d| ctx.storage_with("data", d)).collect();
+    let mut spans = Vec::with_capacity(ranges.len());
+    for ((buffer, d), &(first, count)) in buffers.iter().zip(data).zip(ranges) {
+        if first as usize + count > d.len() {
+            return Err(failed(
+                "reading results back",
+                format!("{first} + {count} words of {}", d.len()),
+            ));
+        }
+        spans.push(Span {
+            src: buffer,
+            first,
+            count,
+        });
+    }
+    let mut rb = Readback::default();
+    if pieces {
+        return spans
+            .iter()
+            .map(|s| rb.read_u32s(ctx, s.src, s.first, s.count))
+            .collect();
+    }
+    rb.read_tables(ctx, &spans, |words| {
+        Ok(words.iter().map(|w| w.to_vec()).collect())
+    })
+}
+
 /// A `MAP_READ` buffer kept for many reads: a fresh host-visible allocation per read costs more
 /// than the copy (the driver pins and the host faults in every page).
 #[derive(Debug, Default)]
