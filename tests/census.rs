@@ -36,6 +36,7 @@ engine_tests! {
     fn nsyns_totals_are_summed_per_target;
     fn written_tables_read_back_identically_and_atomically;
     fn written_tables_are_byte_identical_to_the_cpu_engines;
+    fn source_ids_around_and_beyond_2_32_are_counted_exactly;
 }
 
 fn opts(chunk_len: usize, memory_budget: u64, nodes_count: Option<u64>) -> CensusOptions {
@@ -102,15 +103,85 @@ fn hand_computed_tables(engine: Engine) {
     assert_eq!(c.target_offsets, vec![0, 2, 2, 3, 4]);
 }
 
+/// Sources on both sides of 2^32 (and far beyond), int64 and uint64 columns, every input order,
+/// with chunks small enough that a sorted run starts with narrow chunks and turns wide midway:
+/// the naive reference and the CPU engine's census, exactly, counted by the engine itself (no
+/// notice of a hand-back).
+fn source_ids_around_and_beyond_2_32_are_counted_exactly(engine: Engine) {
+    const NEAR: [u64; 8] = [
+        0,
+        1,
+        (1 << 32) - 1,
+        1 << 32,
+        (1 << 32) + 1,
+        (3 << 32) - 1,
+        (3 << 32) + 5,
+        1 << 62,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(32);
+    let mut case = 0;
+    for shape in ["sorted", "target-sorted", "shuffled"] {
+        for ids in [Ids::U64, Ids::I64] {
+            case += 1;
+            let n_targets = 40u64;
+            // Narrow sources only for the first targets, so that a sorted pass meets wide ones
+            // after some chunks; equal low words under different high words throughout.
+            let mut pairs: Vec<(u64, u64)> = (0..5000)
+                .map(|_| {
+                    let t = rng.below(n_targets);
+                    let s = if t < 10 {
+                        rng.below(3)
+                    } else {
+                        NEAR[rng.below(NEAR.len() as u64) as usize]
+                    };
+                    (t, s)
+                })
+                .collect();
+            match shape {
+                "sorted" => pairs.sort_unstable(),
+                "target-sorted" => pairs.sort_by_key(|&(t, _)| t),
+                _ => {}
+            }
+            let s: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+            let t: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+            let path = dir.path().join(format!("w{case}.h5"));
+            write_edges(&path, "p", &s, &t, ids);
+            let want = naive_census(&s, &t, Some(n_targets));
+            assert!(want.source_node_id.iter().any(|&x| x > u64::from(u32::MAX)));
+            for chunk in [250usize, 1 << 20] {
+                let what = format!("{shape} case {case} chunk={chunk}");
+                let o = opts(chunk, 1 << 30, Some(n_targets));
+                let (got, notes) = engine
+                    .census_noted(&path, "p", &o)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_same_tables(&got, &want, &what);
+                let cpu = Engine::Cpu.census(&path, "p", &o).unwrap();
+                assert_equals_cpu(engine, &got, &cpu, &what);
+                engine.assert_no_notices(&notes, &what);
+                let strategy = if shape == "shuffled" {
+                    "unsorted, 1 partitions"
+                } else {
+                    "sorted"
+                };
+                engine.assert_gpu_strategy(&notes, strategy, &what);
+            }
+        }
+    }
+}
+
 fn random_shapes_match_the_naive_reference(engine: Engine) {
     // Each engine at its own edges: the CPU engine's tiny chunks and budgets (3 rows, 8 bytes)
     // exercise its run merging and spilled partitions; the GPU engine's partitions of 256
-    // edges and runs crossing 97-row chunks exercise its batching, and ids beyond 32 bits,
-    // which it hands to the CPU engine (gpu_census.rs), are left out of its cases.
-    let id_cases: &[(Ids, u64)] = match engine {
-        Engine::Cpu => &[(Ids::U64, 50), (Ids::I64, 1000), (Ids::U64, 1 << 40)],
-        Engine::Gpu => &[(Ids::U64, 50), (Ids::I64, 1000)],
-    };
+    // edges and runs crossing 97-row chunks exercise its batching. Sources beyond 32 bits
+    // (multiples of 2^37, and of 2^30 on both sides of 2^32 in int64 columns) take the GPU
+    // engine's wide kernels.
+    let id_cases: &[(Ids, u64)] = &[
+        (Ids::U64, 50),
+        (Ids::I64, 1000),
+        (Ids::U64, 1 << 40),
+        (Ids::I64, 1 << 33),
+    ];
     // (chunk_len, memory_budget)
     let chunkings: &[(usize, u64)] = match engine {
         Engine::Cpu => &[(1 << 20, 1 << 30), (7, 1 << 30), (64, 256), (3, 8)],

@@ -465,6 +465,375 @@ fn connections_gpu_matches_cpu() {
     }
 }
 
+/// A GPU context with the wide kernels (sources of two u32 words); every adapter the tests run
+/// on (lavapipe included) has the workgroup memory they need, so their absence is a failure.
+fn wide_gpu() -> Option<&'static gpu::GpuContext> {
+    let ctx = gpu()?;
+    assert!(
+        ctx.has_wide_kernels(),
+        "the adapter has no wide kernels: {}",
+        ctx.describe()
+    );
+    Some(ctx)
+}
+
+/// `n` u64 sources split into (low, high) words: high words from a few values (0 included, and
+/// u32::MAX, the widest), low words near 0 and near u32::MAX (so equal low words under different
+/// high words are common, and the sources lie on both sides of every multiple of 2^32), 70% of
+/// the pairs one value when `skewed`.
+fn wide_ids(rng: &mut Rng, n: usize, skewed: bool) -> (Vec<u32>, Vec<u32>) {
+    let his = [0u32, 1, 2, 0x8000_0000, u32::MAX];
+    let pairs: Vec<(u32, u32)> = (0..n)
+        .map(|_| {
+            if skewed && rng.below(10) < 7 {
+                (1, 5)
+            } else {
+                (
+                    his[rng.below(5) as usize],
+                    (rng.below(40) as u32).wrapping_sub(20),
+                )
+            }
+        })
+        .collect();
+    (
+        pairs.iter().map(|p| p.1).collect(),
+        pairs.iter().map(|p| p.0).collect(),
+    )
+}
+
+#[test]
+fn segment_sort_wide_gpu_matches_cpu() {
+    let Some(ctx) = wide_gpu() else { return };
+    let mut rng = Rng(13);
+    for n in sizes() {
+        for lens in [
+            vec![1usize],
+            vec![3, 1, 17, 200],
+            vec![TILE - 1, 2, TILE, TILE + 1],
+            vec![5 * TILE + 3, 40],
+        ] {
+            for skewed in [false, true] {
+                let offsets = offsets_for(n, &lens);
+                let (lo, hi) = wide_ids(&mut rng, n, skewed);
+                let layout = SegmentLayout::build(&offsets);
+                for mode in [MODE_SORT, MODE_MERGE] {
+                    let p = SegmentSortParams {
+                        first_block: 0,
+                        n_blocks: layout.blocks.len() as u32,
+                        mode,
+                        m: layout.m,
+                    };
+                    let (mut want_lo, mut want_hi) = (lo.clone(), hi.clone());
+                    cpu::segment_sort_wide::segment_sort(
+                        &p,
+                        &layout.blocks,
+                        &offsets,
+                        &mut want_lo,
+                        &mut want_hi,
+                    );
+                    let got =
+                        gpu::segment_sort_wide::run(ctx, &p, &layout.blocks, &offsets, &lo, &hi)
+                            .unwrap();
+                    let what = format!("n={n} lens={lens:?} mode={mode} skewed={skewed}");
+                    assert_eq!(got, (want_lo, want_hi), "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn segment_merge_wide_gpu_matches_cpu() {
+    let Some(ctx) = wide_gpu() else { return };
+    let mut rng = Rng(14);
+    for n in [0usize, TILE + 1, 2 * TILE, 9 * TILE + 5, 100_003] {
+        let offsets = offsets_for(n, &[3 * TILE + 1, 7, TILE + 1, 40 * TILE]);
+        let (lo, hi) = wide_ids(&mut rng, n, n % 2 == 1);
+        let layout = SegmentLayout::build(&offsets);
+        let widest = layout.long_segs.first().map_or(0, |l| l[2]);
+        let mut k = 2 * SORT_TILE;
+        let mut steps = 0;
+        while k <= widest {
+            let r = layout.long_segs.iter().take_while(|l| l[2] >= k).count();
+            let n_comparators = layout.long_segs.get(r).map_or(layout.comparators, |l| l[3]);
+            for j in [k / 2, SORT_TILE] {
+                let p = SegmentMergeParams {
+                    k,
+                    j,
+                    n_segs: r as u32,
+                    n_comparators,
+                };
+                let (mut want_lo, mut want_hi) = (lo.clone(), hi.clone());
+                cpu::segment_merge_wide::segment_merge(
+                    &p,
+                    &layout.long_segs,
+                    &mut want_lo,
+                    &mut want_hi,
+                );
+                let got =
+                    gpu::segment_merge_wide::run(ctx, &p, &layout.long_segs, &lo, &hi).unwrap();
+                assert_eq!(got, (want_lo, want_hi), "n={n} k={k} j={j}");
+                steps += 1;
+            }
+            k *= 2;
+        }
+        assert_eq!(steps > 0, n > TILE, "n={n}: merge steps run");
+    }
+}
+
+#[test]
+fn sources_by_target_wide_gpu_matches_cpu() {
+    let Some(ctx) = wide_gpu() else { return };
+    let mut rng = Rng(15);
+    for n in sizes() {
+        for range in [10u64, 5000] {
+            let targets = ids(&mut rng, n, range, "shuffled");
+            let (sources, sources_hi) = wide_ids(&mut rng, n, range == 10);
+            let (t0, t1) = (range / 4, range - range / 4);
+            let mut degrees = vec![0u32; (t1 - t0) as usize];
+            for &t in &targets {
+                if (t0..t1).contains(&u64::from(t)) {
+                    degrees[(u64::from(t) - t0) as usize] += 1;
+                }
+            }
+            let mut offsets = Vec::new();
+            let mut acc = 0u32;
+            for &d in &degrees {
+                offsets.push(acc);
+                acc += d;
+            }
+            let p = SourcesByTargetParams {
+                n: n as u32,
+                t0: t0 as u32,
+                t1: t1 as u32,
+                _pad: 0,
+            };
+            let cursor = vec![0u32; degrees.len()];
+            let grouped = vec![u32::MAX; acc as usize];
+            let (mut want_cursor, mut want, mut want_hi) =
+                (cursor.clone(), grouped.clone(), grouped.clone());
+            cpu::sources_by_target_wide::sources_by_target(
+                &p,
+                &targets,
+                &sources,
+                &offsets,
+                &mut want_cursor,
+                &mut want,
+                &sources_hi,
+                &mut want_hi,
+            );
+            let got = gpu::sources_by_target_wide::run(
+                ctx,
+                &p,
+                &targets,
+                &sources,
+                &offsets,
+                &cursor,
+                &grouped,
+                &sources_hi,
+                &grouped,
+            )
+            .unwrap();
+            assert_eq!(got.cursor, want_cursor, "cursor n={n} range={range}");
+            // Within a target the order is the GPU's arrival order: compare the (hi, lo) pairs
+            // as multisets, which also checks that both words of a source moved together.
+            let pairs = |lo: &[u32], hi: &[u32]| -> Vec<Vec<(u32, u32)>> {
+                offsets
+                    .iter()
+                    .zip(&degrees)
+                    .map(|(&o, &d)| {
+                        let r = o as usize..(o + d) as usize;
+                        let mut v: Vec<(u32, u32)> = hi[r.clone()]
+                            .iter()
+                            .copied()
+                            .zip(lo[r].iter().copied())
+                            .collect();
+                        v.sort_unstable();
+                        v
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                pairs(&got.grouped, &got.grouped_hi),
+                pairs(&want, &want_hi),
+                "grouped n={n} range={range}"
+            );
+        }
+    }
+}
+
+#[test]
+fn connection_counts_wide_gpu_matches_cpu() {
+    let Some(ctx) = wide_gpu() else { return };
+    let mut rng = Rng(16);
+    for n in sizes() {
+        for lens in [vec![1usize], vec![2, 9, 40], vec![3000, 1]] {
+            let offsets = offsets_for(n, &lens);
+            let m = offsets.len() - 1;
+            // Sorted segments of pairs with repeats, and runs of equal low words under
+            // different high words (heads that only the high word reveals).
+            let (mut lo, mut hi) = wide_ids(&mut rng, n, lens.len() == 1);
+            for w in offsets.windows(2) {
+                let r = w[0] as usize..w[1] as usize;
+                let mut v: Vec<(u32, u32)> = hi[r.clone()]
+                    .iter()
+                    .copied()
+                    .zip(lo[r.clone()].iter().copied())
+                    .collect();
+                v.sort_unstable();
+                for (k, (h, l)) in r.zip(v) {
+                    (hi[k], lo[k]) = (h, l);
+                }
+            }
+            let p = ConnectionCountsParams {
+                n: n as u32,
+                m: m as u32,
+                seg_base: 3,
+                _pad: 0,
+            };
+            let what = format!("n={n} lens={lens:?}");
+            let blocks = n.div_ceil(BLOCK);
+            let mut block_heads = vec![0u32; blocks];
+            cpu::connection_counts_wide::count_heads(&p, &lo, &hi, &offsets, &mut block_heads);
+            let got = gpu::connection_counts_wide::run_count_heads(
+                ctx,
+                &p,
+                [&lo, &hi],
+                &offsets,
+                &vec![0; blocks],
+            )
+            .unwrap();
+            assert_eq!(got, block_heads, "count_heads {what}");
+            let total = cpu::exclusive_scan(&mut block_heads);
+            let state = [5u32];
+            let conn_len = 5 + total as usize;
+            let (mut conn_src, mut conn_src_hi, mut head_idx, mut seg_first) = (
+                vec![0u32; conn_len],
+                vec![0u32; conn_len],
+                vec![0u32; n],
+                vec![0u32; m],
+            );
+            cpu::connection_counts_wide::scatter_heads(
+                &p,
+                &lo,
+                &hi,
+                &offsets,
+                &block_heads,
+                &state,
+                &mut conn_src,
+                &mut conn_src_hi,
+                &mut head_idx,
+                &mut seg_first,
+            );
+            let got = gpu::connection_counts_wide::run_scatter_heads(
+                ctx,
+                &p,
+                [&lo, &hi],
+                &offsets,
+                &block_heads,
+                &state,
+                [&vec![0; conn_len], &vec![0; conn_len]],
+                &vec![0; n],
+                &vec![0; m],
+            )
+            .unwrap();
+            assert_eq!(got.conn_src, conn_src, "scatter conn_src {what}");
+            assert_eq!(got.conn_src_hi, conn_src_hi, "scatter conn_src_hi {what}");
+            assert_eq!(got.head_idx, head_idx, "scatter head_idx {what}");
+            assert_eq!(got.seg_first, seg_first, "scatter seg_first {what}");
+        }
+    }
+}
+
+/// The whole wide pipeline: GPU == wide twins == sort-and-count reference on u64 sources.
+#[test]
+fn connections_wide_gpu_matches_cpu() {
+    let Some(ctx) = wide_gpu() else { return };
+    let mut rng = Rng(17);
+    let cases: Vec<(&str, usize, Vec<usize>)> = vec![
+        ("empty", 0, vec![1]),
+        ("one edge", 1, vec![1]),
+        ("single-edge segments", 5000, vec![1]),
+        (
+            "around the tile",
+            9 * TILE,
+            vec![TILE - 1, TILE, TILE + 1, 1],
+        ),
+        ("mixed", 200_000, vec![3, 70, 5000, 2, 33_000, 1]),
+        ("one target with 10^6 synapses", 1_000_000, vec![1_000_000]),
+    ];
+    for (what, n, lens) in cases {
+        let offsets = offsets_for(n, &lens);
+        let (lo, hi) = wide_ids(&mut rng, n, what.starts_with("mixed"));
+        let keys: Vec<u64> = lo
+            .iter()
+            .zip(&hi)
+            .map(|(&l, &h)| u64::from(h) << 32 | u64::from(l))
+            .collect();
+        let want = cpu::reference_connections_wide(&keys, &offsets);
+        let mut twin_keys = keys.clone();
+        let twin = cpu::connections_wide(&mut twin_keys, &offsets);
+        assert_eq!(twin, want, "{what}: twins");
+        let (got, sorted) = gpu::connections::run_wide(ctx, &keys, &offsets).unwrap();
+        assert_eq!(got, want, "{what}: gpu");
+        assert_eq!(sorted, twin_keys, "{what}: sorted keys");
+    }
+}
+
+/// One mapped transfer for several tables gives exactly the words each range holds (empty
+/// ranges, ranges not at the start, odd lengths), as the per-piece path does; the time of each
+/// path on about 3 x 40 MiB is printed (not asserted: it depends on the adapter and the load).
+#[test]
+fn readback_tables_in_one_transfer_match_the_pieces() {
+    let Some(ctx) = gpu() else { return };
+    let mut rng = Rng(18);
+    let big = 10 << 20;
+    let data: Vec<Vec<u32>> = [5usize, 0, 4099, big, big + 3, big - 1]
+        .iter()
+        .map(|&n| (0..n).map(|_| rng.next() as u32).collect())
+        .collect();
+    let refs: Vec<&[u32]> = data.iter().map(Vec::as_slice).collect();
+    let ranges = [
+        (0u64, 5usize),
+        (0, 0),
+        (17, 4000),
+        (0, big),
+        (3, big),
+        (1, big - 2),
+    ];
+    let want: Vec<Vec<u32>> = data
+        .iter()
+        .zip(&ranges)
+        .map(|(d, &(f, c))| d[f as usize..f as usize + c].to_vec())
+        .collect();
+    for pieces in [false, true, false, true] {
+        let started = std::time::Instant::now();
+        let got = gpu::readback::read_back_copies(ctx, &refs, &ranges, pieces).unwrap();
+        let took = started.elapsed().as_secs_f64();
+        assert!(got == want, "pieces={pieces}: the words differ");
+        eprintln!(
+            "readback of {} MiB with upload, pieces={pieces}: {took:.3} s",
+            data.iter().map(Vec::len).sum::<usize>() >> 18
+        );
+    }
+    assert!(gpu::readback::read_back_copies(ctx, &refs[..1], &[(1, 5)], false).is_err());
+    // A device planned with 1 MiB buffers cannot take the tables in one transfer: the same words
+    // come back in pieces.
+    let faults = gpu::fault::GpuFaults {
+        memory_limit: Some(1 << 20),
+        ..Default::default()
+    };
+    let small = match gpu::GpuContext::open_with(gpu::AdapterChoice::Any, &faults).unwrap() {
+        gpu::Opened::Ready(c) => c,
+        gpu::Opened::Unavailable(why) => panic!("a second context: {why}"),
+    };
+    let (few, few_ranges) = (&refs[2..5], &ranges[2..5]);
+    let got = gpu::readback::read_back_copies(&small, few, few_ranges, false).unwrap();
+    assert!(got == want[2..5], "over the buffer limit: the words differ");
+    let none = gpu::readback::read_back_copies(ctx, &[], &[], false).unwrap();
+    assert!(none.is_empty());
+}
+
 /// The workgroup scan that `prefix_sum` and `connection_counts` share is written once
 /// (`shaders/common/workgroup_scan.wgsl`) and appended to exactly the shaders that call it, once.
 #[test]

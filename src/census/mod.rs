@@ -617,7 +617,7 @@ fn gpu_notes(pop: &EdgePopulation, t: &gpu::GpuTimings, notes: &mut Vec<Note>) {
 
 /// Census of `pop` on the GPU context `ctx` (with `options.gpu_tuning`), in the target space
 /// `space`; when the GPU engine hands the population to the CPU ([`gpu::GpuOutcome::HandToCpu`]:
-/// ids wider than 32 bits, tables larger than the device's buffers), the CPU engine counts it and
+/// target ids wider than 32 bits, tables larger than the device's buffers), the CPU engine counts it and
 /// the timings say so (strategy [`gpu::GpuStrategy::CpuFallback`], the reason in `notices`).
 /// `nsyns` opens the bmtk `nsyns` column when the population has one (once per attempt).
 ///

@@ -1,22 +1,27 @@
 //! The per-batch pipeline (the GPU side of [`crate::kernels::cpu::connections`]): sort every
 //! segment's sources (`segment_sort`, `segment_merge`), run-length encode them into connections
 //! (`connection_counts` with `prefix_sum`), and count them into the synapses-per-connection
-//! histogram (`synapses_per_connection`), appending to resident arenas.
+//! histogram (`synapses_per_connection`), appending to resident arenas. With a high-word arena
+//! ([`Arenas::conn_src_hi`]) the batch's sources are pairs of u32 words (`keys`, `keys_hi`) and
+//! the `_wide` kernels sort and encode them (sources of 2^32 and more, without `SHADER_INT64`).
 
 use super::{GpuContext, GrowBuffer, Prepared, Recorder, prefix_sum, readback};
 use super::{connection_counts, segment_merge, segment_sort, synapses_per_connection};
+use super::{connection_counts_wide, segment_merge_wide, segment_sort_wide};
 use crate::error::Result;
-use crate::kernels::BatchConnections;
 use crate::kernels::layout::{SegmentLayout, SortStep};
 use crate::kernels::params::{
     ConnectionCountsParams, HIST_BINS, SCAN_BLOCK, SynapsesPerConnectionParams,
 };
+use crate::kernels::{BatchConnections, WideBatchConnections};
 
 /// The device buffers of one batch; they grow as batches need.
 #[derive(Debug)]
 pub(crate) struct BatchBuffers {
-    /// Sources grouped by segment (sorted in place).
+    /// Sources grouped by segment (sorted in place); their low words in a wide batch.
     pub(crate) keys: GrowBuffer,
+    /// High words of the sources of a wide batch (grown by [`BatchBuffers::ensure_wide`] only).
+    pub(crate) keys_hi: GrowBuffer,
     /// `m + 1` segment boundaries.
     pub(crate) seg_offsets: GrowBuffer,
     /// Target of each segment.
@@ -35,6 +40,7 @@ impl BatchBuffers {
     pub(crate) fn new(ctx: &GpuContext, n: usize, m: usize) -> Result<Self> {
         Ok(BatchBuffers {
             keys: GrowBuffer::new(ctx, "keys", n)?,
+            keys_hi: GrowBuffer::new(ctx, "keys_hi", 16)?,
             seg_offsets: GrowBuffer::new(ctx, "seg_offsets", m + 1)?,
             seg_targets: GrowBuffer::new(ctx, "seg_targets", m)?,
             blocks: GrowBuffer::new(ctx, "blocks", 16)?,
@@ -72,6 +78,11 @@ impl BatchBuffers {
         self.seg_first.ensure(ctx, m)?;
         Ok(())
     }
+
+    /// Makes room for the high words of a wide batch of `n` elements.
+    pub(crate) fn ensure_wide(&mut self, ctx: &GpuContext, n: usize) -> Result<()> {
+        self.keys_hi.ensure(ctx, n)
+    }
 }
 
 /// Where a batch's results go (resident across batches).
@@ -86,11 +97,15 @@ pub(crate) struct Arenas<'a> {
     pub(crate) seg_base: u32,
     /// The synapses-per-connection histogram ([`HIST_BINS`] bins), when wanted.
     pub(crate) bins: Option<&'a wgpu::Buffer>,
+    /// High words of the connections' sources: present for wide batches, whose sources are
+    /// pairs of words (`keys`, `keys_hi`).
+    pub(crate) conn_src_hi: Option<&'a wgpu::Buffer>,
 }
 
 /// Records the pipeline for a batch of `n >= 1` elements whose keys, segment table, blocks and
 /// long segments are in `bufs`. With `presorted`, the host saw every segment's sources already
-/// ascending and the sort is skipped.
+/// ascending and the sort is skipped. With `out.conn_src_hi`, the sources are pairs of words
+/// (`bufs.keys`, `bufs.keys_hi`) and the wide kernels sort and encode them.
 pub(crate) fn record(
     rec: &mut Recorder<'_>,
     bufs: &BatchBuffers,
@@ -106,12 +121,26 @@ pub(crate) fn record(
     } else {
         layout.sort_steps()
     };
+    let keys_hi = bufs.keys_hi.buffer();
+    let wide = out.conn_src_hi;
     for step in steps {
-        match step {
-            SortStep::Sort(p) => {
+        match (step, wide) {
+            (SortStep::Sort(p), None) => {
                 segment_sort::record(rec, &p, bufs.blocks.buffer(), seg_offsets, keys)
             }
-            SortStep::Merge(p) => segment_merge::record(rec, &p, bufs.long_segs.buffer(), keys),
+            (SortStep::Merge(p), None) => {
+                segment_merge::record(rec, &p, bufs.long_segs.buffer(), keys)
+            }
+            (SortStep::Sort(p), Some(_)) => segment_sort_wide::record(
+                rec,
+                &p,
+                bufs.blocks.buffer(),
+                seg_offsets,
+                [keys, keys_hi],
+            ),
+            (SortStep::Merge(p), Some(_)) => {
+                segment_merge_wide::record(rec, &p, bufs.long_segs.buffer(), [keys, keys_hi])
+            }
         }
     }
     let p = ConnectionCountsParams {
@@ -121,25 +150,49 @@ pub(crate) fn record(
         _pad: 0,
     };
     let block_heads = bufs.block_heads.buffer();
-    connection_counts::record_count_heads(rec, &p, [keys, seg_offsets, block_heads]);
+    match wide {
+        None => connection_counts::record_count_heads(rec, &p, [keys, seg_offsets, block_heads]),
+        Some(_) => connection_counts_wide::record_count_heads(
+            rec,
+            &p,
+            [keys, seg_offsets, block_heads, keys_hi],
+        ),
+    }
     let top = prefix_sum::record_scan(rec, block_heads, n.div_ceil(SCAN_BLOCK), &bufs.levels, 0);
     let Some(total) = bufs.levels.get(top).map(GrowBuffer::buffer) else {
         return;
     };
     let (head_idx, seg_first) = (bufs.head_idx.buffer(), bufs.seg_first.buffer());
-    connection_counts::record_scatter_heads(
-        rec,
-        &p,
-        [
-            keys,
-            seg_offsets,
-            block_heads,
-            out.state,
-            out.conn_src,
-            head_idx,
-            seg_first,
-        ],
-    );
+    match wide {
+        None => connection_counts::record_scatter_heads(
+            rec,
+            &p,
+            [
+                keys,
+                seg_offsets,
+                block_heads,
+                out.state,
+                out.conn_src,
+                head_idx,
+                seg_first,
+            ],
+        ),
+        Some(conn_src_hi) => connection_counts_wide::record_scatter_heads(
+            rec,
+            &p,
+            [
+                keys,
+                seg_offsets,
+                block_heads,
+                out.state,
+                out.conn_src,
+                head_idx,
+                seg_first,
+                keys_hi,
+                conn_src_hi,
+            ],
+        ),
+    }
     connection_counts::record_finish(
         rec,
         &p,
@@ -226,6 +279,7 @@ pub fn run(
             seg_conn: seg_conn.buffer(),
             seg_base: 0,
             bins: None,
+            conn_src_hi: None,
         },
         false,
     );
@@ -240,6 +294,77 @@ pub fn run(
         per_segment: readback::read_u32s(ctx, seg_conn.buffer(), 0, m)?,
     };
     let sorted = readback::read_u32s(ctx, bufs.keys.buffer(), 0, n)?;
+    Ok((out, sorted))
+}
+
+/// [`run`] for sources wider than 32 bits: the batch's u64 sources go up as low and high words
+/// and the wide kernels sort and encode them; returns the connections and the sorted keys (the
+/// GPU side of [`crate::kernels::cpu::connections_wide`]).
+///
+/// # Errors
+/// [`crate::Error::BackendUnavailable`] on a device error, or when the adapter has no wide
+/// kernels.
+pub fn run_wide(
+    ctx: &GpuContext,
+    keys: &[u64],
+    seg_offsets: &[u32],
+) -> Result<(WideBatchConnections, Vec<u64>)> {
+    let n = keys.len();
+    if n == 0 {
+        return Ok((WideBatchConnections::default(), Vec::new()));
+    }
+    let lo: Vec<u32> = keys.iter().map(|&k| k as u32).collect();
+    let hi: Vec<u32> = keys.iter().map(|&k| (k >> 32) as u32).collect();
+    let (layout, mut bufs) = upload_batch(ctx, &lo, seg_offsets)?;
+    bufs.ensure_wide(ctx, n)?;
+    ctx.queue
+        .write_buffer(bufs.keys_hi.buffer(), 0, bytemuck::cast_slice(&hi));
+    let m = layout.m as usize;
+    let state = ctx.storage_with("state", &[0]);
+    let conn_src = GrowBuffer::new(ctx, "conn_src", n)?;
+    let conn_src_hi = GrowBuffer::new(ctx, "conn_src_hi", n)?;
+    let conn_count = GrowBuffer::new(ctx, "conn_count", n)?;
+    let seg_conn = GrowBuffer::new(ctx, "seg_conn", m)?;
+    let mut rec = Recorder::new(ctx);
+    record(
+        &mut rec,
+        &bufs,
+        n as u32,
+        &layout,
+        &Arenas {
+            state: &state,
+            conn_src: conn_src.buffer(),
+            conn_count: conn_count.buffer(),
+            seg_conn: seg_conn.buffer(),
+            seg_base: 0,
+            bins: None,
+            conn_src_hi: Some(conn_src_hi.buffer()),
+        },
+        false,
+    );
+    rec.submit_and_wait()?;
+    let total = readback::read_u32s(ctx, &state, 0, 1)?
+        .first()
+        .copied()
+        .unwrap_or(0) as usize;
+    let join = |lo: Vec<u32>, hi: Vec<u32>| -> Vec<u64> {
+        lo.iter()
+            .zip(&hi)
+            .map(|(&l, &h)| u64::from(h) << 32 | u64::from(l))
+            .collect()
+    };
+    let out = WideBatchConnections {
+        sources: join(
+            readback::read_u32s(ctx, conn_src.buffer(), 0, total)?,
+            readback::read_u32s(ctx, conn_src_hi.buffer(), 0, total)?,
+        ),
+        counts: readback::read_u32s(ctx, conn_count.buffer(), 0, total)?,
+        per_segment: readback::read_u32s(ctx, seg_conn.buffer(), 0, m)?,
+    };
+    let sorted = join(
+        readback::read_u32s(ctx, bufs.keys.buffer(), 0, n)?,
+        readback::read_u32s(ctx, bufs.keys_hi.buffer(), 0, n)?,
+    );
     Ok((out, sorted))
 }
 
@@ -272,6 +397,7 @@ pub fn prepare<'c>(ctx: &'c GpuContext, keys: &[u32], seg_offsets: &[u32]) -> Re
                 seg_conn: seg_conn.buffer(),
                 seg_base: 0,
                 bins: Some(&bins),
+                conn_src_hi: None,
             },
             false,
         );

@@ -316,6 +316,12 @@ impl GpuContext {
         items.div_ceil(per_group.max(1)).min(cap) as u32
     }
 
+    /// Whether the kernels for sources of 2^32 and more were built (the adapter gives them the
+    /// workgroup memory they need).
+    pub fn has_wide_kernels(&self) -> bool {
+        self.kernels.iter().any(|(k, _)| k.is_wide())
+    }
+
     pub(crate) fn kernel(&self, id: KernelId) -> Result<&Kernel> {
         self.kernels
             .iter()

@@ -25,14 +25,18 @@ mod context;
 mod recorder;
 
 pub mod connection_counts;
+pub mod connection_counts_wide;
 pub mod connections;
 #[cfg(feature = "testing")]
 pub mod fault;
 pub mod prefix_sum;
 pub mod readback;
 pub mod segment_merge;
+pub mod segment_merge_wide;
 pub mod segment_sort;
+pub mod segment_sort_wide;
 pub mod sources_by_target;
+pub mod sources_by_target_wide;
 pub mod synapses_per_connection;
 pub mod target_counts;
 
@@ -82,6 +86,26 @@ pub(crate) enum KernelId {
     Finish,
     Advance,
     SynapsesPerConnection,
+    SourcesByTargetWide,
+    SegmentSortWide,
+    SegmentMergeWide,
+    CountHeadsWide,
+    ScatterHeadsWide,
+}
+
+impl KernelId {
+    /// A kernel for sources of two u32 words (built only where the adapter allows its workgroup
+    /// memory, [`params::WIDE_WORKGROUP_BYTES`]).
+    pub(crate) fn is_wide(self) -> bool {
+        matches!(
+            self,
+            KernelId::SourcesByTargetWide
+                | KernelId::SegmentSortWide
+                | KernelId::SegmentMergeWide
+                | KernelId::CountHeadsWide
+                | KernelId::ScatterHeadsWide
+        )
+    }
 }
 
 /// Storage bindings of a kernel (after the uniform at binding 0): binding number and access.
@@ -157,6 +181,46 @@ const KERNEL_SPECS: &[(KernelId, Shader, &str, Bindings)] = {
             "main",
             &[(1, R), (2, R), (3, R), (4, W)],
         ),
+        (
+            KernelId::SourcesByTargetWide,
+            kernels::SOURCES_BY_TARGET_WIDE,
+            "main",
+            &[(1, R), (2, R), (3, R), (4, W), (5, W), (6, R), (7, W)],
+        ),
+        (
+            KernelId::SegmentSortWide,
+            kernels::SEGMENT_SORT_WIDE,
+            "main",
+            &[(1, R), (2, R), (3, W), (4, W)],
+        ),
+        (
+            KernelId::SegmentMergeWide,
+            kernels::SEGMENT_MERGE_WIDE,
+            "main",
+            &[(1, R), (2, W), (3, W)],
+        ),
+        (
+            KernelId::CountHeadsWide,
+            kernels::CONNECTION_COUNTS_WIDE,
+            "count_heads",
+            &[(1, R), (2, R), (3, W), (11, R)],
+        ),
+        (
+            KernelId::ScatterHeadsWide,
+            kernels::CONNECTION_COUNTS_WIDE,
+            "scatter_heads",
+            &[
+                (1, R),
+                (2, R),
+                (3, W),
+                (4, W),
+                (6, W),
+                (8, W),
+                (9, W),
+                (11, R),
+                (12, W),
+            ],
+        ),
     ]
 };
 
@@ -185,7 +249,13 @@ pub(crate) const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 fn build_kernels(device: &wgpu::Device) -> Vec<(KernelId, Kernel)> {
     let mut modules: Vec<(&str, wgpu::ShaderModule)> = Vec::new();
     let mut out = Vec::new();
+    // The wide sort needs more workgroup memory than some adapters give (WebGPU's default is
+    // 16 KiB); without it the device still counts every population with 32-bit sources.
+    let wide = device.limits().max_compute_workgroup_storage_size >= params::WIDE_WORKGROUP_BYTES;
     for &(id, shader, entry, bindings) in KERNEL_SPECS {
+        if id.is_wide() && !wide {
+            continue;
+        }
         let module = match modules.iter().find(|(n, _)| *n == shader.name) {
             Some((_, m)) => m.clone(),
             None => {

@@ -15,6 +15,11 @@
 //! 3. `connection_counts` (with `prefix_sum`): run-length encoding into connections
 //!    (source, synapses) and connections per segment, appended to resident arenas;
 //! 4. `synapses_per_connection`: the histogram of synapses per connection (resident).
+//!
+//! Sources of 2^32 and more: `sources_by_target_wide`, `segment_sort_wide`,
+//! `segment_merge_wide` and `connection_counts_wide` (its `count_heads` and `scatter_heads`) do
+//! steps 2-3 on sources split into a low and a high u32 word (two buffers), compared as pairs,
+//! so no kernel needs `SHADER_INT64`; the census uses them only for populations that need them.
 
 pub mod cpu;
 pub mod layout;
@@ -92,16 +97,63 @@ pub const SYNAPSES_PER_CONNECTION: Shader = Shader {
     entry_points: &["main"],
 };
 
+/// `shaders/sources_by_target_wide.wgsl`: [`SOURCES_BY_TARGET`] for sources of two u32 words.
+pub const SOURCES_BY_TARGET_WIDE: Shader = Shader {
+    name: "sources_by_target_wide",
+    source: include_str!("../../shaders/sources_by_target_wide.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/segment_sort_wide.wgsl`: [`SEGMENT_SORT`] for sources of two u32 words.
+pub const SEGMENT_SORT_WIDE: Shader = Shader {
+    name: "segment_sort_wide",
+    source: include_str!("../../shaders/segment_sort_wide.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/segment_merge_wide.wgsl`: [`SEGMENT_MERGE`] for sources of two u32 words.
+pub const SEGMENT_MERGE_WIDE: Shader = Shader {
+    name: "segment_merge_wide",
+    source: include_str!("../../shaders/segment_merge_wide.wgsl"),
+    entry_points: &["main"],
+};
+
+/// `shaders/connection_counts_wide.wgsl`, with [`WORKGROUP_SCAN`] appended: the entry points of
+/// [`CONNECTION_COUNTS`] that read sources, for sources of two u32 words.
+pub const CONNECTION_COUNTS_WIDE: Shader = Shader {
+    name: "connection_counts_wide",
+    source: concat!(
+        include_str!("../../shaders/connection_counts_wide.wgsl"),
+        include_str!("../../shaders/common/workgroup_scan.wgsl")
+    ),
+    entry_points: &["count_heads", "scatter_heads"],
+};
+
 /// Every shader, sorted by name.
 pub const SHADERS: &[Shader] = &[
     CONNECTION_COUNTS,
+    CONNECTION_COUNTS_WIDE,
     PREFIX_SUM,
     SEGMENT_MERGE,
+    SEGMENT_MERGE_WIDE,
     SEGMENT_SORT,
+    SEGMENT_SORT_WIDE,
     SOURCES_BY_TARGET,
+    SOURCES_BY_TARGET_WIDE,
     SYNAPSES_PER_CONNECTION,
     TARGET_COUNTS,
 ];
+
+/// The connections of one batch whose sources are wider than 32 bits (the `_wide` kernels).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WideBatchConnections {
+    /// Source of each connection, segment after segment, ascending within a segment.
+    pub sources: Vec<u64>,
+    /// Synapses of each connection.
+    pub counts: Vec<u32>,
+    /// Connections of each segment.
+    pub per_segment: Vec<u32>,
+}
 
 /// The connections of one batch of segments, as the per-batch pipeline makes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

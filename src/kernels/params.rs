@@ -38,6 +38,11 @@ pub const MODE_MERGE: u32 = 1;
 /// Padding key of workgroup sorts (greater than or equal to every real key).
 pub const NONE: u32 = u32::MAX;
 
+/// Workgroup memory `segment_sort_wide` declares (segment, low and high word per tile element,
+/// plus two words): adapters with less get no wide kernels, and populations with sources of
+/// 2^32 and more are then handed to the CPU engine.
+pub const WIDE_WORKGROUP_BYTES: u32 = 3 * 4 * SORT_TILE + 8;
+
 /// Every constant the shaders repeat, by its WGSL name, for the naga drift test.
 pub const SHARED_CONSTANTS: &[(&str, u32)] = &[
     ("WG_SIZE", WG_SIZE),

@@ -2,6 +2,12 @@
 //! connection counts to resident arenas, read back when they could fill up and at the end; a
 //! worker thread assembles them into the CSR connection table, merging exactly (in u64) the
 //! partial lists of targets whose edges cross a chunk boundary.
+//!
+//! A flush reads the arenas back in one mapped transfer ([`readback::Readback::read_tables`]):
+//! a flush while counting hands copies of the mapped words to the worker, so that counting goes
+//! on; the last flush is assembled on this thread straight from the mapping, without a copy.
+//! An arena is wide (sources of two words, [`Arena::wide`]) or narrow as a whole: it is flushed
+//! when a population turns wide, so that the assembler knows how to read every connection.
 
 use super::*;
 
@@ -9,6 +15,10 @@ use super::*;
 pub(super) struct Arena {
     pub(super) state: wgpu::Buffer,
     pub(super) conn_src: GrowBuffer,
+    /// High words of the sources, used (and grown) once the arena is [`Arena::wide`].
+    pub(super) conn_src_hi: GrowBuffer,
+    /// Whether the batches in the arena have sources of two words.
+    pub(super) wide: bool,
     pub(super) conn_count: GrowBuffer,
     pub(super) seg_conn: GrowBuffer,
     pub(super) cap: usize,
@@ -23,6 +33,8 @@ impl Arena {
         Ok(Arena {
             state: ctx.storage_with("state", &[0]),
             conn_src: GrowBuffer::new(ctx, "conn_src", cap)?,
+            conn_src_hi: GrowBuffer::new(ctx, "conn_src_hi", 16)?,
+            wide: false,
             conn_count: GrowBuffer::new(ctx, "conn_count", cap)?,
             seg_conn: GrowBuffer::new(ctx, "seg_conn", cap)?,
             cap,
@@ -53,8 +65,28 @@ impl Arena {
             self.conn_src.ensure(ctx, cap)?;
             self.conn_count.ensure(ctx, cap)?;
             self.seg_conn.ensure(ctx, cap)?;
+            if self.wide {
+                self.conn_src_hi.ensure(ctx, cap)?;
+            }
             self.cap = cap;
         }
+        Ok(())
+    }
+
+    /// Turns the arena wide (sources of two words) for the rest of the population: the narrow
+    /// batches already in it are flushed first.
+    pub(super) fn make_wide(
+        &mut self,
+        ctx: &GpuContext,
+        asm: &mut AsmWorker,
+        t: &mut Stats,
+    ) -> Result<()> {
+        if self.wide {
+            return Ok(());
+        }
+        self.flush(ctx, asm, t)?;
+        self.conn_src_hi.ensure(ctx, self.cap)?;
+        self.wide = true;
         Ok(())
     }
 
@@ -66,21 +98,60 @@ impl Arena {
             seg_conn: self.seg_conn.buffer(),
             seg_base: self.seg_targets.len() as u32,
             bins: Some(bins),
+            conn_src_hi: self.wide.then(|| self.conn_src_hi.buffer()),
         }
     }
 
-    /// Reads the arenas back into the assembler and empties them.
+    /// Reads the arenas back into the assembler (its worker, with copies) and empties them.
     pub(super) fn flush(
         &mut self,
         ctx: &GpuContext,
         asm: &mut AsmWorker,
         t: &mut Stats,
     ) -> Result<()> {
+        self.read_back(ctx, t, |seg_targets, w| {
+            asm.take(Flushed {
+                seg_targets,
+                per_seg: w.per_seg.to_vec(),
+                src: w.src.to_vec(),
+                src_hi: w.src_hi.map(<[u32]>::to_vec),
+                cnt: w.cnt.to_vec(),
+            })
+        })
+    }
+
+    /// The last flush of a run: waits for the worker and assembles the arenas on this thread
+    /// straight from the mapped readback buffer; returns the assembler.
+    pub(super) fn flush_last(
+        &mut self,
+        ctx: &GpuContext,
+        asm: &mut AsmWorker,
+        t: &mut Stats,
+    ) -> Result<Assembler> {
+        let waiting = Instant::now();
+        let mut assembler = asm.finish()?;
+        t.readback_s += waiting.elapsed().as_secs_f64();
+        self.read_back(ctx, t, |seg_targets, w| {
+            assembler.take(&seg_targets, w.per_seg, w.src, w.src_hi, w.cnt)
+        })?;
+        Ok(assembler)
+    }
+
+    /// Reads the arenas back in one mapped transfer, hands their words to `consume` and empties
+    /// them.
+    fn read_back(
+        &mut self,
+        ctx: &GpuContext,
+        t: &mut Stats,
+        consume: impl FnOnce(Vec<u32>, ArenaWords<'_>) -> Result<()>,
+    ) -> Result<()> {
         if self.seg_targets.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
         let rb = &mut t.readback;
+        // The connection count sizes the transfer (the arenas hold `bound` slots, of which the
+        // connections use a few when connections have many synapses).
         let used = rb
             .read_u32s(ctx, &self.state, 0, 1)?
             .first()
@@ -92,16 +163,33 @@ impl Arena {
                 self.bound
             )));
         }
-        let src = rb.read_u32s(ctx, self.conn_src.buffer(), 0, used)?;
-        let cnt = rb.read_u32s(ctx, self.conn_count.buffer(), 0, used)?;
-        let per_seg = rb.read_u32s(ctx, self.seg_conn.buffer(), 0, self.seg_targets.len())?;
-        t.readback_bytes += 8 * used as u64 + 4 * per_seg.len() as u64;
-        asm.take(Flushed {
-            seg_targets: std::mem::take(&mut self.seg_targets),
-            per_seg,
+        let segs = self.seg_targets.len();
+        let span = |src, count| readback::Span {
             src,
-            cnt,
+            first: 0,
+            count,
+        };
+        let mut spans = vec![
+            span(self.conn_src.buffer(), used),
+            span(self.conn_count.buffer(), used),
+            span(self.seg_conn.buffer(), segs),
+        ];
+        if self.wide {
+            spans.push(span(self.conn_src_hi.buffer(), used));
+        }
+        let seg_targets = std::mem::take(&mut self.seg_targets);
+        rb.read_tables(ctx, &spans, |w| {
+            consume(
+                seg_targets,
+                ArenaWords {
+                    src: w[0],
+                    cnt: w[1],
+                    per_seg: w[2],
+                    src_hi: w.get(3).copied(),
+                },
+            )
         })?;
+        t.readback_bytes += spans.iter().map(|s| 4 * s.count as u64).sum::<u64>();
         t.readback_s += started.elapsed().as_secs_f64();
         let mut encoder = ctx
             .device
@@ -115,10 +203,18 @@ impl Arena {
     }
 }
 
+/// The words of one arena readback, borrowed from the mapping.
+pub(super) struct ArenaWords<'a> {
+    pub(super) src: &'a [u32],
+    pub(super) src_hi: Option<&'a [u32]>,
+    pub(super) cnt: &'a [u32],
+    pub(super) per_seg: &'a [u32],
+}
+
 /// A target's connections that may continue in the next segment (a run crossing a chunk).
 pub(super) struct Pending {
     pub(super) target: u32,
-    pub(super) list: Vec<(u32, u64)>,
+    pub(super) list: Vec<(u64, u64)>,
     pub(super) merged: bool,
 }
 
@@ -154,13 +250,21 @@ impl Assembler {
         *self.hist_fix.entry(c).or_insert(0) += d;
     }
 
+    /// Takes one flush: `src` (and `src_hi`, the high words of a wide arena) and `cnt` are the
+    /// connections of the segments `seg_targets`, `per_seg` connections each.
     pub(super) fn take(
         &mut self,
         seg_targets: &[u32],
         per_seg: &[u32],
         src: &[u32],
+        src_hi: Option<&[u32]>,
         cnt: &[u32],
     ) -> Result<()> {
+        if src_hi.is_some_and(|h| h.len() != src.len()) {
+            return Err(unavailable(
+                "the GPU's connection arenas hold unequal low and high source words",
+            ));
+        }
         let mut pos = 0usize;
         for (s, &t) in seg_targets.iter().enumerate() {
             let d = per_seg.get(s).copied().unwrap_or(0) as usize;
@@ -168,6 +272,10 @@ impl Assembler {
                 return Err(unavailable(
                     "the GPU's connection arenas are inconsistent with its segment counts",
                 ));
+            };
+            let words = Words {
+                lo: ss,
+                hi: src_hi.and_then(|h| h.get(pos..pos + d)),
             };
             pos += d;
             if let Some(p) = self.pending.as_mut()
@@ -179,7 +287,8 @@ impl Assembler {
                     p.merged = true;
                 }
                 fixes.extend(cc.iter().map(|&c| u64::from(c)));
-                p.list = merge(&p.list, ss, cc);
+                let sources: Vec<u64> = words.iter().collect();
+                p.list = merge(&p.list, &sources, cc);
                 for c in fixes {
                     if gpu_counted(c) {
                         self.fix(c, -1);
@@ -194,15 +303,15 @@ impl Assembler {
             if may_continue {
                 self.pending = Some(Pending {
                     target: t,
-                    list: ss
+                    list: words
                         .iter()
                         .zip(cc)
-                        .map(|(&s, &c)| (s, u64::from(c)))
+                        .map(|(s, &c)| (s, u64::from(c)))
                         .collect(),
                     merged: false,
                 });
             } else {
-                self.emit_direct(t, ss, cc);
+                self.emit_direct(t, words, cc);
             }
         }
         if pos != src.len() {
@@ -215,13 +324,16 @@ impl Assembler {
 
     /// Emits the connections of a target seen in one segment only (counts below 2^32, and the
     /// GPU histogram counted those below `HIST_BINS`).
-    pub(super) fn emit_direct(&mut self, target: u32, ss: &[u32], cc: &[u32]) {
+    pub(super) fn emit_direct(&mut self, target: u32, ss: Words<'_>, cc: &[u32]) {
         let t = target as usize;
         if t >= self.connections.len() {
             self.connections.resize(t + 1, 0);
         }
-        self.connections[t] += ss.len() as u64;
-        self.sources.extend(ss.iter().map(|&s| u64::from(s)));
+        self.connections[t] += ss.lo.len() as u64;
+        match ss.hi {
+            None => self.sources.extend(ss.lo.iter().map(|&s| u64::from(s))),
+            Some(_) => self.sources.extend(ss.iter()),
+        }
         self.counts.extend_from_slice(cc);
         for &c in cc {
             if !gpu_counted(u64::from(c)) {
@@ -238,11 +350,11 @@ impl Assembler {
         self.connections[t] += p.list.len() as u64;
         for &(s, c) in &p.list {
             let c32 = u32::try_from(c)
-                .map_err(|_| too_many_synapses(&self.at, u64::from(p.target), u64::from(s)))?;
+                .map_err(|_| too_many_synapses(&self.at, u64::from(p.target), s))?;
             if p.merged || !gpu_counted(c) {
                 self.fix(c, 1);
             }
-            self.sources.push(u64::from(s));
+            self.sources.push(s);
             self.counts.push(c32);
         }
         Ok(())
@@ -292,11 +404,29 @@ impl Assembler {
     }
 }
 
+/// The sources of one segment's connections: low words, and high words in a wide arena.
+#[derive(Clone, Copy)]
+pub(super) struct Words<'a> {
+    pub(super) lo: &'a [u32],
+    pub(super) hi: Option<&'a [u32]>,
+}
+
+impl Words<'_> {
+    /// The u64 sources.
+    pub(super) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.lo.iter().enumerate().map(|(i, &l)| {
+            let h = self.hi.and_then(|h| h.get(i)).copied().unwrap_or(0);
+            u64::from(h) << 32 | u64::from(l)
+        })
+    }
+}
+
 /// One arena's worth of results for the assembler.
 pub(super) struct Flushed {
     pub(super) seg_targets: Vec<u32>,
     pub(super) per_seg: Vec<u32>,
     pub(super) src: Vec<u32>,
+    pub(super) src_hi: Option<Vec<u32>>,
     pub(super) cnt: Vec<u32>,
 }
 
@@ -313,7 +443,13 @@ impl AsmWorker {
         let handle = std::thread::spawn(move || {
             let mut asm = Assembler::new(at);
             for f in rx {
-                asm.take(&f.seg_targets, &f.per_seg, &f.src, &f.cnt)?;
+                asm.take(
+                    &f.seg_targets,
+                    &f.per_seg,
+                    &f.src,
+                    f.src_hi.as_deref(),
+                    &f.cnt,
+                )?;
             }
             Ok(asm)
         });
@@ -347,7 +483,7 @@ impl AsmWorker {
 }
 
 /// Merges two connection lists sorted by source, adding the counts of equal sources.
-pub(super) fn merge(a: &[(u32, u64)], bs: &[u32], bc: &[u32]) -> Vec<(u32, u64)> {
+pub(super) fn merge(a: &[(u64, u64)], bs: &[u64], bc: &[u32]) -> Vec<(u64, u64)> {
     let mut out = Vec::with_capacity(a.len() + bs.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < bs.len() {

@@ -69,29 +69,45 @@ impl Counters {
         Ok(())
     }
 
+    /// Adds the GPU counters into the host's u64 and clears them: one mapped transfer for the
+    /// per-target counters and the histogram, added straight from the mapping.
     pub(super) fn flush(&mut self, ctx: &GpuContext, t: &mut Stats) -> Result<()> {
         let started = Instant::now();
-        let rb = &mut t.readback;
+        let mut spans = vec![readback::Span {
+            src: &self.bins,
+            first: 0,
+            count: HIST_BINS as usize,
+        }];
+        if let Some(b) = &self.targets {
+            spans.push(readback::Span {
+                src: b,
+                first: 0,
+                count: self.cap,
+            });
+        }
+        let (host, host_bins) = (&mut self.host, &mut self.host_bins);
+        t.readback.read_tables(ctx, &spans, |w| {
+            for (h, x) in host_bins.iter_mut().zip(w[0]) {
+                *h += u64::from(*x);
+            }
+            if let Some(v) = w.get(1) {
+                if host.len() < v.len() {
+                    host.resize(v.len(), 0);
+                }
+                for (h, x) in host.iter_mut().zip(*v) {
+                    *h += u64::from(*x);
+                }
+            }
+            Ok(())
+        })?;
+        t.readback_bytes += spans.iter().map(|s| 4 * s.count as u64).sum::<u64>();
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        encoder.clear_buffer(&self.bins, 0, None);
         if let Some(b) = &self.targets {
-            let v = rb.read_u32s(ctx, b, 0, self.cap)?;
-            if self.host.len() < v.len() {
-                self.host.resize(v.len(), 0);
-            }
-            for (h, x) in self.host.iter_mut().zip(&v) {
-                *h += u64::from(*x);
-            }
-            t.readback_bytes += 4 * v.len() as u64;
             encoder.clear_buffer(b, 0, None);
         }
-        let v = rb.read_u32s(ctx, &self.bins, 0, HIST_BINS as usize)?;
-        for (h, x) in self.host_bins.iter_mut().zip(&v) {
-            *h += u64::from(*x);
-        }
-        t.readback_bytes += 4 * v.len() as u64;
-        encoder.clear_buffer(&self.bins, 0, None);
         ctx.queue.submit([encoder.finish()]);
         self.since_flush = 0;
         t.flushes += 1;

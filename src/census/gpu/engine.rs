@@ -24,6 +24,8 @@ pub(super) struct Stats {
 pub(super) struct ScatterBuffers {
     pub(super) targets: GrowBuffer,
     pub(super) sources: GrowBuffer,
+    /// High words of the chunk's sources (a wide population only).
+    pub(super) sources_hi: GrowBuffer,
     pub(super) offsets: GrowBuffer,
     pub(super) cursor: GrowBuffer,
 }
@@ -54,10 +56,17 @@ pub(super) fn sorted_staging_words(n: usize) -> usize {
     n + 2 * n + 1 + 2 * (5 * n / tile + 4) + 4 * (n / tile + 1) + 8
 }
 
+/// Bytes of staging a sorted chunk of `n` rows can need when its sources are wide (the high
+/// words after the low words, 8-aligned), in the worst case.
+pub(super) fn wide_staging_bytes(n: usize) -> u64 {
+    4 * sorted_staging_words(n) as u64 + (4 * n as u64).next_multiple_of(8)
+}
+
 /// The longest sorted chunk whose staging fits in one buffer of `max_bytes` (the device's limit,
-/// or `SONATA_CENSUS_GPU_MEMORY_LIMIT`).
+/// or `SONATA_CENSUS_GPU_MEMORY_LIMIT`), wide sources included, so that a population turning
+/// wide never needs a staging buffer beyond the limit.
 pub(super) fn staging_chunk_cap(max_bytes: u64) -> usize {
-    let fits = |n: usize| 4 * sorted_staging_words(n) as u64 <= max_bytes;
+    let fits = |n: usize| wide_staging_bytes(n) <= max_bytes;
     // Adapters may report no real buffer limit (u64::MAX): 2^40 words is beyond any chunk.
     let words = (max_bytes / 4).clamp(1, 1 << 40);
     let (mut lo, mut hi) = (1usize, usize::try_from(words).unwrap_or(usize::MAX));
@@ -210,12 +219,11 @@ impl<'a> Engine<'a> {
 
     /// Ends a run: reads back the arenas and counters and builds the tables.
     pub(super) fn finish_tables(&mut self, n_targets: u64) -> Result<Tables> {
-        self.arena.flush(self.ctx, &mut self.asm, &mut self.stats)?;
+        let asm = self
+            .arena
+            .flush_last(self.ctx, &mut self.asm, &mut self.stats)?;
         self.counters.flush(self.ctx, &mut self.stats)?;
         self.timer.drain(self.ctx)?;
-        let waiting = Instant::now();
-        let asm = self.asm.finish()?;
-        self.stats.readback_s += waiting.elapsed().as_secs_f64();
         let synapses = std::mem::take(&mut self.counters.host);
         let bins = std::mem::take(&mut self.counters.host_bins);
         asm.finish(n_targets, synapses, bins)

@@ -1,7 +1,9 @@
 //! Host-side narrowing of the GPU engine, in parallel parts: u64 ids become the u32 the kernels
-//! take (checked: an id that does not fit hands the population to the CPU engine), several
-//! threads writing disjoint parts of a mapped staging buffer; for sorted input the same scan
-//! finds the runs of equal targets (the segment table) and whether the order holds.
+//! take, several threads writing disjoint parts of a mapped staging buffer; for sorted input the
+//! same scan finds the runs of equal targets (the segment table) and whether the order holds.
+//! Sources of 2^32 and more go up as two words (the truncated low words, then the high words,
+//! [`write_hi_words`]) for the wide kernels; a target that does not fit in 32 bits hands the
+//! population to the CPU engine.
 
 use super::*;
 
@@ -59,14 +61,14 @@ pub(super) fn split_out<'a>(
     pieces
 }
 
-/// Writes `ids` as u32 (truncating; callers check the range) into `out`, a block at a time
+/// Writes `ids` as u32 (truncating: callers check the range, or send the high words too) into `out`, a block at a time
 /// ([`crate::ids::narrow_into`]): staging memory may be write-combined, where whole-block copies
 /// are much faster than scattered 4-byte stores.
 pub(super) fn write_u32s(ids: &[u64], mut out: WriteOnly<'_, [u8]>) {
     const BLOCK: usize = 1024;
     let mut buf = [0u32; BLOCK];
     for (k, part) in ids.chunks(BLOCK).enumerate() {
-        // The range was checked before upload (an id beyond u32 hands the population to the CPU).
+        // Truncates every id, wide ones included: the wide path sends their high words apart.
         let _ = crate::ids::narrow_into(part, &mut buf);
         let at = k * BLOCK * 4;
         let bytes: &[u8] = bytemuck::cast_slice(&buf[..part.len()]);
@@ -74,6 +76,45 @@ pub(super) fn write_u32s(ids: &[u64], mut out: WriteOnly<'_, [u8]>) {
             dst.copy_from_slice(bytes);
         }
     }
+}
+
+/// Writes the high words of `ids` (`id >> 32`) into `out`, a block at a time (as
+/// [`write_u32s`], whose truncation gives the low words).
+pub(super) fn write_hi_words(ids: &[u64], mut out: WriteOnly<'_, [u8]>) {
+    const BLOCK: usize = 1024;
+    let mut buf = [0u32; BLOCK];
+    for (k, part) in ids.chunks(BLOCK).enumerate() {
+        for (o, &id) in buf.iter_mut().zip(part) {
+            *o = (id >> 32) as u32;
+        }
+        let at = k * BLOCK * 4;
+        let bytes: &[u8] = bytemuck::cast_slice(&buf[..part.len()]);
+        if let Some(mut dst) = out.slice(at..).split_off(..bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+}
+
+/// Writes `column` into slot `slot` of `staging` at byte `offset` in parallel parts (`cuts`):
+/// the low words (truncated), or the high words with `hi`.
+pub(super) fn write_words(
+    staging: &Staging,
+    slot: usize,
+    offset: u64,
+    column: &[u64],
+    cuts: &[(usize, usize)],
+    hi: bool,
+) -> Result<()> {
+    let mut view = staging.view(slot, offset, 4 * column.len() as u64)?;
+    let pieces = split_out(view.slice(..), cuts);
+    cuts.par_iter().zip(pieces).for_each(|(&(a, b), out)| {
+        if hi {
+            write_hi_words(&column[a..b], out.into_write_only());
+        } else {
+            write_u32s(&column[a..b], out.into_write_only());
+        }
+    });
+    Ok(())
 }
 
 /// What one part of a sorted chunk showed.

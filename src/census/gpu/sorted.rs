@@ -1,7 +1,8 @@
 //! The sorted pass of the GPU engine: one streamed pass over input sorted by target; the host
 //! finds the segments while narrowing and uploads only the sources and the segment table. The
 //! first decreasing target stops it ([`Stop::Unsorted`]) and the engine turns to the unsorted
-//! passes.
+//! passes. From the first chunk with a source of 2^32 or more on, every chunk uploads the high
+//! words of its sources too and the wide kernels count it ([`Arena::make_wide`]).
 
 use super::*;
 
@@ -56,10 +57,13 @@ impl Engine<'_> {
         }
         let (started, readback_before) = (Instant::now(), self.stats.readback_s);
         let ctx = self.ctx;
-        let slot = self
-            .staging
-            .acquire(ctx, 4 * sorted_staging_words(n) as u64)?;
         let src_bytes = (4 * n as u64).next_multiple_of(8);
+        // Room for the high words of the sources once the population is wide.
+        let hi_room = |wide: bool| if wide { src_bytes } else { 0 };
+        let slot = self.staging.acquire(
+            ctx,
+            4 * sorted_staging_words(n) as u64 + hi_room(self.arena.wide),
+        )?;
         let scan = {
             let mut view = self.staging.view(slot, 0, 4 * n as u64)?;
             let cuts = parts(n, self.threads);
@@ -106,13 +110,6 @@ impl Engine<'_> {
                 self.space,
             ));
         }
-        if let Some(i) = scan.iter().find_map(|p| p.wide_source) {
-            return Ok(ControlFlow::Break(Stop::Cpu(too_wide(
-                "source node",
-                sources[i],
-                chunk.first_edge + i as u64,
-            ))));
-        }
         if last > u64::from(u32::MAX) {
             let row = targets.partition_point(|&t| t <= u64::from(u32::MAX));
             return Ok(ControlFlow::Break(Stop::Cpu(too_wide(
@@ -120,6 +117,27 @@ impl Engine<'_> {
                 targets[row.min(n - 1)],
                 chunk.first_edge + row as u64,
             ))));
+        }
+        if let Some(i) = scan.iter().find_map(|p| p.wide_source)
+            && !self.arena.wide
+        {
+            if !ctx.has_wide_kernels() {
+                return Ok(ControlFlow::Break(Stop::Cpu(no_wide_kernels(
+                    sources[i],
+                    chunk.first_edge + i as u64,
+                ))));
+            }
+            self.arena.make_wide(ctx, &mut self.asm, &mut self.stats)?;
+        }
+        let hi_bytes = hi_room(self.arena.wide);
+        if self.arena.wide {
+            let cuts = parts(n, self.threads);
+            let bytes = 4 * sorted_staging_words(n) as u64 + hi_bytes;
+            if self.staging.regrow(ctx, slot, bytes)? {
+                write_words(&self.staging, slot, 0, sources, &cuts, false)?;
+            }
+            write_words(&self.staging, slot, src_bytes, sources, &cuts, true)?;
+            self.batch.ensure_wide(ctx, n)?;
         }
         st.max_target = Some(last);
         if let Some(ns) = &chunk.nsyns {
@@ -145,8 +163,9 @@ impl Engine<'_> {
             .make_room(ctx, n, m, &mut self.asm, &mut self.stats)?;
         self.batch.ensure(ctx, n, &layout)?;
         let tables = Self::table_words(&seg_offsets, &seg_targets, &layout);
+        let tables_at = src_bytes + hi_bytes;
         self.staging
-            .view(slot, src_bytes, 4 * tables.len() as u64)?
+            .view(slot, tables_at, 4 * tables.len() as u64)?
             .copy_from_slice(bytemuck::cast_slice(&tables));
         self.staging.buffer(slot).unmap();
         let mut encoder = ctx
@@ -161,7 +180,16 @@ impl Engine<'_> {
             0,
             4 * n as u64,
         );
-        self.copy_tables(&mut encoder, slot, src_bytes, m, &layout);
+        if hi_bytes > 0 {
+            encoder.copy_buffer_to_buffer(
+                self.staging.buffer(slot),
+                src_bytes,
+                self.batch.keys_hi.buffer(),
+                0,
+                4 * n as u64,
+            );
+        }
+        self.copy_tables(&mut encoder, slot, tables_at, m, &layout);
         let mut rec = Recorder::new(ctx);
         let counts = self
             .counters
@@ -188,7 +216,7 @@ impl Engine<'_> {
             &self.arena.arenas(&self.counters.bins),
             presorted,
         );
-        self.stats.upload_bytes += 4 * (n + tables.len()) as u64;
+        self.stats.upload_bytes += 4 * (n + tables.len()) as u64 + hi_bytes.min(4 * n as u64);
         self.submit_batch(encoder, rec, Some(slot), &seg_targets, n)?;
         self.book_upload(started, readback_before);
         Ok(ControlFlow::Continue(()))

@@ -71,6 +71,20 @@ impl Staging {
         Ok(i)
     }
 
+    /// Makes mapped slot `i` at least `bytes` long, replacing its buffer (contents lost) when it
+    /// is shorter; returns whether it was replaced. For a chunk that turns out to need more room
+    /// than it was acquired with (the first chunk with sources of 2^32 and more).
+    pub(super) fn regrow(&mut self, ctx: &GpuContext, i: usize, bytes: u64) -> Result<bool> {
+        let slot = &mut self.slots[i];
+        if slot.bytes >= bytes {
+            return Ok(false);
+        }
+        let grown = bytes.max(slot.bytes + slot.bytes / 2).next_multiple_of(8);
+        slot.buffer = staging_buffer(ctx, grown)?;
+        slot.bytes = grown;
+        Ok(true)
+    }
+
     /// A write view of `len` bytes at `offset` (8-aligned) of slot `i`.
     pub(super) fn view(&self, i: usize, offset: u64, len: u64) -> Result<wgpu::BufferViewMut> {
         self.slots[i]

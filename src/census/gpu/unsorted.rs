@@ -1,7 +1,11 @@
 //! The unsorted passes of the GPU engine: pass 1 counts in-degrees on the GPU, targets are cut
 //! into partitions whose edges fit a GPU batch (and the memory budget), and per partition pass 2
 //! groups the sources by target on the GPU (a counting-sort scatter) before the segments are
-//! sorted and encoded as in the sorted pass.
+//! sorted and encoded as in the sorted pass. Sources of 2^32 and more, seen in pass 1, make
+//! pass 2 wide: the high words of the sources go up too and the wide kernels group, sort and
+//! encode the pairs. Targets must fit in 32 bits (they index the resident per-target counters,
+//! which could not hold a target space of 2^32 or more anyway): a wider one hands the population
+//! to the CPU engine.
 
 use super::*;
 
@@ -21,12 +25,14 @@ impl Engine<'_> {
         let mut sc = ScatterBuffers {
             targets: GrowBuffer::new(ctx, "chunk targets", self.chunk_len)?,
             sources: GrowBuffer::new(ctx, "chunk sources", self.chunk_len)?,
+            sources_hi: GrowBuffer::new(ctx, "chunk source high words", 16)?,
             offsets: GrowBuffer::new(ctx, "partition offsets", 16)?,
             cursor: GrowBuffer::new(ctx, "partition cursor", 16)?,
         };
         let mut st = DegreeState {
             max_target: None,
             nsyns: Vec::new(),
+            wide_source: None,
         };
         let with_nsyns = nsyns.is_some();
         let mut read = ReadStats::default();
@@ -62,6 +68,13 @@ impl Engine<'_> {
                 "target {t} has {d} synapses, more than one GPU batch holds ({max_batch}); the \
                  CPU engine counts this population"
             ))));
+        }
+        if let Some((id, row)) = st.wide_source {
+            if !ctx.has_wide_kernels() {
+                return Ok(Err(Stop::Cpu(no_wide_kernels(id, row))));
+            }
+            self.arena.make_wide(ctx, &mut self.asm, &mut self.stats)?;
+            sc.sources_hi.ensure(ctx, self.chunk_len)?;
         }
         let budget = usize::try_from(self.options.memory_budget / 4).unwrap_or(usize::MAX);
         let parts = partitions(&degrees, budget.clamp(1, max_batch) as u64, max_batch);
@@ -150,12 +163,10 @@ impl Engine<'_> {
                 chunk.first_edge + i as u64,
             ))));
         }
-        if let Some(i) = scans.iter().find_map(|p| p.wide_source) {
-            return Ok(ControlFlow::Break(Stop::Cpu(too_wide(
-                "source node",
-                sources[i],
-                chunk.first_edge + i as u64,
-            ))));
+        if st.wide_source.is_none()
+            && let Some(i) = scans.iter().find_map(|p| p.wide_source)
+        {
+            st.wide_source = Some((sources[i], chunk.first_edge + i as u64));
         }
         let max_t = scans.iter().map(|p| p.max_target).max().unwrap_or(0);
         st.max_target = Some(st.max_target.map_or(max_t, |m| m.max(max_t)));
@@ -243,6 +254,9 @@ impl Engine<'_> {
         let m = seg_targets.len();
         let layout = SegmentLayout::build(&seg_offsets);
         self.batch.ensure(ctx, edges, &layout)?;
+        if self.arena.wide {
+            self.batch.ensure_wide(ctx, edges)?;
+        }
         sc.offsets.ensure(ctx, span)?;
         sc.cursor.ensure(ctx, span)?;
         ctx.queue
@@ -315,14 +329,14 @@ impl Engine<'_> {
         let (started, readback_before) = (Instant::now(), self.stats.readback_s);
         let ctx = self.ctx;
         let half = (4 * n as u64).next_multiple_of(8);
-        let slot = self.staging.acquire(ctx, 2 * half)?;
+        let wide = self.arena.wide;
+        let columns = if wide { 3 } else { 2 };
+        let slot = self.staging.acquire(ctx, columns * half)?;
         let cuts = parts(n, self.threads);
-        for (column, offset) in [(targets, 0), (sources, half)] {
-            let mut view = self.staging.view(slot, offset, 4 * n as u64)?;
-            let pieces = split_out(view.slice(..), &cuts);
-            cuts.par_iter()
-                .zip(pieces)
-                .for_each(|(&(a, b), out)| write_u32s(&column[a..b], out.into_write_only()));
+        write_words(&self.staging, slot, 0, targets, &cuts, false)?;
+        write_words(&self.staging, slot, half, sources, &cuts, false)?;
+        if wide {
+            write_words(&self.staging, slot, 2 * half, sources, &cuts, true)?;
         }
         self.staging.buffer(slot).unmap();
         let staging = self.staging.buffer(slot);
@@ -334,21 +348,44 @@ impl Engine<'_> {
         encoder.copy_buffer_to_buffer(staging, 0, sc.targets.buffer(), 0, 4 * n as u64);
         encoder.copy_buffer_to_buffer(staging, half, sc.sources.buffer(), 0, 4 * n as u64);
         let mut rec = Recorder::new(ctx);
-        sources_by_target::record(
-            &mut rec,
-            &SourcesByTargetParams { n: n as u32, ..*p },
-            sc.targets.buffer(),
-            sc.sources.buffer(),
-            sc.offsets.buffer(),
-            sc.cursor.buffer(),
-            self.batch.keys.buffer(),
-        );
+        let p = SourcesByTargetParams { n: n as u32, ..*p };
+        if wide {
+            // sources_hi holds a chunk since pass 1 found the population wide.
+            encoder.copy_buffer_to_buffer(
+                staging,
+                2 * half,
+                sc.sources_hi.buffer(),
+                0,
+                4 * n as u64,
+            );
+            sources_by_target_wide::record(
+                &mut rec,
+                &p,
+                &sources_by_target_wide::Scatter {
+                    targets: sc.targets.buffer(),
+                    sources: [sc.sources.buffer(), sc.sources_hi.buffer()],
+                    offsets: sc.offsets.buffer(),
+                    cursor: sc.cursor.buffer(),
+                    grouped: [self.batch.keys.buffer(), self.batch.keys_hi.buffer()],
+                },
+            );
+        } else {
+            sources_by_target::record(
+                &mut rec,
+                &p,
+                sc.targets.buffer(),
+                sc.sources.buffer(),
+                sc.offsets.buffer(),
+                sc.cursor.buffer(),
+                self.batch.keys.buffer(),
+            );
+        }
         let pair = self.timer.next(ctx)?;
         rec.record(&mut encoder, pair)?;
         let index = ctx.queue.submit([encoder.finish()]);
         self.staging.submitted(slot, index);
         self.stats.batches += 1;
-        self.stats.upload_bytes += 8 * n as u64;
+        self.stats.upload_bytes += 4 * columns * n as u64;
         self.book_upload(started, readback_before);
         Ok(())
     }
@@ -357,6 +394,8 @@ impl Engine<'_> {
 pub(super) struct DegreeState {
     pub(super) max_target: Option<u64>,
     pub(super) nsyns: Vec<u64>,
+    /// The first source of 2^32 or more, and its row: pass 2 is then wide.
+    pub(super) wide_source: Option<(u64, u64)>,
 }
 
 pub(super) struct DegreePart {
