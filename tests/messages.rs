@@ -388,6 +388,7 @@ fn count_verbose_shows_the_cpu_strategy() {
     let dir = tempfile::tempdir().unwrap();
     let sorted = dir.path().join("sorted.h5");
     let shuffled = dir.path().join("shuffled.h5");
+    let wide_sources = dir.path().join("wide_sources.h5");
     locked(|| {
         let options = GenerateOptions {
             nodes: 2000,
@@ -400,6 +401,14 @@ fn count_verbose_shows_the_cpu_strategy() {
             ..options
         };
         generate(&shuffled, &options, &|_| {}).unwrap();
+        // Sources up to 2^28: they do not pack beside a target (no index: the bucketing is
+        // guessed from the first chunk's targets).
+        let options = GenerateOptions {
+            source_nodes: Some(1 << 28),
+            write_index: false,
+            ..options
+        };
+        generate(&wide_sources, &options, &|_| {}).unwrap();
     });
     let out = dir.path().join("census.h5");
     let strategy = |args: &[&str]| -> String {
@@ -420,16 +429,28 @@ fn count_verbose_shows_the_cpu_strategy() {
         "cpu strategy: All__All__chemical: sorted by target, one streamed pass; connection \
          table in memory"
     );
-    let s = strategy(&[p(&shuffled)]);
+    // Packed keys (4 B per edge) fit 2 MiB.
+    for budget in ["1024", "2"] {
+        let s = strategy(&[p(&shuffled), "--memory-budget", budget]);
+        assert!(
+            s.starts_with("cpu strategy: All__All__chemical: unsorted, in memory: read once into ")
+                && s.contains(" buckets of targets (1.5 MiB of 32-bit (target, source) keys"),
+            "{s}"
+        );
+    }
+    // Sources that do not pack: 64-bit pairs, which fit the default budget; under 2 MiB they do
+    // not, and 1.5 MiB of u32 sources do: the two-pass strategy.
+    let s = strategy(&[p(&wide_sources)]);
     assert!(
-        s.starts_with("cpu strategy: All__All__chemical: unsorted, in memory: read once into ")
-            && s.contains(" buckets of targets (3.1 MiB of packed (target, source) pairs"),
+        s.starts_with("cpu strategy: Virtual__All__chemical: unsorted, in memory: read once into ")
+            && s.contains(" buckets of targets (3.1 MiB of 64-bit (target, source) keys"),
         "{s}"
     );
-    // 3.1 MiB of pairs do not fit 2 MiB; 1.5 MiB of u32 sources do: the two-pass strategy.
-    let s = strategy(&[p(&shuffled), "--memory-budget", "2"]);
+    let s = strategy(&[p(&wide_sources), "--memory-budget", "2"]);
     assert!(
-        s.starts_with("cpu strategy: All__All__chemical: unsorted, in memory: grouped by target in one partition"),
+        s.starts_with(
+            "cpu strategy: Virtual__All__chemical: unsorted, in memory: grouped by target in one partition"
+        ),
         "{s}"
     );
     let s = strategy(&[

@@ -579,7 +579,7 @@ fn gpu_expected_faster(
     notes: &mut Vec<Note>,
 ) -> Result<bool> {
     let order = cost::sample_order(pop)?;
-    let in_memory = pop.size().saturating_mul(cpu::PAIR_BYTES) <= options.memory_budget;
+    let in_memory = pop.size().saturating_mul(cpu::PACKED_KEY_BYTES) <= options.memory_budget;
     let estimate = cost::Estimate::new(pop.size(), order, rayon::current_num_threads(), in_memory);
     notes.push(Note::detail(format!("auto: {}: {estimate}", pop.name())));
     Ok(estimate.prefers_gpu())

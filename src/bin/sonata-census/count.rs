@@ -54,10 +54,10 @@ pub struct CountArgs {
     // `--force`.
     #[command(flatten)]
     pub force: ForceFlag,
-    /// Memory for grouping unsorted edges by target, in MiB: when 8 bytes per edge fit, the
-    /// edges are read once and grouped in memory; else they are read twice, and spill to disk in
-    /// partitions when even their sources (4 bytes per edge, 8 for ids of 2^32 or more) do not
-    /// fit.
+    /// Memory for grouping unsorted edges by target, in MiB: when 4 bytes per edge fit (8 when
+    /// a source does not fit the bits its target leaves), the edges are read once and grouped
+    /// in memory; else they are read twice, and spill to disk in partitions when even their
+    /// sources (4 bytes per edge, 8 for ids of 2^32 or more) do not fit.
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = parse_count)]
     pub memory_budget: u64,
     /// Folder for spill files of unsorted populations larger than --memory-budget.

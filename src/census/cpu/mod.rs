@@ -51,7 +51,7 @@ use super::{Census, CensusOptions, CountedBy, TargetSpace};
 use crate::error::{Location, Result};
 use crate::progress::Progress;
 use crate::sonata::EdgePopulation;
-pub(crate) use buckets::PAIR_BYTES;
+pub(crate) use buckets::PACKED_KEY_BYTES;
 use buckets::{BucketAttempt, bucket_census};
 use sorted::{SortedAttempt, sorted_census};
 use spill::spill_census;
@@ -199,8 +199,11 @@ pub enum CpuStrategy {
     Bucketed {
         /// Number of buckets.
         buckets: usize,
-        /// Bytes of the packed (target, source) pairs.
+        /// Bytes of the (target, source) keys.
         pair_bytes: u64,
+        /// Width of a key: 32 (local target and source packed) or 64 (a `target << 32 |
+        /// source` pair).
+        key_bits: u64,
         /// The memory budget (bytes).
         memory_budget: u64,
     },
@@ -245,12 +248,13 @@ impl std::fmt::Display for CpuStrategy {
             CpuStrategy::Bucketed {
                 buckets,
                 pair_bytes,
+                key_bits,
                 memory_budget,
             } => write!(
                 f,
                 "unsorted, in memory: read once into {buckets} buckets of targets ({:.1} MiB of \
-                 packed (target, source) pairs, --memory-budget {:.0} MiB), each grouped by \
-                 target in cache",
+                 {key_bits}-bit (target, source) keys, --memory-budget {:.0} MiB), each grouped \
+                 by target in cache",
                 mib(*pair_bytes),
                 mib(*memory_budget)
             ),
@@ -424,11 +428,11 @@ pub(crate) fn census_spilled(
         SortedAttempt::Unsorted => {
             // (The strategies set `nsyns_total` only when they finish.)
             nsyns_total = None;
-            let fits = pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget;
+            let fits = pop.size().saturating_mul(PACKED_KEY_BYTES) <= options.memory_budget;
             let bucketed = if fits {
                 match bucket_census(&pass, nsyns()?, &mut nsyns_total)? {
                     BucketAttempt::Done(done) => Some(*done),
-                    BucketAttempt::IdsTooWide => None,
+                    BucketAttempt::CountOtherwise => None,
                 }
             } else {
                 None

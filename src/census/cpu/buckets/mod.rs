@@ -16,11 +16,12 @@
 //! first chunk whose sources (or, with no known target count, targets) do not pack turns the
 //! keys so far into pairs, and pairs are kept from then on ([`Pairs::widen`]).
 //!
-//! Memory: 4 bytes per edge for packed keys, 8 for pairs (the caller checks that 8 fit the
-//! memory budget; the two-pass strategy takes over otherwise), freed bucket by bucket as the
-//! buckets are counted, plus the output (which [`TableBuilder`] can spill to files). Ids of 2^32
-//! or more do not fit a pair either; the strategy then gives up ([`BucketAttempt::IdsTooWide`])
-//! and the caller counts with the two-pass strategy.
+//! Memory: 4 bytes per edge for packed keys, 8 for pairs, freed bucket by bucket as the buckets
+//! are counted, plus the output (which [`TableBuilder`] can spill to files). The caller tries the
+//! strategy when 4 bytes per edge fit the memory budget; it gives up
+//! ([`BucketAttempt::CountOtherwise`]) when the keys would have to widen to pairs beyond the
+//! budget, or when an id is 2^32 or more (no pair holds it), and the caller then counts with
+//! the two-pass strategy.
 
 use super::*;
 
@@ -29,12 +30,17 @@ pub(super) enum BucketAttempt {
     /// Counted: the tables, the spilled connection table (when spilling), and how (boxed: the
     /// tables are large beside the other variant).
     Done(Box<(Tables, Option<SpilledConnections>, CpuStrategy)>),
-    /// A target or source id does not fit in 32 bits: count another way.
-    IdsTooWide,
+    /// Count another way: a target or source id does not fit in 32 bits, or the keys would
+    /// have to widen to pairs (8 bytes per edge) that do not fit the memory budget.
+    CountOtherwise,
 }
 
-/// Bytes per edge while bucketed, at most (a `target << 32 | source` pair; packed keys take 4).
+/// Bytes per edge of a `target << 32 | source` pair.
 pub(crate) const PAIR_BYTES: u64 = 8;
+
+/// Bytes per edge of a packed key: the strategy is tried when this many fit the memory budget
+/// (and gives up when the keys would have to widen to pairs that do not).
+pub(crate) const PACKED_KEY_BYTES: u64 = 4;
 
 /// Pairs per bucket aimed at: 16 Ki pairs; their two copies and grouped sources (320 KiB) stay
 /// in a 512 KiB L2 while they are sorted.
@@ -331,9 +337,10 @@ impl Pairs {
     }
 
     /// Appends a chunk's edges to their buckets: packed while every edge of the chunk packs
-    /// (checked first: a key that does not pack is garbage), the pairs so far widened otherwise;
-    /// targets past the last bucket are checked only when `check_targets`. Returns the largest
-    /// target and a value with the largest source's highest bit.
+    /// (checked first: a key that does not pack is garbage), the pairs so far widened otherwise
+    /// (when `may_widen`; else `None`); targets past the last bucket are checked only when
+    /// `check_targets`. Returns the largest target and a value with the largest source's
+    /// highest bit.
     fn partition(
         &mut self,
         bucketing: &Bucketing,
@@ -341,19 +348,23 @@ impl Pairs {
         sources: &[u64],
         check_targets: bool,
         room: usize,
-    ) -> (u64, u64) {
+        may_widen: bool,
+    ) -> Option<(u64, u64)> {
         if let Pairs::Packed { source_bits, .. } = *self {
             let target_end = check_targets.then(|| bucketing.packed_target_end());
             if !packs(targets, sources, source_bits, target_end) {
+                if !may_widen {
+                    return None;
+                }
                 self.widen(bucketing, room);
             }
         }
-        match self {
+        Some(match self {
             Pairs::Packed { sets, source_bits } => {
                 partition_packed(bucketing, targets, sources, sets, *source_bits)
             }
             Pairs::Wide(sets) => partition(bucketing, targets, sources, sets),
-        }
+        })
     }
 
     fn flush(&mut self) {
@@ -445,22 +456,26 @@ pub(super) fn bucket_census(
     // grow (each growth copies), and the room only costs address space until it is written.
     let share = pop.size() / (bucketing.len() * workers) as u64;
     let room = (share + share / 4 + 16).min(1 << 24) as usize;
+    // Pairs are allowed only where 8 bytes per edge fit the budget (the caller checked 4).
+    let pairs_fit = pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget;
     let mut pairs = Pairs::new(&bucketing, workers, room);
+    if matches!(pairs, Pairs::Wide(_)) && !pairs_fit {
+        return Ok(BucketAttempt::CountOtherwise);
+    }
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
     let mut source_max = 0u64;
-    let too_wide = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
+    let other_way = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
         let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
         // The ids are checked after they are partitioned (one pass over the chunk, not three);
         // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
         // (Targets past a known count are an error: whether they pack does not matter.)
-        let (max_target, max_source) = pairs.partition(
-            &bucketing,
-            targets,
-            sources,
-            space.n_targets.is_none(),
-            room,
-        );
+        let check_targets = space.n_targets.is_none();
+        let Some((max_target, max_source)) =
+            pairs.partition(&bucketing, targets, sources, check_targets, room, pairs_fit)
+        else {
+            return Ok(ControlFlow::Break(()));
+        };
         if let Some(limit) = space.n_targets
             && max_target >= limit
         {
@@ -474,8 +489,8 @@ pub(super) fn bucket_census(
         progress.inc(targets.len() as u64);
         Ok(ControlFlow::Continue(()))
     })?;
-    if too_wide.is_some() {
-        return Ok(BucketAttempt::IdsTooWide);
+    if other_way.is_some() {
+        return Ok(BucketAttempt::CountOtherwise);
     }
     if with_nsyns {
         *nsyns_total = Some(nsyns_acc);
@@ -492,6 +507,7 @@ pub(super) fn bucket_census(
     let digits = SourceDigits::new(source_max);
     let batch = workers * 8;
     let pair_bytes = pop.size() * pairs.pair_bytes();
+    let key_bits = 8 * pairs.pair_bytes();
     let count_batch = |pairs: &mut Pairs, first: usize| -> Vec<Result<TargetRuns>> {
         let end = (first + batch).min(bucketing.len());
         let taken: Vec<BucketParts> = (first..end).map(|b| pairs.take(&bucketing, b)).collect();
@@ -532,6 +548,7 @@ pub(super) fn bucket_census(
     let strategy = CpuStrategy::Bucketed {
         buckets: bucketing.len(),
         pair_bytes,
+        key_bits,
         memory_budget: options.memory_budget,
     };
     Ok(BucketAttempt::Done(Box::new((tables, spilled, strategy))))

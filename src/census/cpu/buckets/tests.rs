@@ -99,7 +99,7 @@ fn buckets_equal_naive_grouping() {
                 )
             };
             for (tc, sc) in ts.chunks(777).zip(ss.chunks(777)) {
-                pairs.partition(&bucketing, tc, sc, true, 0);
+                pairs.partition(&bucketing, tc, sc, true, 0, true);
             }
             pairs.flush();
             // Packed exactly when every edge packs.
