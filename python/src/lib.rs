@@ -5,11 +5,14 @@
 //!
 //! - [`census`]: `count`, `read_tables`, `info`;
 //! - [`detached`]: how library work runs (GIL released, Ctrl-C polled, panics caught);
+//! - [`reader`]: `Reader`, the port of neurodamus's `SonataReader` under
+//!   `sonata_census.neurodamus`;
 //! - [`errors`]: the library's errors as Python exceptions.
 
 mod census;
 mod detached;
 mod errors;
+mod reader;
 
 use pyo3::prelude::*;
 
@@ -21,5 +24,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(census::count, m)?)?;
     m.add_function(wrap_pyfunction!(census::read_tables, m)?)?;
     m.add_function(wrap_pyfunction!(census::info, m)?)?;
+    m.add_class::<reader::Reader>()?;
     Ok(())
 }
