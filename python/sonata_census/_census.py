@@ -7,6 +7,7 @@ keyword, not a conversion error) and wraps the results.
 
 import json
 import os
+import tempfile
 import warnings
 
 from . import _native
@@ -120,6 +121,14 @@ def _names(populations):
     return names
 
 
+def _quiet_mesa():
+    """Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set" on stderr when
+    they probe for a GPU in a session without one (cron, ssh, CI): point it at the temporary
+    folder first, as the tool does. A value the process has is left alone."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.gettempdir()
+
+
 def _by_population(dicts):
     result = {}
     for d in dicts:
@@ -161,6 +170,8 @@ def count(
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a str, not {type(backend).__name__}")
+    if backend.lower() != "cpu":
+        _quiet_mesa()
     return _by_population(
         _native.count(
             _path(path, "path"),

@@ -2,12 +2,14 @@
 same input: generated circuits of every order and layout, and the shared sample files."""
 
 import json
+import os
 
 import h5py
 import numpy as np
 import pytest
 
 import sonata_census
+from sonata_census._census import TABLES
 from conftest import (
     assert_census_equals_file,
     read_table_file,
@@ -154,3 +156,21 @@ def test_samples_equal_the_tool(cli, tmp_path, edge_file):
     tool = cli.run("info", edge_file, "--json", check=False)
     if tool.stdout:
         assert sonata_census.info(edge_file) == json.loads(tool.stdout)
+
+
+def test_the_gpu_engine_counts_the_same(cli, tmp_path):
+    """On whatever adapter exists (Mesa's lavapipe on a machine without a GPU); without one,
+    skipped, or failed under SONATA_CENSUS_REQUIRE_GPU=1 as the Rust GPU tests."""
+    edges = cli.generate(tmp_path / "edges.h5", order="shuffled", populations=2)
+    cpu = sonata_census.count(edges, backend="cpu")
+    try:
+        gpu = sonata_census.count(edges, backend="gpu")
+    except RuntimeError as e:
+        if os.environ.get("SONATA_CENSUS_REQUIRE_GPU") == "1":
+            raise
+        pytest.skip(f"no GPU adapter: {e}")
+    for pop, census in gpu.items():
+        assert census.backend.startswith("gpu: ")
+        for key in TABLES:
+            a, b = getattr(census, key), getattr(cpu[pop], key)
+            assert (a is None and b is None) or np.array_equal(a, b), key
