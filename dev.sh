@@ -106,17 +106,19 @@ python_env() {
 }
 
 # Builds the Python module into the test environment (dev profile: it shares target/debug with
-# the Rust tests) and runs python/tests against the tool the Rust tests built. Appends pytest's
-# output to the log $1 and prints it.
+# the Rust tests) and runs python/tests against the tool the Rust tests built, with pytest's
+# tmp_path folders under $2 (pytest keeps them after the run; the caller removes $2). Appends
+# the output to the log $1 and prints it.
 python_tests() {
-    local log=$1 venv
+    local log=$1 basetemp=$2 venv started=$SECONDS
     venv=$(python_env) || return 1
     VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --quiet -m python/Cargo.toml 2>&1 | tee -a "$log" ||
         return 1
     # -p no:cacheprovider: no .pytest_cache in the working tree.
     SONATA_CENSUS_CLI="$(cd "$TARGET_DIR/debug" && pwd)/sonata-census" \
-        "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs python/tests 2>&1 |
-        tee -a "$log"
+        "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs --basetemp="$basetemp/pytest" \
+        python/tests 2>&1 | tee -a "$log" || return 1
+    echo "dev.sh: the Python module's build and tests took $((SECONDS - started)) s" >&2
 }
 
 case "${1:-}" in
@@ -144,14 +146,15 @@ case "${1:-}" in
         # Tests must leave nothing behind: they get a temporary folder of their own, checked
         # empty at the end.
         test_tmp=$(mktemp -d)
+        py_tmp=$(mktemp -d)
         log=$(mktemp)
-        trap 'rm -rf "$log" "$test_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
+        trap 'rm -rf "$log" "$test_tmp" "$py_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
         status=0
         # `testing`: the fault-injection hooks the GPU fault tests drive.
         TMPDIR="$test_tmp" cargo test --no-fail-fast --all-targets --features testing "${@:2}" 2>&1 |
             tee "$log" || status=1
         TMPDIR="$test_tmp" cargo test --doc --features testing 2>&1 | tee -a "$log" || status=1
-        TMPDIR="$test_tmp" python_tests "$log" || status=1
+        TMPDIR="$test_tmp" python_tests "$log" "$py_tmp" || status=1
         leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 | head -20)
         if [ -n "$leftovers" ]; then
             echo "dev.sh: the tests left files in their temporary folder:" >&2
