@@ -70,3 +70,27 @@ def test_each_keeps_its_own_hdf5():
     # process; here only that each reports a release.
     assert sonata_census.HDF5_VERSION.count(".") == 2
     assert h5py.version.hdf5_version.count(".") == 2
+
+
+def test_threads_count_at_once(cli, tmp_path):
+    """Counts in several Python threads at once (the GIL released in each) give each its own
+    census, equal to the same counts made one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = [
+        cli.generate(tmp_path / f"edges{i}.h5", order=order, seed=i + 1)
+        for i, order in enumerate(["sorted", "shuffled", "target-sorted", "shuffled"])
+    ]
+    alone = [sonata_census.count(f) for f in files]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(
+            pool.map(lambda f: sonata_census.count(f, output=f.with_suffix(".t.h5")), files)
+        )
+    for a, b in zip(alone, together):
+        [ca], [cb] = a.values(), b.values()
+        for key in ("target_synapse_count", "source_node_id", "synapse_count"):
+            np.testing.assert_array_equal(getattr(ca, key), getattr(cb, key))
+    for f, census in zip(files, together):
+        [back] = sonata_census.read_tables(f.with_suffix(".t.h5")).values()
+        [counted] = census.values()
+        np.testing.assert_array_equal(back.target_offsets, counted.target_offsets)

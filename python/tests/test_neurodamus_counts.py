@@ -17,7 +17,8 @@ from sonata_census.neurodamus import SonataReader
 # The README's deliberate differences that touch these calls, in one place.
 EXEMPT = {
     "id >= 2**32 in get_conn_counts": "neurodamus: OverflowError (uint32 cast); here: {}",
-    "no population, several in the file": "neurodamus: AssertionError; here: ValueError naming them",
+    "no population, several in the file": "neurodamus: AssertionError; "
+    "here: ValueError naming them",
     "bmtk index spelling": "neurodamus (libsonata) cannot open indices named node_id_to_range; "
     "here they are read (README: bmtk spellings); compared with neurodamus on a copy whose "
     "index has SONATA's names",
