@@ -10,6 +10,10 @@
 //! temporary file, spill files). The flag is then cleared, so that the next call runs, and the
 //! handler's exception is raised. The CLI's signal thread is never installed: Python keeps its
 //! handlers.
+//!
+//! The library's flag is process-wide: a Ctrl-C also stops the calls other Python threads are
+//! making at that moment (they raise `KeyboardInterrupt` too). Only the main thread runs signal
+//! handlers, so only a call made from it notices Ctrl-C by itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,6 +2,7 @@
 message (the tool's, with the keyword where the tool names its flag), never a PanicException,
 and leave no file behind."""
 
+import json
 import os
 
 import numpy as np
@@ -131,3 +132,25 @@ def test_pathlike_and_relative_paths(tmp_path, edges, monkeypatch):
     by_path = sonata_census.count(edges)
     assert list(by_str) == list(by_path)
     assert os.path.exists(tmp_path / "rel.h5")
+
+
+def test_info_of_broken_populations(cli, tmp_path):
+    """As `info --json`: broken populations are listed beside the described ones; a file whose
+    every population is broken raises the tool's error line."""
+    import h5py
+
+    good = cli.generate(tmp_path / "good.h5")
+    broken = tmp_path / "broken.h5"
+    with h5py.File(broken, "w") as f:
+        f.create_dataset("edges/lonely/target_node_id", data=np.zeros(3, dtype=np.uint64))
+    with pytest.raises(ValueError) as raised:
+        sonata_census.info(broken)
+    assert raised.value.args[0] == cli.error("info", broken, "--json")
+    assert "source_node_id" in raised.value.args[0]
+
+    with h5py.File(good, "a") as f:
+        f.create_dataset("edges/lonely/target_node_id", data=np.zeros(3, dtype=np.uint64))
+    described = sonata_census.info(good)
+    assert [b["name"] for b in described["broken_populations"]] == ["lonely"]
+    assert len(described["populations"]) == 1
+    assert described == json.loads(cli.run("info", good, "--json", check=False).stdout)
