@@ -11,9 +11,10 @@
 //! handler's exception is raised. The CLI's signal thread is never installed: Python keeps its
 //! handlers.
 //!
-//! The library's flag is process-wide: a Ctrl-C also stops the calls other Python threads are
-//! making at that moment (they raise `KeyboardInterrupt` too). Only the main thread runs signal
-//! handlers, so only a call made from it notices Ctrl-C by itself.
+//! The library's flag is process-wide: calls of other Python threads that reach a chunk
+//! boundary while it is set (before the interrupted call has stopped and cleared it) stop too,
+//! with `KeyboardInterrupt`. Only the main thread runs signal handlers, so only a call made from
+//! it notices Ctrl-C by itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
