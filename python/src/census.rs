@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
-use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note};
+use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note, NoteKind};
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error, Location, Result};
 
@@ -157,8 +157,9 @@ fn count_file(
         None => None,
     };
     let mut censuses = Vec::new();
+    let mut warning = software_adapter_warning(options)?;
     for pop in &pops {
-        let mut notes = Vec::new();
+        let mut notes: Vec<Note> = warning.take().into_iter().collect();
         // In memory (never the spilled table): the caller gets the arrays. The file is the
         // same bytes either way (CensusWriter::write_spilled).
         let census = sonata_census::census::census_population_noted(
@@ -183,6 +184,35 @@ fn count_file(
         writer.finish()?;
     }
     Ok(censuses)
+}
+
+/// `backend="gpu"` takes software adapters too, which are many times slower than the CPU
+/// engine: the tool's warning, given with the first census (it becomes a `RuntimeWarning`).
+/// The shared context is opened here, as the census would open it.
+#[cfg(feature = "gpu")]
+fn software_adapter_warning(options: &CensusOptions) -> Result<Option<Note>> {
+    use sonata_census::gpu::{AdapterChoice, SharedContext, shared_context};
+    if options.backend != Backend::Gpu {
+        return Ok(None);
+    }
+    Ok(match shared_context(AdapterChoice::Any)? {
+        SharedContext::Ready(ctx) if ctx.is_software() => Some(Note {
+            detail: false,
+            kind: NoteKind::Other,
+            text: format!(
+                "the only GPU adapter is a software one ({}), which runs on the CPU and is many \
+                 times slower than backend=\"cpu\"",
+                ctx.describe()
+            ),
+        }),
+        _ => None,
+    })
+}
+
+/// Without the GPU engine there is no adapter to warn about.
+#[cfg(not(feature = "gpu"))]
+fn software_adapter_warning(_options: &CensusOptions) -> Result<Option<Note>> {
+    Ok(None)
 }
 
 /// `spill_dir` must be a folder the run can create its spill folders in: checked before any
