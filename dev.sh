@@ -2,7 +2,8 @@
 # Set-up and everyday commands of sonata-census, for a fresh Debian/Ubuntu machine with Rust.
 #
 #   ./dev.sh demo     install what is missing, build, generate a 1e6-edge circuit, count it
-#   ./dev.sh test     install what is missing, run the whole test suite
+#   ./dev.sh test     install what is missing, run the whole test suite: the Rust tests, then the
+#                     Python module's (built into a virtual environment, target/py-venv)
 #   ./dev.sh check    install what is missing, cargo fmt --check, clippy -D warnings, and the
 #                     feature checks: the library builds without default features, with none
 #                     of wgpu, clap, plotters, indicatif, signal-hook among its dependencies
@@ -16,7 +17,8 @@
 #
 # System packages (installed with apt-get when missing, as root or through sudo):
 #   pkg-config                      finds zlib for the HDF5 build
-#   python3-venv                    the private cmake (and the bench peers' environment)
+#   python3-venv                    the private cmake, the Python module's test environment (and
+#                                   the bench peers' environment)
 #   mesa-vulkan-drivers libvulkan1  software Vulkan (lavapipe), used by the GPU tests
 # Building against the system's HDF5 instead (`cargo build --no-default-features --features
 # gpu,report,cli`) needs libhdf5-dev (>= 1.10; 1.14 recommended, older releases crash on some
@@ -86,6 +88,39 @@ check_library_dependencies() {
     fi
 }
 
+# The virtual environment the Python module is built and tested in: python/requirements-test.txt
+# installed from PyPI, again whenever that file changes. Prints its folder.
+python_env() {
+    local venv="$TARGET_DIR/py-venv" wanted=python/requirements-test.txt
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "dev.sh: creating $venv (the Python module's test environment)" >&2
+        mkdir -p "$TARGET_DIR"
+        python3 -m venv "$venv" >&2
+    fi
+    if ! cmp -s "$wanted" "$venv/requirements-test.txt"; then
+        echo "dev.sh: installing $(grep -v '^#' "$wanted" | tr '\n' ' ')into $venv" >&2
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$wanted" >&2
+        cp "$wanted" "$venv/requirements-test.txt"
+    fi
+    (cd "$venv" && pwd)
+}
+
+# Builds the Python module into the test environment (dev profile: it shares target/debug with
+# the Rust tests) and runs python/tests against the tool the Rust tests built, with pytest's
+# tmp_path folders under $2 (pytest keeps them after the run; the caller removes $2). Appends
+# the output to the log $1 and prints it.
+python_tests() {
+    local log=$1 basetemp=$2 venv started=$SECONDS
+    venv=$(python_env) || return 1
+    VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --quiet -m python/Cargo.toml 2>&1 | tee -a "$log" ||
+        return 1
+    # -p no:cacheprovider: no .pytest_cache in the working tree.
+    SONATA_CENSUS_CLI="$(cd "$TARGET_DIR/debug" && pwd)/sonata-census" \
+        "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs --basetemp="$basetemp/pytest" \
+        python/tests 2>&1 | tee -a "$log" || return 1
+    echo "dev.sh: the Python module's build and tests took $((SECONDS - started)) s" >&2
+}
+
 case "${1:-}" in
     demo)
         install_packages
@@ -111,13 +146,15 @@ case "${1:-}" in
         # Tests must leave nothing behind: they get a temporary folder of their own, checked
         # empty at the end.
         test_tmp=$(mktemp -d)
+        py_tmp=$(mktemp -d)
         log=$(mktemp)
-        trap 'rm -rf "$log" "$test_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
+        trap 'rm -rf "$log" "$test_tmp" "$py_tmp" ${runtime_dir:+"$runtime_dir"}' EXIT
         status=0
         # `testing`: the fault-injection hooks the GPU fault tests drive.
         TMPDIR="$test_tmp" cargo test --no-fail-fast --all-targets --features testing "${@:2}" 2>&1 |
             tee "$log" || status=1
         TMPDIR="$test_tmp" cargo test --doc --features testing 2>&1 | tee -a "$log" || status=1
+        TMPDIR="$test_tmp" python_tests "$log" "$py_tmp" || status=1
         leftovers=$(find "$test_tmp" -mindepth 1 -maxdepth 1 | head -20)
         if [ -n "$leftovers" ]; then
             echo "dev.sh: the tests left files in their temporary folder:" >&2
@@ -126,7 +163,16 @@ case "${1:-}" in
         fi
         # One closing line for the whole suite (cargo prints one per test binary), always, and
         # the failure (a build error, a failed test, leftovers) in the exit status.
-        awk '/^test result:/ {p += $4; f += $6; s += $8}
+        # pytest's last line: "N passed, M failed, K skipped in S s" (any of them).
+        awk '/^test result:/ {p += $4; f += $6; s += $8; next}
+             /^[0-9]+ (passed|failed|skipped|errors?)/ && / in [0-9.]+s/ {
+                 for (i = 2; i <= NF; i++) {
+                     w = $i; sub(/,$/, "", w)
+                     if (w == "passed") p += $(i - 1)
+                     if (w == "failed" || w == "errors" || w == "error") f += $(i - 1)
+                     if (w == "skipped") s += $(i - 1)
+                 }
+             }
              END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
         [ "$status" -eq 0 ] || echo "dev.sh: the suite failed (see above)" >&2
         exit "$status"
@@ -136,6 +182,8 @@ case "${1:-}" in
         ensure_cmake
         cargo fmt --all -- --check
         cargo clippy --all-targets -- -D warnings
+        # The Python module (a workspace member outside default-members).
+        cargo clippy -p sonata-census-python --all-targets -- -D warnings
         # The library alone: builds without default features (the bundled HDF5 kept, so that no
         # system HDF5 is needed), and depends on none of the optional crates.
         cargo check --lib --no-default-features --features static-hdf5

@@ -85,6 +85,15 @@ pub fn request(signal: i32) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Clears an interruption its caller has handled, so that later runs in the same process are not
+/// refused: for callers that stay alive after an interruption (the Python module raises
+/// `KeyboardInterrupt` and the interpreter goes on). The tool never calls it: it exits. Runs of
+/// other threads still going see the flag until it is cleared, and stop too.
+pub fn clear() {
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    SIGNAL.store(0, Ordering::SeqCst);
+}
+
 /// Testing hook: from now on [`check`] does not return once the flag is set but waits for ever,
 /// as a main thread stuck in one long HDF5 call would, so that tests reach the forced clean-up
 /// whatever the speed of the machine (the tool calls it when its tests ask through the

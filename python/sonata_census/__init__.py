@@ -1,0 +1,25 @@
+"""sonata_census: the census of SONATA circuits, in Python.
+
+For every edge population of a SONATA edge file, exactly: per target node the number of synapses
+and of distinct source nodes (connections), every (target, source) connection with its synapse
+count, and the histogram of synapses per connection, as numpy arrays::
+
+    import sonata_census
+    census = sonata_census.count("edges.h5")           # {population: Census}
+    for name, c in census.items():
+        print(name, c.edges, c.connections, c.target_synapse_count[:10])
+
+``count(..., output="census.h5")`` also writes the tables file ``sonata-census count`` writes;
+``read_tables`` reads one back; ``info`` describes an edge file (``sonata-census info --json``).
+The native part is the Rust library ``sonata-census`` (with HDF5 2.2 linked in, independent of
+h5py's or libsonata's HDF5).
+"""
+
+from . import _native
+from ._census import Census, count, info, read_tables
+
+__version__ = _native.__version__
+#: The HDF5 release the module reads and writes with.
+HDF5_VERSION = _native.HDF5_VERSION
+
+__all__ = ["Census", "count", "read_tables", "info", "HDF5_VERSION", "__version__"]

@@ -1,0 +1,205 @@
+"""The census in Python: ``count``, ``read_tables``, ``info`` and the ``Census`` they return.
+
+The work is done by the native module (``sonata_census._native``, the Rust library), with the
+GIL released; this module checks the arguments (so that a wrong type is a ``TypeError`` naming the
+keyword, not a conversion error) and wraps the results.
+"""
+
+import json
+import os
+import tempfile
+import warnings
+
+from . import _native
+
+__all__ = ["Census", "count", "read_tables", "info"]
+
+#: The tables of a census, named as the datasets of a table file (``connections/`` omitted).
+TABLES = (
+    "target_synapse_count",
+    "target_connection_count",
+    "target_offsets",
+    "source_node_id",
+    "synapse_count",
+    "synapses_per_connection",
+    "target_nsyns_total",
+)
+
+
+class Census:
+    """The census of one edge population.
+
+    Tables (numpy arrays, named as the datasets of the table file ``count(output=...)`` writes;
+    ``n_targets`` is the number of targets):
+
+    - ``target_synapse_count`` (uint64, n_targets): synapses (edges) per target;
+    - ``target_connection_count`` (uint64, n_targets): connections (distinct sources) per target;
+    - ``target_offsets`` (uint64, n_targets + 1): the connections of target ``t`` are rows
+      ``target_offsets[t]:target_offsets[t + 1]`` of the two following arrays;
+    - ``source_node_id`` (uint64): the source of each connection, ascending within a target;
+    - ``synapse_count`` (uint32): the synapses of each connection;
+    - ``synapses_per_connection`` (uint64): entry ``k`` counts the connections of ``k`` synapses;
+    - ``target_nsyns_total`` (uint64, n_targets, or None): for bmtk files with an ``nsyns``
+      column, the per-target sum of ``nsyns``.
+
+    And: ``population``, ``source_population`` / ``target_population`` (None when the file does
+    not name them), ``edges``, ``connections``, ``n_targets``, ``order``
+    (``"sorted_by_target_source"``, ``"sorted_by_target"`` or ``"unsorted"``: how the edge file
+    is ordered), ``backend`` (``"cpu"``, ``"gpu: ADAPTER"``, or None for tables read from a
+    file, which do not record the engine).
+    """
+
+    __slots__ = (
+        "population",
+        "source_population",
+        "target_population",
+        "edges",
+        "connections",
+        "n_targets",
+        "order",
+        "backend",
+    ) + TABLES
+
+    def __init__(self, fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def connections_of(self, target):
+        """The connections of ``target`` as two arrays: their sources and their synapses."""
+        if not 0 <= target < self.n_targets:
+            raise IndexError(f"target {target} is not in [0, {self.n_targets})")
+        a, b = int(self.target_offsets[target]), int(self.target_offsets[target + 1])
+        return self.source_node_id[a:b], self.synapse_count[a:b]
+
+    def __repr__(self):
+        backend = f", backend={self.backend!r}" if self.backend is not None else ""
+        return (
+            f"<Census {self.population!r}: {self.edges} edges, {self.connections} connections, "
+            f"{self.n_targets} targets, {self.order}{backend}>"
+        )
+
+
+def _path(value, keyword):
+    """``value`` as a filesystem path (str or os.PathLike), else a TypeError naming ``keyword``."""
+    try:
+        return os.fspath(value)
+    except TypeError:
+        raise TypeError(
+            f"{keyword} must be a path (str or os.PathLike), not {type(value).__name__}"
+        ) from None
+
+
+def _count_arg(value, keyword, minimum):
+    """``value`` as a whole number of at least ``minimum`` (None passes), else a TypeError or
+    ValueError naming ``keyword``."""
+    if value is None:
+        return None
+    # bool is an int in Python; True as a node count is a mistake.
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{keyword} must be an int, not {type(value).__name__}")
+    value = value.__index__()
+    if value < minimum:
+        raise ValueError(f"{keyword} must be at least {minimum}, not {value}")
+    if value >= 1 << 64:
+        raise ValueError(f"{keyword} must be less than 2**64, not {value}")
+    return value
+
+
+def _names(populations):
+    """``populations`` as a list of names (None passes: every population); one name may be
+    given as a str."""
+    if populations is None:
+        return None
+    if isinstance(populations, str):
+        return [populations]
+    names = list(populations)
+    if not names:
+        raise ValueError("populations is empty (None counts every population)")
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"populations must hold str names, not {type(n).__name__}")
+    return names
+
+
+def _quiet_mesa():
+    """Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set" on stderr when
+    they probe for a GPU in a session without one (cron, ssh, CI): point it at the temporary
+    folder first, as the tool does. A value the process has is left alone."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.gettempdir()
+
+
+def _by_population(dicts):
+    result = {}
+    for d in dicts:
+        for note in d.pop("notes", ()):
+            # What the tool prints on stderr besides its backend line: a GPU that failed and was
+            # replaced by the CPU engine, notices of the GPU engine.
+            warnings.warn(note, RuntimeWarning, stacklevel=3)
+        result[d["population"]] = Census(d)
+    return result
+
+
+def count(
+    path,
+    populations=None,
+    *,
+    nodes_count=None,
+    backend="auto",
+    memory_budget_mib=None,
+    spill_dir=None,
+    output=None,
+    force=False,
+):
+    """The census of the edge populations of the SONATA edge file ``path``.
+
+    ``populations``: a name or a list of names (default: every population of the file).
+    ``nodes_count``: the number of targets (length of the per-target tables); default: the
+    target index's length, else the largest target id + 1. ``backend``: ``"auto"``, ``"cpu"``
+    or ``"gpu"``, as the tool's ``--backend``. ``memory_budget_mib``: memory for grouping
+    unsorted edges by target (default 1024), beyond which partitions spill to ``spill_dir``
+    (default: the system's temporary folder). ``output``: also write the tables to this HDF5
+    file, exactly as ``sonata-census count -o OUTPUT`` does (written under a temporary name and
+    renamed when complete; an existing file is replaced only with ``force=True``).
+
+    Returns ``{population: Census}`` in the order counted. Reads and counting run with the GIL
+    released; Ctrl-C stops the count between chunks (``KeyboardInterrupt``) and leaves no file
+    behind. Errors: ``FileNotFoundError`` / ``OSError`` (files), ``KeyError`` (an unknown
+    population), ``ValueError`` (invalid data or arguments), ``FileExistsError`` (``output``
+    exists), ``RuntimeError`` (the GPU cannot run), each with the library's one-line message.
+    """
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, not {type(backend).__name__}")
+    if backend.lower() != "cpu":
+        _quiet_mesa()
+    return _by_population(
+        _native.count(
+            _path(path, "path"),
+            _names(populations),
+            _count_arg(nodes_count, "nodes_count", 0),
+            backend,
+            _count_arg(memory_budget_mib, "memory_budget_mib", 1),
+            None if spill_dir is None else _path(spill_dir, "spill_dir"),
+            None if output is None else _path(output, "output"),
+            bool(force),
+        )
+    )
+
+
+def read_tables(path, populations=None):
+    """The census tables of the table file ``path`` (written by ``count(output=...)`` or
+    ``sonata-census count``), as ``{population: Census}`` with ``backend`` None. The tables are
+    checked against each other (lengths, offsets, sums) as they are read.
+    ``populations``: a name or a list of names (default: every census population of the file).
+    """
+    return _by_population(_native.read_tables(_path(path, "path"), _names(populations)))
+
+
+def info(path, *, scan=True):
+    """What ``sonata-census info PATH --json`` prints, as a dict: populations, node populations,
+    edge counts, indices, edge order, attribute groups and columns. With ``scan=False``
+    (``--no-scan``) only metadata is read. A population that cannot be described is listed in
+    ``broken_populations`` with its error; a file whose every population is broken raises that
+    error.
+    """
+    return json.loads(_native.info(_path(path, "path"), bool(scan)))

@@ -1,0 +1,342 @@
+//! `count`, `read_tables` and `info` of `sonata_census._native`: the census of an edge file
+//! (optionally written to a table file exactly as `sonata-census count -o` writes it), a table
+//! file read back, and `info --json`'s description.
+//!
+//! A census goes to Python as a dict whose tables are numpy arrays named as the datasets of the
+//! table file; each array takes over the library's `Vec` (no copy). `sonata_census.Census` (in
+//! Python) wraps the dict.
+
+use std::path::{Path, PathBuf};
+
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sonata_census::census::output::CensusWriter;
+use sonata_census::census::reader::{CensusFile, ConnectionTable};
+use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note, NoteKind};
+use sonata_census::progress::Progress;
+use sonata_census::{EdgeFile, Error, Location, Result};
+
+use crate::detached;
+
+/// The census of `populations` of the edge file `path` (every population when `None`), each
+/// as a dict ([`census_dict`]); with `output`, the tables are also written to that file as the
+/// tool's `count -o OUTPUT` writes them (byte for byte), replacing an existing file only with
+/// `force`. Arguments are checked by the Python wrapper (types, ranges); the library checks
+/// the rest.
+#[pyfunction]
+#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the keywords of sonata_census.count"
+)]
+pub fn count<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    populations: Option<Vec<String>>,
+    nodes_count: Option<u64>,
+    backend: &str,
+    memory_budget_mib: Option<u64>,
+    spill_dir: Option<PathBuf>,
+    output: Option<PathBuf>,
+    force: bool,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let backend: Backend = backend.parse().map_err(crate::errors::to_py)?;
+    let options = CensusOptions {
+        nodes_count,
+        // As the tool's --memory-budget: MiB, at least one.
+        memory_budget: memory_budget_mib
+            .map_or(sonata_census::census::DEFAULT_MEMORY_BUDGET, |m| {
+                m.saturating_mul(1 << 20).max(1 << 20)
+            }),
+        spill_dir,
+        backend,
+        ..CensusOptions::default()
+    };
+    let counted = detached::run(py, || {
+        count_file(
+            &path,
+            populations.as_deref(),
+            &options,
+            output.as_deref(),
+            force,
+        )
+    })?;
+    counted
+        .into_iter()
+        .map(|(census, notes)| census_dict(py, census, &notes))
+        .collect()
+}
+
+/// What `count` does without the GIL: the tool's `count` (the same checks in the same order,
+/// so that the same mistakes fail before any counting), keeping every census in memory.
+fn count_file(
+    path: &Path,
+    populations: Option<&[String]>,
+    options: &CensusOptions,
+    output: Option<&Path>,
+    force: bool,
+) -> Result<Vec<(Census, Vec<Note>)>> {
+    if let Some(output) = output {
+        if same_file(path, output) {
+            // With force the finished census would be renamed over the edge file it counted.
+            return Err(Error::InvalidArgument(format!(
+                "{}: the output is the input edge file (choose another output)",
+                output.display()
+            )));
+        }
+        sonata_census::outputs::check_output_path(output, force)?;
+    }
+    let file = EdgeFile::open(path)?;
+    let named = populations.is_some();
+    let names = match populations {
+        Some(names) => {
+            let mut seen: Vec<String> = Vec::new();
+            for n in names {
+                if !seen.contains(n) {
+                    seen.push(n.clone());
+                }
+            }
+            seen
+        }
+        None => {
+            let all = file.population_names()?;
+            if all.is_empty() {
+                return Err(Error::invalid(
+                    Location::file(path).dataset("/edges"),
+                    "the file has no edge population",
+                ));
+            }
+            all
+        }
+    };
+    // Every population is opened first: a typo in the last name fails before any counting.
+    let mut pops = Vec::new();
+    let mut broken: Vec<(String, Error)> = Vec::new();
+    for n in &names {
+        match file.population(n) {
+            Ok(pop) => pops.push(pop),
+            Err(e) => broken.push((n.clone(), e)),
+        }
+    }
+    // Without `populations`, a broken population stops the run, and the error names the
+    // others (a population the caller named is not left out behind their back).
+    let leave_out = |bad: &[&str]| -> Option<String> {
+        let good: Vec<String> = pops
+            .iter()
+            .map(|p| p.name())
+            .filter(|n| !bad.contains(n))
+            .map(|n| format!("'{n}'"))
+            .collect();
+        if named || good.is_empty() {
+            return None;
+        }
+        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
+        Some(format!(
+            "to leave {} out, name the others: populations=[{}]",
+            bad.join(", "),
+            good.join(", ")
+        ))
+    };
+    if !broken.is_empty() {
+        let bad: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
+        let note = leave_out(&bad);
+        let (_, first) = broken.swap_remove(0);
+        return Err(match note {
+            Some(note) => first.with_note(&note),
+            None => first,
+        });
+    }
+    if let Some(dir) = &options.spill_dir {
+        check_spill_dir(dir)?;
+    }
+    // Created before counting, as the tool does: an output folder that cannot be written fails
+    // now, not after hours.
+    let mut writer = match output {
+        Some(output) => Some(CensusWriter::create(output, force)?),
+        None => None,
+    };
+    let mut censuses = Vec::new();
+    let mut warning = software_adapter_warning(options)?;
+    for pop in &pops {
+        let mut notes: Vec<Note> = warning.take().into_iter().collect();
+        // In memory (never the spilled table): the caller gets the arrays. The file is the
+        // same bytes either way (CensusWriter::write_spilled).
+        let census = sonata_census::census::census_population_noted(
+            pop,
+            options,
+            &Progress::hidden(),
+            &mut notes,
+        )
+        .map_err(|e| match e.innermost() {
+            Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
+                Some(note) => e.with_note(&note),
+                None => e,
+            },
+            _ => e,
+        })?;
+        if let Some(writer) = writer.as_mut() {
+            writer.write(&census)?;
+        }
+        censuses.push((census, notes));
+    }
+    if let Some(writer) = writer {
+        writer.finish()?;
+    }
+    Ok(censuses)
+}
+
+/// `backend="gpu"` takes software adapters too, which are many times slower than the CPU
+/// engine: the tool's warning, given with the first census (it becomes a `RuntimeWarning`).
+/// The shared context is opened here, as the census would open it.
+#[cfg(feature = "gpu")]
+fn software_adapter_warning(options: &CensusOptions) -> Result<Option<Note>> {
+    use sonata_census::gpu::{AdapterChoice, SharedContext, shared_context};
+    if options.backend != Backend::Gpu {
+        return Ok(None);
+    }
+    Ok(match shared_context(AdapterChoice::Any)? {
+        SharedContext::Ready(ctx) if ctx.is_software() => Some(Note {
+            detail: false,
+            kind: NoteKind::Other,
+            text: format!(
+                "the only GPU adapter is a software one ({}), which runs on the CPU and is many \
+                 times slower than backend=\"cpu\"",
+                ctx.describe()
+            ),
+        }),
+        _ => None,
+    })
+}
+
+/// Without the GPU engine there is no adapter to warn about.
+#[cfg(not(feature = "gpu"))]
+fn software_adapter_warning(_options: &CensusOptions) -> Result<Option<Note>> {
+    Ok(None)
+}
+
+/// `spill_dir` must be a folder the run can create its spill folders in: checked before any
+/// counting, with a line that names the keyword.
+fn check_spill_dir(dir: &Path) -> Result<()> {
+    let fail = |source: std::io::Error| Error::Io {
+        path: format!("spill_dir {}", dir.display()).into(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => return Err(fail(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a folder",
+            )));
+        }
+        Ok(_) => {}
+    }
+    sonata_census::outputs::probe_writable(dir).map_err(fail)
+}
+
+/// Whether `a` and `b` are the same existing file (same device and inode: links included).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Every census population of the table file `path` (those named, in that order, when
+/// `populations` is given), each as a dict ([`census_dict`], `backend` None: files do not
+/// record the engine).
+#[pyfunction]
+#[pyo3(signature = (path, populations))]
+pub fn read_tables<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    populations: Option<Vec<String>>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let censuses = detached::run(py, || {
+        let file = CensusFile::open(&path)?;
+        let names = populations.unwrap_or_else(|| file.populations().to_vec());
+        names
+            .iter()
+            .map(|n| file.read(n, ConnectionTable::Read))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    censuses
+        .into_iter()
+        .map(|census| census_dict(py, census, &[]))
+        .collect()
+}
+
+/// `sonata-census info FILE --json` (with `--no-scan` when `scan` is false), as JSON text: the
+/// description of every population that could be described, the others listed in
+/// `broken_populations` with their error. Fails, as the tool, when the file cannot be described
+/// at all or every population is broken.
+#[pyfunction]
+#[pyo3(signature = (path, scan))]
+pub fn info(py: Python<'_>, path: PathBuf, scan: bool) -> PyResult<String> {
+    detached::run(py, || {
+        let described = sonata_census::info::describe_each(&path, scan, &Progress::hidden())?;
+        if described.info.populations.is_empty() && !described.errors.is_empty() {
+            return described.into_result().map(|_| String::new());
+        }
+        serde_json::to_string(&described.info)
+            .map_err(|e| Error::InvalidArgument(format!("cannot render JSON: {e}")))
+    })
+}
+
+/// A census as the dict `sonata_census.Census` is made from: its counts, its order
+/// (`sorted_by_target_source`, `sorted_by_target` or `unsorted`, the file attributes' words),
+/// the engine (`cpu`, `gpu: ADAPTER`, or None), the tables as numpy arrays (moved, not copied),
+/// and `notes`, the lines the tool would print on stderr other than its `backend:` line
+/// (warnings of a GPU that failed, ...).
+fn census_dict<'py>(py: Python<'py>, c: Census, notes: &[Note]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("edges", c.edge_count)?;
+    d.set_item("connections", c.connection_count())?;
+    d.set_item("n_targets", c.n_targets)?;
+    let order = if c.sortedness.by_target_source {
+        "sorted_by_target_source"
+    } else if c.sortedness.by_target {
+        "sorted_by_target"
+    } else {
+        "unsorted"
+    };
+    d.set_item("order", order)?;
+    d.set_item(
+        "backend",
+        match &c.backend {
+            CountedBy::Unrecorded => None,
+            other => Some(other.to_string()),
+        },
+    )?;
+    let notes: Vec<&str> = notes
+        .iter()
+        .filter(|n| !n.detail && !n.is_backend())
+        .map(|n| n.text.as_str())
+        .collect();
+    d.set_item("notes", notes)?;
+    d.set_item("population", c.population)?;
+    d.set_item("source_population", c.source_population)?;
+    d.set_item("target_population", c.target_population)?;
+    d.set_item(
+        "target_synapse_count",
+        PyArray1::from_vec(py, c.target_synapse_count),
+    )?;
+    d.set_item(
+        "target_connection_count",
+        PyArray1::from_vec(py, c.target_connection_count),
+    )?;
+    d.set_item("target_offsets", PyArray1::from_vec(py, c.target_offsets))?;
+    d.set_item("source_node_id", PyArray1::from_vec(py, c.source_node_id))?;
+    d.set_item("synapse_count", PyArray1::from_vec(py, c.synapse_count))?;
+    d.set_item(
+        "synapses_per_connection",
+        PyArray1::from_vec(py, c.synapses_per_connection),
+    )?;
+    d.set_item(
+        "target_nsyns_total",
+        c.target_nsyns_total.map(|v| PyArray1::from_vec(py, v)),
+    )?;
+    Ok(d)
+}

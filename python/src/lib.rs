@@ -1,0 +1,29 @@
+//! `sonata_census._native`: the native half of the Python package `sonata_census` (the
+//! pure-Python half, `python/sonata_census/`, checks arguments and wraps these results in its
+//! classes). Each function here runs the library off the GIL and hands its tables to numpy
+//! without copies.
+//!
+//! - [`census`]: `count`, `read_tables`, `info`;
+//! - [`detached`]: how library work runs (GIL released, Ctrl-C polled, panics caught);
+//! - [`reader`]: `Reader`, the port of neurodamus's `SonataReader` under
+//!   `sonata_census.neurodamus`;
+//! - [`errors`]: the library's errors as Python exceptions.
+
+mod census;
+mod detached;
+mod errors;
+mod reader;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", sonata_census::VERSION)?;
+    m.add("HDF5_VERSION", sonata_census::info::hdf5_version())?;
+    m.add("HAS_GPU_ENGINE", cfg!(feature = "gpu"))?;
+    m.add_function(wrap_pyfunction!(census::count, m)?)?;
+    m.add_function(wrap_pyfunction!(census::read_tables, m)?)?;
+    m.add_function(wrap_pyfunction!(census::info, m)?)?;
+    m.add_class::<reader::Reader>()?;
+    Ok(())
+}
