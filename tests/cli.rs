@@ -471,3 +471,52 @@ fn auto_counts_small_populations_on_the_cpu_without_looking_for_a_gpu() {
     );
     assert!(!out2.exists());
 }
+
+/// Unsorted edges are partitioned by several workers reading their own rows: a target beyond
+/// the node count is still reported at the first row that has one, whichever worker reads it.
+#[test]
+fn the_first_target_beyond_the_count_is_named_with_any_number_of_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("census.h5");
+    let rows = 200_000usize;
+    for (beyond, first) in [
+        (&[150_000usize, 60_000, 199_999][..], 60_000),
+        (&[199_999], 199_999),
+    ] {
+        let input = dir.path().join(format!("edges_{first}.h5"));
+        let mut x = 88_172_645_463_325_252u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut targets: Vec<u64> = (0..rows).map(|_| next() % 900).collect();
+        // Unsorted from the second row on.
+        targets[0] = 899;
+        targets[1] = 0;
+        for &row in beyond {
+            targets[row] = 950 + row as u64 % 7;
+        }
+        let sources: Vec<u64> = (0..rows).map(|_| next() % 5000).collect();
+        locked(|| write_edges(&input, "p", &sources, &targets, Ids::U64));
+        for threads in ["1", "2", "4", "7"] {
+            let o = locked(|| {
+                bin()
+                    .args(["count", p(&input), "-o", p(&out), "--backend", "cpu"])
+                    .args(["--nodes-count", "900"])
+                    .env("RAYON_NUM_THREADS", threads)
+                    .output()
+                    .unwrap()
+            });
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{threads} threads: {err}");
+            let want = format!(
+                "target node id {} at row {first} is beyond the 900 target nodes",
+                950 + first as u64 % 7
+            );
+            assert!(err.contains(&want), "{threads} threads: {err}");
+            assert!(!out.exists());
+        }
+    }
+}

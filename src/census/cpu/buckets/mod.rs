@@ -465,30 +465,53 @@ pub(super) fn bucket_census(
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
     let mut source_max = 0u64;
-    let other_way = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
-        let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-        // The ids are checked after they are partitioned (one pass over the chunk, not three);
-        // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
-        // (Targets past a known count are an error: whether they pack does not matter.)
-        let check_targets = space.n_targets.is_none();
-        let Some((max_target, max_source)) =
-            pairs.partition(&bucketing, targets, sources, check_targets, room, pairs_fit)
-        else {
-            return Ok(ControlFlow::Break(()));
-        };
-        if let Some(limit) = space.n_targets
-            && max_target >= limit
-        {
-            return Err(first_target_beyond(chunk, limit, space, at));
+    // Without nsyns, packed keys are partitioned by the workers reading their own rows; when
+    // some do not pack, the pairs are made again below, by the chunk reader (which widens).
+    let mut by_workers = false;
+    if let (None, Pairs::Packed { sets, source_bits }) = (&nsyns, &mut pairs) {
+        match by_workers::partition(pop, &bucketing, sets, *source_bits, space, at, progress)? {
+            by_workers::Outcome::Done { any_source } => {
+                source_max = any_source;
+                by_workers = true;
+            }
+            by_workers::Outcome::IdsTooWide => return Ok(BucketAttempt::CountOtherwise),
+            by_workers::Outcome::DoesNotPack => {
+                progress.phase(
+                    &format!("{}: unsorted, partitioning by target", pop.name()),
+                    pop.size(),
+                );
+                pairs = Pairs::new(&bucketing, workers, room);
+            }
         }
-        if (max_target | max_source) > u64::from(u32::MAX) {
-            return Ok(ControlFlow::Break(()));
-        }
-        source_max = source_max.max(max_source);
-        add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
-        progress.inc(targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
+    }
+    let other_way = if by_workers {
+        None
+    } else {
+        for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
+            let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
+            // The ids are checked after they are partitioned (one pass over the chunk, not three);
+            // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
+            // (Targets past a known count are an error: whether they pack does not matter.)
+            let check_targets = space.n_targets.is_none();
+            let Some((max_target, max_source)) =
+                pairs.partition(&bucketing, targets, sources, check_targets, room, pairs_fit)
+            else {
+                return Ok(ControlFlow::Break(()));
+            };
+            if let Some(limit) = space.n_targets
+                && max_target >= limit
+            {
+                return Err(first_target_beyond(chunk, limit, space, at));
+            }
+            if (max_target | max_source) > u64::from(u32::MAX) {
+                return Ok(ControlFlow::Break(()));
+            }
+            source_max = source_max.max(max_source);
+            add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
+            progress.inc(targets.len() as u64);
+            Ok(ControlFlow::Continue(()))
+        })?
+    };
     if other_way.is_some() {
         return Ok(BucketAttempt::CountOtherwise);
     }
@@ -590,6 +613,7 @@ fn partition(
         .reduce(|| (0, 0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
+mod by_workers;
 mod group;
 #[cfg(test)]
 mod tests;
@@ -629,16 +653,30 @@ fn partition_packed(
     sets.par_iter_mut()
         .zip(targets.par_chunks(piece).zip(sources.par_chunks(piece)))
         .map(|(set, (ts, ss))| {
-            let (mut max_t, mut any_s) = (0u64, 0u64);
-            for (&t, &s) in ts.iter().zip(ss) {
-                let b = bucketing.bucket(t);
-                let local = t - bucketing.first(b);
-                set.push(b, ((local << source_bits) | s) as u32);
-                max_t = max_t.max(t);
-                any_s |= s;
-            }
+            let found = push_packed(bucketing, ts, ss, set, source_bits);
             finish_appends();
-            (max_t, any_s)
+            found
         })
         .reduce(|| (0, 0), |a, b| (a.0.max(b.0), a.1 | b.1))
+}
+
+/// Appends the packed keys of one worker's edges to its set (the edges pack: [`packs`]).
+/// Returns the largest target and the bitwise or of the sources.
+#[inline]
+fn push_packed(
+    bucketing: &Bucketing,
+    targets: &[u64],
+    sources: &[u64],
+    set: &mut BucketSet<u32>,
+    source_bits: u32,
+) -> (u64, u64) {
+    let (mut max_t, mut any_s) = (0u64, 0u64);
+    for (&t, &s) in targets.iter().zip(sources) {
+        let b = bucketing.bucket(t);
+        let local = t - bucketing.first(b);
+        set.push(b, ((local << source_bits) | s) as u32);
+        max_t = max_t.max(t);
+        any_s |= s;
+    }
+    (max_t, any_s)
 }
