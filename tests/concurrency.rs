@@ -175,12 +175,14 @@ fn a_file_being_counted_cannot_be_opened_for_writing_meanwhile() {
     let out_dir = dir.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join("census.h5");
-    // A slow count (1-row chunks: seconds even with reads past HDF5's lock, so it still runs
-    // while another test holds `locked`): the input is open while the `.partial` output exists.
+    // A slow count (1-row chunks through the two-pass strategy, which a 1 MiB memory budget
+    // forces: tens of seconds even with reads past HDF5's lock, so it still runs while another
+    // test holds `locked`; the bucketed strategy's workers read 1-row blocks in 3 s): the input
+    // is open while the `.partial` output exists.
     let child = locked(|| {
         bin()
             .args(["count", p(&input), "-o", p(&out), "--backend", "cpu", "-q"])
-            .args(["--chunk-len", "1"])
+            .args(["--chunk-len", "1", "--memory-budget", "1"])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::*;
 use crate::error::Error;
 
-/// Rows a worker reads at a time: 256 KiB of each column (u64), so that the block is still in
-/// the worker's cache while it is partitioned.
+/// Rows a worker reads at a time (fewer when the census's chunks are smaller): 256 KiB of each
+/// column (u64), so that the block is still in the worker's cache while it is partitioned.
 const BLOCK_ROWS: usize = 1 << 15;
 
 /// How the partition ended.
@@ -46,16 +46,22 @@ enum Stop {
 /// # Errors
 /// The read errors, a target beyond the known count (the lowest row's), an interruption.
 pub(super) fn partition(
-    pop: &EdgePopulation,
+    pass: &Pass<'_>,
     bucketing: &Bucketing,
     sets: &mut [BucketSet<u32>],
     source_bits: u32,
-    space: &TargetSpace,
-    at: &Location,
-    progress: &Progress,
 ) -> Result<Outcome> {
+    let Pass {
+        pop,
+        options,
+        space,
+        progress,
+        at,
+        ..
+    } = *pass;
     let edges = pop.size();
     let workers = sets.len() as u64;
+    let block_rows = BLOCK_ROWS.min(options.chunk_len.max(1));
     // The lowest row at which a worker stopped: workers give up on rows beyond it.
     let stopped_at = AtomicU64::new(u64::MAX);
     let stops: Mutex<Vec<(u64, Stop)>> = Mutex::new(Vec::new());
@@ -75,11 +81,11 @@ pub(super) fn partition(
                     stops.push((row, why));
                 }
             };
-            let (mut targets, mut sources) = (vec![0u64; BLOCK_ROWS], vec![0u64; BLOCK_ROWS]);
+            let (mut targets, mut sources) = (vec![0u64; block_rows], vec![0u64; block_rows]);
             let mut any_source = 0u64;
             let mut row = first;
             while row < end && row < stopped_at.load(Ordering::Relaxed) {
-                let n = ((end - row) as usize).min(BLOCK_ROWS);
+                let n = ((end - row) as usize).min(block_rows);
                 let (ts, ss) = (&mut targets[..n], &mut sources[..n]);
                 let read = crate::interrupt::check()
                     .and_then(|()| pop.target_ids().read_range_into(row, ts))

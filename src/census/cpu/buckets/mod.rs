@@ -469,7 +469,7 @@ pub(super) fn bucket_census(
     // some do not pack, the pairs are made again below, by the chunk reader (which widens).
     let mut by_workers = false;
     if let (None, Pairs::Packed { sets, source_bits }) = (&nsyns, &mut pairs) {
-        match by_workers::partition(pop, &bucketing, sets, *source_bits, space, at, progress)? {
+        match by_workers::partition(pass, &bucketing, sets, *source_bits)? {
             by_workers::Outcome::Done { any_source } => {
                 source_max = any_source;
                 by_workers = true;
