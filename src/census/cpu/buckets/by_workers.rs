@@ -7,11 +7,11 @@
 //! reads (the partition ran at about half of two cores), and every chunk went through the
 //! shared cache twice. Here each core reads and partitions in turn, with no hand-over.
 //!
-//! Only for packed keys and populations without bmtk `nsyns` (the chunk reader of
-//! [`super::bucket_census`] does the rest): a block whose sources (or, with no known target
-//! count, targets) do not pack stops the workers, and the caller starts again with the chunk
-//! reader, which widens keys into pairs. Every outcome is the one of the lowest row that has
-//! one, as when the rows are read in order.
+//! Only for packed keys of contiguous id columns and populations without bmtk `nsyns` (the
+//! chunk reader of [`super::bucket_census`] does the rest): a block whose sources (or, with no
+//! known target count, targets) do not pack stops the workers, and the caller starts again with
+//! the chunk reader, which widens keys into pairs. Every outcome is the one of the lowest row
+//! that has one, as when the rows are read in order.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -465,10 +465,14 @@ pub(super) fn bucket_census(
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
     let mut source_max = 0u64;
-    // Without nsyns, packed keys are partitioned by the workers reading their own rows; when
-    // some do not pack, the pairs are made again below, by the chunk reader (which widens).
+    // Without nsyns, packed keys of contiguous columns are partitioned by the workers reading
+    // their own rows; when some do not pack, the pairs are made again below, by the chunk
+    // reader (which widens). Chunked columns stay with the chunk reader: blocks of the workers
+    // would split the stored chunks and decode each twice.
     let mut by_workers = false;
-    if let (None, Pairs::Packed { sets, source_bits }) = (&nsyns, &mut pairs) {
+    let contiguous =
+        !pop.source_ids().dataset().is_chunked() && !pop.target_ids().dataset().is_chunked();
+    if let (None, true, Pairs::Packed { sets, source_bits }) = (&nsyns, contiguous, &mut pairs) {
         match by_workers::partition(pass, &bucketing, sets, *source_bits)? {
             by_workers::Outcome::Done { any_source } => {
                 source_max = any_source;
