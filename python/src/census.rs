@@ -15,7 +15,7 @@ use sonata_census::census::output::CensusWriter;
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
 use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note, NoteKind};
 use sonata_census::progress::Progress;
-use sonata_census::{EdgeFile, Error, Location, Result};
+use sonata_census::{EdgeFile, Error, Result};
 
 use crate::detached;
 
@@ -88,65 +88,14 @@ fn count_file(
         sonata_census::outputs::check_output_path(output, force)?;
     }
     let file = EdgeFile::open(path)?;
-    let named = populations.is_some();
-    let names = match populations {
-        Some(names) => {
-            let mut seen: Vec<String> = Vec::new();
-            for n in names {
-                if !seen.contains(n) {
-                    seen.push(n.clone());
-                }
-            }
-            seen
-        }
-        None => {
-            let all = file.population_names()?;
-            if all.is_empty() {
-                return Err(Error::invalid(
-                    Location::file(path).dataset("/edges"),
-                    "the file has no edge population",
-                ));
-            }
-            all
-        }
-    };
-    // Every population is opened first: a typo in the last name fails before any counting.
-    let mut pops = Vec::new();
-    let mut broken: Vec<(String, Error)> = Vec::new();
-    for n in &names {
-        match file.population(n) {
-            Ok(pop) => pops.push(pop),
-            Err(e) => broken.push((n.clone(), e)),
-        }
-    }
     // Without `populations`, a broken population stops the run, and the error names the
     // others (a population the caller named is not left out behind their back).
-    let leave_out = |bad: &[&str]| -> Option<String> {
-        let good: Vec<String> = pops
-            .iter()
-            .map(|p| p.name())
-            .filter(|n| !bad.contains(n))
-            .map(|n| format!("'{n}'"))
-            .collect();
-        if named || good.is_empty() {
-            return None;
-        }
-        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
-        Some(format!(
-            "to leave {} out, name the others: populations=[{}]",
-            bad.join(", "),
-            good.join(", ")
-        ))
+    let mut chosen = file.choose_populations(populations.unwrap_or_default())?;
+    let others = |good: &[&str]| -> String {
+        let good: Vec<String> = good.iter().map(|n| format!("'{n}'")).collect();
+        format!("populations=[{}]", good.join(", "))
     };
-    if !broken.is_empty() {
-        let bad: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
-        let note = leave_out(&bad);
-        let (_, first) = broken.swap_remove(0);
-        return Err(match note {
-            Some(note) => first.with_note(&note),
-            None => first,
-        });
-    }
+    chosen.check(others)?;
     if let Some(dir) = &options.spill_dir {
         check_spill_dir(dir)?;
     }
@@ -158,7 +107,7 @@ fn count_file(
     };
     let mut censuses = Vec::new();
     let mut warning = software_adapter_warning(options)?;
-    for pop in &pops {
+    for pop in &chosen.opened {
         let mut notes: Vec<Note> = warning.take().into_iter().collect();
         // In memory (never the spilled table): the caller gets the arrays. The file is the
         // same bytes either way (CensusWriter::write_spilled).
@@ -169,7 +118,7 @@ fn count_file(
             &mut notes,
         )
         .map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
+            Error::InvalidData { .. } => match chosen.leave_out_note(&[pop.name()], others) {
                 Some(note) => e.with_note(&note),
                 None => e,
             },

@@ -42,6 +42,46 @@ impl EdgeFile {
         &self.path
     }
 
+    /// Opens the populations a command counts: those `asked`, in order and each once, or every
+    /// population of the file when none is asked. Every one is opened before any counting, so
+    /// that a typo in the last name fails before hours of work; those that fail to open are
+    /// kept with their errors ([`ChosenPopulations::check`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] when the file has no edge population (and none is asked).
+    pub fn choose_populations(&self, asked: &[String]) -> Result<ChosenPopulations> {
+        let names = if asked.is_empty() {
+            let all = self.population_names()?;
+            if all.is_empty() {
+                return Err(Error::invalid(
+                    Location::file(&self.path).dataset("/edges"),
+                    "the file has no edge population",
+                ));
+            }
+            all
+        } else {
+            let mut seen: Vec<String> = Vec::new();
+            for n in asked {
+                if !seen.contains(n) {
+                    seen.push(n.clone());
+                }
+            }
+            seen
+        };
+        let mut chosen = ChosenPopulations {
+            opened: Vec::new(),
+            broken: Vec::new(),
+            named: !asked.is_empty(),
+        };
+        for n in &names {
+            match self.population(n) {
+                Ok(pop) => chosen.opened.push(pop),
+                Err(e) => chosen.broken.push((n.clone(), e)),
+            }
+        }
+        Ok(chosen)
+    }
+
     /// The underlying HDF5 file.
     pub fn hdf5(&self) -> &hdf5::File {
         &self.file
@@ -534,6 +574,63 @@ pub(crate) fn read_string_attr(
 
 /// Longest fixed-length string attribute read (a population name).
 const MAX_STRING_ATTR_BYTES: usize = 1 << 16;
+
+/// The populations of [`EdgeFile::choose_populations`]: those that opened, in order, and those
+/// that did not, with their errors.
+pub struct ChosenPopulations {
+    /// The populations that opened.
+    pub opened: Vec<EdgePopulation>,
+    /// The names that did not open, with why.
+    pub broken: Vec<(String, Error)>,
+    /// Whether the caller named the populations (then none is left out behind its back).
+    pub named: bool,
+}
+
+impl ChosenPopulations {
+    /// The note for a run that cannot count the populations `bad`: how to leave them out by
+    /// naming the others (`others` writes their names as the caller's own option does). `None`
+    /// when the caller named the populations, or when no other one is left.
+    pub fn leave_out_note(
+        &self,
+        bad: &[&str],
+        others: impl FnOnce(&[&str]) -> String,
+    ) -> Option<String> {
+        let good: Vec<&str> = self
+            .opened
+            .iter()
+            .map(EdgePopulation::name)
+            .filter(|n| !bad.contains(n))
+            .collect();
+        if self.named || good.is_empty() {
+            return None;
+        }
+        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
+        Some(format!(
+            "to leave {} out, name the others: {}",
+            bad.join(", "),
+            others(&good)
+        ))
+    }
+
+    /// The error of the first population that did not open, with the note of
+    /// [`ChosenPopulations::leave_out_note`] for all of them; `Ok` when every one opened.
+    ///
+    /// # Errors
+    /// That population's error.
+    pub fn check(&mut self, others: impl FnOnce(&[&str]) -> String) -> Result<()> {
+        if self.broken.is_empty() {
+            return Ok(());
+        }
+        let bad: Vec<String> = self.broken.iter().map(|(n, _)| n.clone()).collect();
+        let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+        let note = self.leave_out_note(&bad, others);
+        let (_, first) = self.broken.swap_remove(0);
+        Err(match note {
+            Some(note) => first.with_note(&note),
+            None => first,
+        })
+    }
+}
 
 /// One SONATA edge population: `/edges/<name>` of an [`EdgeFile`].
 #[derive(Debug, Clone)]

@@ -32,5 +32,7 @@ pub mod schema;
 pub use config::CircuitConfig;
 
 pub(crate) use edges::open_hdf5 as open_hdf5_file;
-pub use edges::{EdgeFile, EdgePopulation, IdChunk, IdChunks, IdColumn, IdDtype};
+pub use edges::{
+    ChosenPopulations, EdgeFile, EdgePopulation, IdChunk, IdChunks, IdColumn, IdDtype,
+};
 pub use nodes::{NodeFile, NodePopulation};

@@ -99,63 +99,16 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         ));
     }
     let file = EdgeFile::open(&args.file)?;
-    let names = if args.populations.is_empty() {
-        let all = file.population_names()?;
-        if all.is_empty() {
-            return Err(Error::invalid(
-                sonata_census::Location::file(&args.file).dataset("/edges"),
-                "the file has no edge population",
-            ));
-        }
-        all
-    } else {
-        let mut seen = Vec::new();
-        for p in &args.populations {
-            if !seen.contains(p) {
-                seen.push(p.clone());
-            }
-        }
-        seen
-    };
-    // Open every population first: a typo in the last name fails before hours of counting.
     // Without -p, a broken population stops the run (no output, as any failure), and the error
-    // names the populations that can be counted.
-    let mut pops = Vec::new();
-    let mut broken: Vec<(String, Error)> = Vec::new();
-    for n in &names {
-        match file.population(n) {
-            Ok(pop) => pops.push(pop),
-            Err(e) => broken.push((n.clone(), e)),
-        }
-    }
-    // What to do when the populations `bad` cannot be counted: name the others (only without
-    // -p: a population the user named is not left out behind their back).
-    let leave_out = |bad: &[&str]| -> Option<String> {
-        let good: Vec<String> = pops
-            .iter()
-            .map(|p| p.name())
-            .filter(|n| !bad.contains(n))
+    // names the populations that can be counted (-p NAME for each).
+    let mut chosen = file.choose_populations(&args.populations)?;
+    let others = |good: &[&str]| -> String {
+        good.iter()
             .map(|n| format!("-p {n}"))
-            .collect();
-        if !args.populations.is_empty() || good.is_empty() {
-            return None;
-        }
-        let bad: Vec<String> = bad.iter().map(|n| format!("'{n}'")).collect();
-        Some(format!(
-            "to leave {} out, name the others: {}",
-            bad.join(", "),
-            good.join(" ")
-        ))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
-    if !broken.is_empty() {
-        let bad: Vec<&str> = broken.iter().map(|(n, _)| n.as_str()).collect();
-        let note = leave_out(&bad);
-        let (_, first) = broken.swap_remove(0);
-        return Err(match note {
-            Some(note) => first.with_note(&note),
-            None => first,
-        });
-    }
+    chosen.check(others)?;
     let options = CensusOptions {
         nodes_count: args.nodes_count,
         chunk_len: args.chunk_len,
@@ -175,7 +128,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let mut writer = CensusWriter::create(&args.output, args.force.force)?;
     let mut censuses = Vec::new();
     let mut backend_once = sonata_census::census::BackendOnce::default();
-    for pop in &pops {
+    for pop in &chosen.opened {
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
         let mut notes = Vec::new();
@@ -196,7 +149,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             }
         }
         let (census, spilled) = census.map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => match leave_out(&[pop.name()]) {
+            Error::InvalidData { .. } => match chosen.leave_out_note(&[pop.name()], others) {
                 Some(note) => e.with_note(&note),
                 None => e,
             },
