@@ -331,9 +331,20 @@ fn first_target_beyond(
     space: &TargetSpace,
     at: &Location,
 ) -> crate::error::Error {
-    let row = chunk.targets.iter().position(|&t| t >= limit).unwrap_or(0);
-    let target = chunk.targets.get(row).copied().unwrap_or(limit);
-    target_beyond(at, target, chunk.first_edge + row as u64, space)
+    first_target_beyond_in(&chunk.targets, chunk.first_edge, limit, space, at)
+}
+
+/// The error for the first of `targets` (rows from `first_edge` on) at or beyond `limit`.
+fn first_target_beyond_in(
+    targets: &[u64],
+    first_edge: u64,
+    limit: u64,
+    space: &TargetSpace,
+    at: &Location,
+) -> crate::error::Error {
+    let row = targets.iter().position(|&t| t >= limit).unwrap_or(0);
+    let target = targets.get(row).copied().unwrap_or(limit);
+    target_beyond(at, target, first_edge + row as u64, space)
 }
 
 /// The folder spill files go to: the caller's, or the system's temporary folder.

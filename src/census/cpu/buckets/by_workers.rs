@@ -94,23 +94,16 @@ pub(super) fn partition(
                     stop(row, Stop::Failed(e));
                     break;
                 }
-                let any_here = ss.iter().fold(0, |acc, &s| acc | s);
-                let targets_pack =
-                    target_end.is_none_or(|end| ts.iter().fold(0, |m, &t| m.max(t)) < end);
-                if any_here.checked_shr(source_bits).unwrap_or(0) != 0 || !targets_pack {
+                if !block_packs(ts, ss, source_bits, target_end) {
                     stop(row, Stop::DoesNotPack);
                     break;
                 }
-                let (max_target, _) = push_packed(bucketing, ts, ss, set, source_bits);
+                let (max_target, any_here) = push_packed(bucketing, ts, ss, set, source_bits);
                 if let Some(limit) = space.n_targets
                     && max_target >= limit
                 {
-                    let i = ts.iter().position(|&t| t >= limit).unwrap_or(0);
-                    let target = ts.get(i).copied().unwrap_or(limit);
-                    stop(
-                        row,
-                        Stop::Failed(target_beyond(at, target, row + i as u64, space)),
-                    );
+                    let e = first_target_beyond_in(ts, row, limit, space, at);
+                    stop(row, Stop::Failed(e));
                     break;
                 }
                 if max_target > u64::from(u32::MAX) {

@@ -624,22 +624,25 @@ mod tests;
 
 use group::*;
 
-/// Whether every edge of a chunk packs: sources below `2^source_bits` (their bitwise or, which
-/// vectorises, has no higher bit) and, when given, targets below `target_end`.
+/// Whether every edge of a chunk packs ([`block_packs`], pieces in parallel).
 fn packs(targets: &[u64], sources: &[u64], source_bits: u32, target_end: Option<u64>) -> bool {
-    let sources_pack = sources
+    targets
         .par_chunks(MIN_PIECE)
-        .map(|ss| ss.iter().fold(0, |acc, &s| acc | s))
-        .reduce(|| 0, |a, b| a | b)
-        .checked_shr(source_bits)
-        .unwrap_or(0)
-        == 0;
-    sources_pack
-        && target_end.is_none_or(|end| {
-            targets
-                .par_chunks(MIN_PIECE)
-                .all(|ts| ts.iter().fold(0, |m, &t| m.max(t)) < end)
-        })
+        .zip(sources.par_chunks(MIN_PIECE))
+        .all(|(ts, ss)| block_packs(ts, ss, source_bits, target_end))
+}
+
+/// Whether every edge packs: sources below `2^source_bits` (their bitwise or, which
+/// vectorises, has no higher bit) and, when given, targets below `target_end`.
+fn block_packs(
+    targets: &[u64],
+    sources: &[u64],
+    source_bits: u32,
+    target_end: Option<u64>,
+) -> bool {
+    let any_source = sources.iter().fold(0, |acc, &s| acc | s);
+    any_source.checked_shr(source_bits).unwrap_or(0) == 0
+        && target_end.is_none_or(|end| targets.iter().fold(0, |m, &t| m.max(t)) < end)
 }
 
 /// [`partition`] into packed keys (`local target << source_bits | source`; the caller checked
