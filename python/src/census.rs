@@ -12,6 +12,7 @@ use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sonata_census::census::output::CensusWriter;
+use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
 use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note, NoteKind};
 use sonata_census::progress::Progress;
@@ -125,7 +126,8 @@ fn count_file(
             _ => e,
         })?;
         if let Some(writer) = writer.as_mut() {
-            writer.write(&census)?;
+            let input = Provenance::of(pop, TableKind::Full)?;
+            writer.write_recorded(&census, None, &input)?;
         }
         censuses.push((census, notes));
     }

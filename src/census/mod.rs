@@ -23,7 +23,9 @@ pub mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod limits;
+pub mod lookup;
 pub mod output;
+pub mod provenance;
 pub mod reader;
 pub mod schema;
 pub mod sortedness;

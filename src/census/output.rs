@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
+use super::provenance::Provenance;
 use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
@@ -74,13 +75,33 @@ impl CensusWriter {
         spilled: Option<&SpilledConnections>,
     ) -> Result<()> {
         crate::interrupt::check()?;
-        self.write_tables(census, spilled).map_err(Error::writing)
+        self.write_tables(census, spilled, None)
+            .map_err(Error::writing)
+    }
+
+    /// [`CensusWriter::write_spilled`], recording what the tables were counted from
+    /// ([`Provenance::of`] the population counted): the table kind and the input file's name,
+    /// size and id fingerprint, which let the table file answer neurodamus's readers in place of
+    /// the edge file ([`super::lookup`]). `count` and the Python module write this way.
+    ///
+    /// # Errors
+    /// As [`CensusWriter::write_spilled`].
+    pub fn write_recorded(
+        &mut self,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+        input: &Provenance,
+    ) -> Result<()> {
+        crate::interrupt::check()?;
+        self.write_tables(census, spilled, Some(input))
+            .map_err(Error::writing)
     }
 
     fn write_tables(
         &mut self,
         census: &Census,
         spilled: Option<&SpilledConnections>,
+        input: Option<&Provenance>,
     ) -> Result<()> {
         let at = Location::file(&self.path).population(&census.population);
         let file = self
@@ -119,6 +140,17 @@ impl CensusWriter {
             &at,
         )?;
         write_str_attr(&group, schema::VERSION, crate::VERSION, &at)?;
+        if let Some(input) = input {
+            write_str_attr(&group, schema::TABLE_KIND, input.kind.as_str(), &at)?;
+            write_str_attr(&group, schema::INPUT_FILE, &input.input_file, &at)?;
+            write_scalar_attr(&group, schema::INPUT_SIZE, input.input_size, &at)?;
+            write_str_attr(
+                &group,
+                schema::INPUT_FINGERPRINT,
+                &input.id_fingerprint,
+                &at,
+            )?;
+        }
         write_dataset(
             &group,
             schema::TARGET_SYNAPSE_COUNT,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
+use super::provenance::{Provenance, TableKind};
 use super::schema::{self, UNKNOWN_POPULATION};
 use super::{Census, Sortedness};
 use crate::error::{Error, H5Context, Location, Result};
@@ -84,6 +85,61 @@ impl CensusFile {
         self.file
             .group(name)
             .is_ok_and(|g| g.link_exists(schema::TARGET_NSYNS_TOTAL))
+    }
+
+    /// The HDF5 group of census population `name`.
+    pub(crate) fn group(&self, name: &str) -> hdf5::Result<hdf5::Group> {
+        self.file.group(name)
+    }
+
+    /// What census population `name` records of its input ([`Provenance`]), or `None` when it
+    /// records nothing (files of earlier versions, tables written without a record).
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] when a recorded attribute cannot be read;
+    /// [`Error::InvalidData`] for a table kind this version does not know.
+    pub fn provenance(&self, name: &str) -> Result<Option<Provenance>> {
+        let at = Location::file(&self.path).population(name);
+        let g = self
+            .file
+            .group(name)
+            .ok()
+            .filter(is_census_group)
+            .ok_or_else(|| Error::PopulationNotFound {
+                at: Location::file(&self.path),
+                name: name.to_string(),
+                available: self.populations.clone(),
+            })?;
+        if g.attr(schema::TABLE_KIND).is_err() {
+            return Ok(None);
+        }
+        let text = |attr: &str| -> Result<String> {
+            let at = at.dataset(&format!("@{attr}"));
+            crate::sonata::global_heap::check(&at)?;
+            let s = g
+                .attr(attr)
+                .and_then(|a| a.read_scalar::<VarLenUnicode>())
+                .at(&at)?;
+            Ok(String::from_utf8_lossy(s.as_bytes()).into_owned())
+        };
+        let kind_text = text(schema::TABLE_KIND)?;
+        let kind = TableKind::parse(&kind_text).ok_or_else(|| {
+            Error::invalid(
+                at.dataset(&format!("@{}", schema::TABLE_KIND)),
+                format!(
+                    "unknown table kind {kind_text:?} (made by a later sonata-census?)"
+                ),
+            )
+        })?;
+        Ok(Some(Provenance {
+            input_file: text(schema::INPUT_FILE)?,
+            input_size: g
+                .attr(schema::INPUT_SIZE)
+                .and_then(|a| a.read_scalar::<u64>())
+                .at(&at.dataset(&format!("@{}", schema::INPUT_SIZE)))?,
+            id_fingerprint: text(schema::INPUT_FINGERPRINT)?,
+            kind,
+        }))
     }
 
     /// Reads census population `name` and checks its tables against each other. The census's

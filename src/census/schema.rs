@@ -7,7 +7,9 @@
 //!                                                target_node_population, edge_count (uint64),
 //!                                                sorted_by_target (uint8),
 //!                                                sonata_census_version; also
-//!                                                sorted_by_target_source (uint8), n_targets (uint64)
+//!                                                sorted_by_target_source (uint8), n_targets (uint64);
+//!                                                when the input is recorded (`count`): table_kind,
+//!                                                input_file, input_size (uint64), input_fingerprint
 //! /<edge population>/target_synapse_count        uint64 [n_targets]
 //! /<edge population>/target_connection_count     uint64 [n_targets]
 //! /<edge population>/connections/target_offsets  uint64 [n_targets + 1]
@@ -33,6 +35,16 @@ pub const SORTED_BY_TARGET: &str = "sorted_by_target";
 pub const SORTED_BY_TARGET_SOURCE: &str = "sorted_by_target_source";
 /// Attribute: the version of sonata-census that wrote the file.
 pub const VERSION: &str = "sonata_census_version";
+
+/// Attribute: what the tables count (`full`, `restricted`, `efferent`, `partial`:
+/// [`super::provenance::TableKind`]).
+pub const TABLE_KIND: &str = "table_kind";
+/// Attribute: the name (last path component) of the edge file counted.
+pub const INPUT_FILE: &str = "input_file";
+/// Attribute (uint64): the size in bytes of the edge file counted.
+pub const INPUT_SIZE: &str = "input_size";
+/// Attribute: the fingerprint of the id columns counted ([`super::provenance::fingerprint`]).
+pub const INPUT_FINGERPRINT: &str = "input_fingerprint";
 
 /// Dataset: synapses (edges) per target.
 pub const TARGET_SYNAPSE_COUNT: &str = "target_synapse_count";

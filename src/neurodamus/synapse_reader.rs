@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+use crate::census::lookup::{ConnectionRows, TableLookup};
 use crate::census::{Census, CensusOptions, census_population};
 use crate::error::{Error, Location, Result, Setting};
 use crate::progress::Progress;
@@ -238,6 +239,8 @@ pub struct SonataReader {
     syn_params: HashMap<u64, SynapseParameters>,
     counts: HashMap<u64, BTreeMap<u64, u64>>,
     census: Option<Census>,
+    /// A census table file answering the counts ([`SonataReader::use_census_tables`]).
+    tables: Option<TableLookup>,
     /// The data refused an automatic census (see `census_for_large_batch`): do not try again.
     census_refused: bool,
 }
@@ -304,6 +307,7 @@ impl SonataReader {
             syn_params: HashMap::new(),
             counts: HashMap::new(),
             census: None,
+            tables: None,
             census_refused: false,
         })
     }
@@ -486,6 +490,26 @@ impl SonataReader {
         Ok(())
     }
 
+    /// Answers every later [`SonataReader::get_counts`] and [`SonataReader::get_conn_counts`]
+    /// from the census table file `path` (written by `count` from this population), reading only
+    /// the rows of the targets asked about and never the edge file's id columns. The answers are
+    /// those of the edge file.
+    ///
+    /// # Errors
+    /// As [`TableLookup::open`] (not a census table file, no such population, not a full census,
+    /// no record of its input) and [`TableLookup::check_input`] (tables of another input).
+    pub fn use_census_tables(&mut self, path: &Path) -> Result<()> {
+        let tables = TableLookup::open(path, self.pop.name())?;
+        tables.check_input(&self.pop)?;
+        self.tables = Some(tables);
+        Ok(())
+    }
+
+    /// The census table file answering the counts, if any.
+    pub fn census_tables(&self) -> Option<&TableLookup> {
+        self.tables.as_ref()
+    }
+
     /// Whether counts are answered from a census (after [`SonataReader::count_with_census`], or
     /// automatically after a batch covering half of a large population).
     pub fn uses_census(&self) -> bool {
@@ -502,6 +526,18 @@ impl SonataReader {
     /// errors.
     pub fn get_counts(&mut self, tgids: &[u64]) -> Result<Vec<(u64, u64)>> {
         let mut out: Vec<(u64, u64)> = Vec::new();
+        if let Some(tables) = &self.tables {
+            let mut found: Vec<u64> = tgids
+                .iter()
+                .copied()
+                .filter(|&t| tables.synapses(t) > 0)
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            out.extend(found.into_iter().map(|t| (t, tables.synapses(t))));
+            append_absent(&mut out, tgids);
+            return Ok(out);
+        }
         // A census answers without the index: a file without one is counted after
         // `count_with_census` (only the lookup path needs `indices/target_to_source`).
         let selection = if self.census.is_none() {
@@ -530,12 +566,7 @@ impl SonataReader {
                 }
             }
         }
-        let mut present: HashSet<u64> = out.iter().map(|&(t, _)| t).collect();
-        for &gid in tgids {
-            if present.insert(gid) {
-                out.push((gid, 0));
-            }
-        }
+        append_absent(&mut out, tgids);
         Ok(out)
     }
 
@@ -547,6 +578,16 @@ impl SonataReader {
     /// # Errors
     /// As [`SonataReader::get_counts`].
     pub fn get_conn_counts(&mut self, tgids: &[u64]) -> Result<Vec<(u64, BTreeMap<u64, u64>)>> {
+        if let Some(tables) = &self.tables {
+            let mut seen = HashSet::new();
+            let unique: Vec<u64> = tgids.iter().copied().filter(|t| seen.insert(*t)).collect();
+            let rows = tables.connections(&unique)?;
+            return Ok(unique
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| (t, rows.of(i).collect()))
+                .collect());
+        }
         if self.census.is_none() && !self.census_refused {
             let selection = self.pop.afferent_edges(tgids)?;
             self.census_for_large_batch(&selection)?;
@@ -600,6 +641,30 @@ impl SonataReader {
             .filter(|t| seen.insert(**t))
             .map(|t| (*t, self.counts.get(t).cloned().unwrap_or_default()))
             .collect())
+    }
+
+    /// `get_conn_counts(tgids)` as arrays, for bulk use: the connections of each of `tgids` in
+    /// order (duplicates kept; ids without edges have none), without building maps. Answered
+    /// from the census table file or the census when there is one, else through the index.
+    ///
+    /// # Errors
+    /// As [`SonataReader::get_conn_counts`].
+    pub fn get_conn_counts_arrays(&mut self, tgids: &[u64]) -> Result<ConnectionRows> {
+        if let Some(tables) = &self.tables {
+            return tables.connections(tgids);
+        }
+        let answers: HashMap<u64, BTreeMap<u64, u64>> =
+            self.get_conn_counts(tgids)?.into_iter().collect();
+        let mut rows = ConnectionRows::default();
+        rows.offsets.push(0);
+        for t in tgids {
+            for (&s, &n) in answers.get(t).into_iter().flatten() {
+                rows.sources.push(s);
+                rows.synapses.push(n);
+            }
+            rows.offsets.push(rows.sources.len() as u64);
+        }
+        Ok(rows)
     }
 
     fn location(&self, dataset: &str) -> Location {
@@ -891,5 +956,16 @@ fn gather(values: &AttributeValues, rows: &[usize]) -> AttributeValues {
         AttributeValues::UInt(v) => AttributeValues::UInt(pick(v, rows)),
         AttributeValues::Float(v) => AttributeValues::Float(pick(v, rows)),
         AttributeValues::Str(v) => AttributeValues::Str(pick(v, rows)),
+    }
+}
+
+/// Appends `(gid, 0)` for every id of `tgids` not in `out` yet, in request order (neurodamus's
+/// `get_counts` lists the ids without edges after those found).
+fn append_absent(out: &mut Vec<(u64, u64)>, tgids: &[u64]) {
+    let mut present: HashSet<u64> = out.iter().map(|&(t, _)| t).collect();
+    for &gid in tgids {
+        if present.insert(gid) {
+            out.push((gid, 0));
+        }
     }
 }

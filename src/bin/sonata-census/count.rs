@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 use sonata_census::census::output::CensusWriter;
+use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::{
     Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, census_population_spilled,
 };
@@ -155,7 +156,8 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             },
             _ => e,
         })?;
-        writer.write_spilled(&census, spilled.as_ref())?;
+        let input = Provenance::of(pop, TableKind::Full)?;
+        writer.write_recorded(&census, spilled.as_ref(), &input)?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
         censuses.push(census);
     }

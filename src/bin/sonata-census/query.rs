@@ -23,12 +23,16 @@ const COUNTS_HELP: &str = "\
 Examples:
   sonata-census query counts edges.h5 -p All__All__chemical --targets 0,1,2
   # Many targets: one id per line; one census of the whole population answers them
-  sonata-census query counts edges.h5 --targets @ids.txt --census --backend cpu";
+  sonata-census query counts edges.h5 --targets @ids.txt --census --backend cpu
+  # Answered from census tables made once (`count edges.h5 -o tables.h5`): only the targets'
+  # rows of tables.h5 are read
+  sonata-census query counts edges.h5 --targets @ids.txt --tables tables.h5";
 
 const CONN_COUNTS_HELP: &str = "\
 Examples:
   sonata-census query conn-counts edges.h5 -p All__All__chemical --targets 0,1,2
-  sonata-census query conn-counts edges.h5 --targets @targets.txt --census";
+  sonata-census query conn-counts edges.h5 --targets @targets.txt --census
+  sonata-census query conn-counts edges.h5 --targets @targets.txt --tables tables.h5";
 
 const SYNAPSES_HELP: &str = "\
 Examples:
@@ -85,8 +89,13 @@ pub struct TargetsArgs {
     pub targets: String,
     /// Count the whole population once with the census engine and answer from it (for lists
     /// covering much of the population) instead of reading the targets' edges through the index.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tables")]
     pub census: bool,
+    /// Answer from census tables that `sonata-census count FILE -o TABLES.h5` wrote, reading
+    /// only the targets' rows (not the edge file's id columns); tables of another input are
+    /// refused.
+    #[arg(long, value_name = "TABLES.h5")]
+    pub tables: Option<PathBuf>,
     /// Census engine with --census: auto picks a real GPU when there is one, else the CPU.
     // No `env`: SONATA_CENSUS_BACKEND would then count as given and require --census.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, requires = "census")]
@@ -173,9 +182,13 @@ fn open(file: &FileArgs, options: ReaderOptions) -> Result<SonataReader> {
     SonataReader::open(&file.file, file.population.as_deref(), options)
 }
 
-/// The reader of `counts` / `conn-counts`, with the census counted first under `--census`.
+/// The reader of `counts` / `conn-counts`, with the census counted first under `--census`, or
+/// answering from `--tables`.
 fn open_counting(args: &TargetsArgs) -> Result<SonataReader> {
     let mut reader = open(&args.file, ReaderOptions::default())?;
+    if let Some(tables) = &args.tables {
+        reader.use_census_tables(tables)?;
+    }
     if args.census {
         let options = CensusOptions {
             backend: args.backend.into(),
