@@ -20,9 +20,7 @@ use sonata_census::census::lookup::TableLookup;
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::{Backend, CensusOptions, census_population};
-use sonata_census::generate::{
-    EdgeOrder, GenerateOptions, GeneratedIdDtype, IdStorage, generate,
-};
+use sonata_census::generate::{EdgeOrder, GenerateOptions, GeneratedIdDtype, IdStorage, generate};
 use sonata_census::neurodamus::{ReaderOptions, SonataReader};
 use sonata_census::progress::Progress;
 use sonata_census::{EdgeFile, Error};
@@ -111,7 +109,8 @@ fn reference_reader(edges: &Path, population: &str) -> SonataReader {
 fn assert_tables_answer_as_edges(edges: &Path, tables: &Path, populations: &[String], what: &str) {
     for population in populations {
         let mut want = reference_reader(edges, population);
-        let mut got = SonataReader::open(edges, Some(population), ReaderOptions::default()).unwrap();
+        let mut got =
+            SonataReader::open(edges, Some(population), ReaderOptions::default()).unwrap();
         got.use_census_tables(tables).unwrap();
         let n_targets = got.census_tables().unwrap().n_targets();
         for (i, list) in target_lists(n_targets, 7).iter().enumerate() {
@@ -246,7 +245,9 @@ fn tables_of_another_input_are_refused_naming_both_files() {
     std::fs::copy(&edges, &other).unwrap();
     locked(|| {
         let f = hdf5::File::open_rw(&other).unwrap();
-        let ds = f.dataset("edges/All__All__chemical/target_node_id").unwrap();
+        let ds = f
+            .dataset("edges/All__All__chemical/target_node_id")
+            .unwrap();
         let mut first = ds.read_slice_1d::<u64, _>(0..1).unwrap().to_vec();
         first[0] = (first[0] + 1) % 200;
         ds.write_slice(&first, 0..1).unwrap();
@@ -257,11 +258,16 @@ fn tables_of_another_input_are_refused_naming_both_files() {
     );
     let e = open_with_tables(&other, &tables).unwrap_err().to_string();
     assert!(e.contains("fingerprints differ"), "{e}");
-    assert!(e.contains(path_str(&tables)) && e.contains(path_str(&other)), "{e}");
+    assert!(
+        e.contains(path_str(&tables)) && e.contains(path_str(&other)),
+        "{e}"
+    );
 
     // Another file of another size.
     let (other_edges, _) = circuit(edited.path().join("b").as_path().tap_mkdir(), 2);
-    let e = open_with_tables(&other_edges, &tables).unwrap_err().to_string();
+    let e = open_with_tables(&other_edges, &tables)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bytes") || e.contains("edges"), "{e}");
 
     // A renamed copy: the name is part of the record, and the message says why.
@@ -292,7 +298,8 @@ fn tables_that_cannot_answer_are_refused() {
     locked(|| {
         let file = EdgeFile::open(&edges).unwrap();
         let pop = file.population("All__All__chemical").unwrap();
-        let census = census_population(&pop, &CensusOptions::default(), &Progress::hidden()).unwrap();
+        let census =
+            census_population(&pop, &CensusOptions::default(), &Progress::hidden()).unwrap();
         let mut w = CensusWriter::create(&bare, false).unwrap();
         w.write(&census).unwrap();
         w.finish().unwrap();
@@ -346,7 +353,10 @@ fn tables_that_cannot_answer_are_refused() {
     });
     let mut reader = open_with_tables(&edges, &damaged).unwrap();
     let e = reader.get_conn_counts(&[target]).unwrap_err().to_string();
-    assert!(e.contains(&format!("target {target}")) && e.contains("damaged"), "{e}");
+    assert!(
+        e.contains(&format!("target {target}")) && e.contains("damaged"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -371,7 +381,11 @@ fn count_records_its_input_deterministically_from_any_folder() {
                 .output()
                 .unwrap()
         });
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let a = dir.path().join("a.h5");
     run(dir.path(), path_str(&edges), path_str(&a));
@@ -399,7 +413,11 @@ fn count_records_its_input_deterministically_from_any_folder() {
                     .output()
                     .unwrap()
             });
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             out.stdout
         };
         let plain = query(&[]);

@@ -298,12 +298,10 @@ impl TableLookup {
 
     /// Connection rows of `target`: `[start, end)` of the connection table.
     fn rows_of(&self, target: u64) -> (u64, u64) {
-        match usize::try_from(target).ok().and_then(|t| {
-            Some((*self.offsets.get(t)?, *self.offsets.get(t.checked_add(1)?)?))
-        }) {
-            Some(range) => range,
-            None => (0, 0),
-        }
+        usize::try_from(target)
+            .ok()
+            .and_then(|t| Some((*self.offsets.get(t)?, *self.offsets.get(t.checked_add(1)?)?)))
+            .unwrap_or_default()
     }
 
     /// The connections of each of `targets` (any order, duplicates allowed; targets without

@@ -100,8 +100,8 @@ impl Provenance {
     /// `input` (the record of the edge population opened), or `None` when they are.
     pub fn mismatch(&self, input: &Provenance) -> Option<String> {
         if self.input_file != input.input_file {
-            let same_data = self.input_size == input.input_size
-                && self.id_fingerprint == input.id_fingerprint;
+            let same_data =
+                self.input_size == input.input_size && self.id_fingerprint == input.id_fingerprint;
             Some(format!(
                 "they were counted from a file named {:?}{}",
                 self.input_file,

@@ -126,9 +126,7 @@ impl CensusFile {
         let kind = TableKind::parse(&kind_text).ok_or_else(|| {
             Error::invalid(
                 at.dataset(&format!("@{}", schema::TABLE_KIND)),
-                format!(
-                    "unknown table kind {kind_text:?} (made by a later sonata-census?)"
-                ),
+                format!("unknown table kind {kind_text:?} (made by a later sonata-census?)"),
             )
         })?;
         Ok(Some(Provenance {
