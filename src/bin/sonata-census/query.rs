@@ -32,7 +32,7 @@ const CONN_COUNTS_HELP: &str = "\
 Examples:
   sonata-census query conn-counts edges.h5 -p All__All__chemical --targets 0,1,2
   sonata-census query conn-counts edges.h5 --targets @targets.txt --census
-  sonata-census query conn-counts edges.h5 --targets @targets.txt --tables tables.h5";
+  sonata-census query conn-counts edges.h5 --targets @ids.txt --tables tables.h5";
 
 const SYNAPSES_HELP: &str = "\
 Examples:

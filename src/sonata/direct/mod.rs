@@ -392,6 +392,12 @@ impl DirectColumn {
         }
     }
 
+    /// Whether the column is one contiguous block (each read is one `pread`, so that reading
+    /// scattered ranges one by one costs little more than their bytes).
+    pub(crate) fn is_contiguous(&self) -> bool {
+        matches!(self.storage, Storage::Contiguous { .. })
+    }
+
     /// Reads rows `start .. start + out.len()` into `out`: u64 values for an unsigned column, the
     /// bit patterns of the sign-extended i64 values for a signed one.
     ///
