@@ -14,6 +14,7 @@ use crate::error::{Error, Location, Result, Setting};
 use crate::progress::Progress;
 use crate::selection::Selection;
 use crate::sonata::attributes::AttributeValues;
+use crate::sonata::index::{EdgeIndex, IndexDirection};
 use crate::sonata::{EdgeFile, EdgePopulation};
 
 use super::synapse_params::{
@@ -241,6 +242,8 @@ pub struct SonataReader {
     census: Option<Census>,
     /// A census table file answering the counts ([`SonataReader::use_census_tables`]).
     tables: Option<TableLookup>,
+    /// The target and source indices, opened (and held in memory when small) at their first use.
+    indices: [std::cell::OnceCell<EdgeIndex>; 2],
     /// The data refused an automatic census (see `census_for_large_batch`): do not try again.
     census_refused: bool,
 }
@@ -308,6 +311,7 @@ impl SonataReader {
             counts: HashMap::new(),
             census: None,
             tables: None,
+            indices: Default::default(),
             census_refused: false,
         })
     }
@@ -541,7 +545,7 @@ impl SonataReader {
         // A census answers without the index: a file without one is counted after
         // `count_with_census` (only the lookup path needs `indices/target_to_source`).
         let selection = if self.census.is_none() {
-            let selection = self.pop.afferent_edges(tgids)?;
+            let selection = self.lookup(IndexDirection::TargetToSource, tgids)?;
             self.census_for_large_batch(&selection)?;
             Some(selection)
         } else {
@@ -589,7 +593,7 @@ impl SonataReader {
                 .collect());
         }
         if self.census.is_none() && !self.census_refused {
-            let selection = self.pop.afferent_edges(tgids)?;
+            let selection = self.lookup(IndexDirection::TargetToSource, tgids)?;
             self.census_for_large_batch(&selection)?;
         }
         if let Some(census) = &self.census {
@@ -619,7 +623,7 @@ impl SonataReader {
         if !missing.is_empty() {
             missing.sort_unstable();
             missing.dedup();
-            let selection = self.pop.afferent_edges(&missing)?;
+            let selection = self.lookup(IndexDirection::TargetToSource, &missing)?;
             let targets = self.pop.target_ids().read_selection(&selection)?;
             let sources = self.pop.source_ids().read_selection(&selection)?;
             let mut pairs: Vec<(u64, u64)> = targets.into_iter().zip(sources).collect();
@@ -667,6 +671,27 @@ impl SonataReader {
         Ok(rows)
     }
 
+    /// The edges of `ids` through the population's index in `direction` (libsonata's
+    /// `afferent_edges` / `efferent_edges`), the index opened once and held in memory when it
+    /// takes at most [`INDEX_IN_MEMORY_BYTES`].
+    fn lookup(&self, direction: IndexDirection, ids: &[u64]) -> Result<Selection> {
+        let cell = &self.indices[usize::from(direction == IndexDirection::SourceToTarget)];
+        if cell.get().is_none()
+            && let Some(index) = EdgeIndex::open(&self.pop, direction)?
+        {
+            // A table that cannot be read whole stays in the file: lookups then report what
+            // they cannot read, for the rows they need.
+            let held = index.held_in_memory(INDEX_IN_MEMORY_BYTES);
+            let _ = cell.set(held.unwrap_or(index));
+        }
+        match (cell.get(), direction) {
+            (Some(index), _) => index.resolve(ids),
+            // No index: the population's own error.
+            (None, IndexDirection::TargetToSource) => self.pop.afferent_edges(ids),
+            (None, IndexDirection::SourceToTarget) => self.pop.efferent_edges(ids),
+        }
+    }
+
     fn location(&self, dataset: &str) -> Location {
         self.pop.location().dataset(dataset)
     }
@@ -675,9 +700,15 @@ impl SonataReader {
     /// looked-up id.
     fn fetch(&self, ids: &[u64], first_only: bool) -> Result<Fetched> {
         let (selection, column) = if self.options.variant.lookup_by_target {
-            (self.pop.afferent_edges(ids)?, self.pop.target_ids())
+            (
+                self.lookup(IndexDirection::TargetToSource, ids)?,
+                self.pop.target_ids(),
+            )
         } else {
-            (self.pop.efferent_edges(ids)?, self.pop.source_ids())
+            (
+                self.lookup(IndexDirection::SourceToTarget, ids)?,
+                self.pop.source_ids(),
+            )
         };
         let mut lookup = column.read_selection(&selection)?;
         let mut edges = selection.flatten();
@@ -958,6 +989,11 @@ fn gather(values: &AttributeValues, rows: &[usize]) -> AttributeValues {
         AttributeValues::Str(v) => AttributeValues::Str(pick(v, rows)),
     }
 }
+
+/// Largest index (both tables, 16 B per row) a reader holds in memory: 64 MiB, an index of about
+/// two million nodes of a file sorted by target. Larger ones are read from the file at each
+/// lookup, only the rows needed.
+pub const INDEX_IN_MEMORY_BYTES: u64 = 64 << 20;
 
 /// Appends `(gid, 0)` for every id of `tgids` not in `out` yet, in request order (neurodamus's
 /// `get_counts` lists the ids without edges after those found).

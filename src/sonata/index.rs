@@ -155,6 +155,25 @@ impl IndexTable {
         }
     }
 
+    /// This table read whole into memory (its rows' raw words, as [`IndexTable::in_memory`]):
+    /// checks still happen row by row as [`EdgeIndex::resolve`] reads them.
+    fn held_in_memory(&self) -> Result<Self> {
+        let Storage::File(_) = &self.storage else {
+            return Ok(self.clone());
+        };
+        let words = usize::try_from(self.rows.saturating_mul(2)).map_err(|_| {
+            Error::invalid(self.at.clone(), "the table does not fit in memory")
+        })?;
+        let mut all = vec![0u64; words];
+        self.read_rows_into(0, &mut all)?;
+        Ok(IndexTable {
+            rows: self.rows,
+            storage: Storage::Memory(all),
+            at: self.at.clone(),
+            signed: self.signed,
+        })
+    }
+
     /// Reads rows `start .. start + out.len() / 2` as `u64` pairs, flattened, into `out`.
     ///
     /// Signed datasets are read as `i64` and left as their bit patterns: a block read also covers
@@ -305,6 +324,28 @@ impl EdgeIndex {
             merge_gap_rows,
             max_block_rows,
         }
+    }
+
+    /// This index with both tables read into memory when together they take at most
+    /// `max_bytes` (16 B per row), unchanged otherwise: for a reader answering many small
+    /// lookups (neurodamus's dry run calls `get_conn_counts` thousands of times), which then
+    /// reads no index row from the file again. Resolves give the same selections and the same
+    /// errors (rows are still checked as they are used).
+    ///
+    /// # Errors
+    /// [`Error::Hdf5`] when a table cannot be read.
+    pub fn held_in_memory(&self, max_bytes: u64) -> Result<EdgeIndex> {
+        let bytes = (self.nodes.rows)
+            .saturating_add(self.ranges.rows)
+            .saturating_mul(16);
+        if bytes > max_bytes {
+            return Ok(self.clone());
+        }
+        Ok(EdgeIndex {
+            nodes: self.nodes.held_in_memory()?,
+            ranges: self.ranges.held_in_memory()?,
+            ..self.clone()
+        })
     }
 
     /// Which index this is.
