@@ -335,8 +335,8 @@ def test_neuromodulation_minimal_mode_sets_weight(nd, nd_classes, cli, tmp_path)
 
 
 def test_gap_junction_reader(nd, nd_classes, samples):
-    """neurodamus's tests/unit/test_synapse_reader.py::test_gapjunction_sonata_reader, on the
-    ringtest's electrical edges: the gap-junction parameters of gid 0."""
+    """neurodamus's test_gapjunction_sonata_reader (tests/integration, ringtest's electrical
+    edges; its gid 1 is raw id 0 since neurodamus 4.0): junction ids 2 -> 0, weight 100."""
     path = samples / "openbraininstitute/neurodamus/tests/simulations/ringtest"
     path = path / "local_edges_C_electrical.h5"
     ours_cls, theirs_cls = nd_classes["GapJunctionSynapseReader"]
@@ -345,7 +345,10 @@ def test_gap_junction_reader(nd, nd_classes, samples):
     assert params.dtype == ours_module.GapJunctionConnParameters.dtype()
     theirs = theirs_cls(str(path), "RingC__RingC__electrical").get_synapse_parameters(0)
     assert_records_equal(params, theirs, theirs_cls.Parameters)
-    assert len(params) > 0
+    np.testing.assert_array_equal(params.efferent_junction_id, [2])
+    np.testing.assert_array_equal(params.afferent_junction_id, [0])
+    np.testing.assert_array_equal(params.weight, [100])
+    np.testing.assert_array_equal(params.sgid, [2])
     assert set(params.dtype.names) >= {"efferent_junction_id", "afferent_junction_id", "weight"}
     with h5py.File(path, "r") as f:
         pop = f["edges/RingC__RingC__electrical"]
