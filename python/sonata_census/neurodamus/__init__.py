@@ -14,7 +14,11 @@ Implemented (module ``synapse_reader``, re-exported here):
 - ``SynapseParameters`` and the variant layouts (``GapJunctionConnParameters``,
   ``ModulationConnParameters``, ``PointProcessConnParameters``, ``Exp2SynConnParameters``,
   ``NeuroGliaConnParameters``) with ``all_fields``, ``load_fields``, ``dtype``, ``fields`` and
-  ``make_synapse_parameters_array``.
+  ``make_synapse_parameters_array``;
+- module ``cell_readers`` (neurodamus's ``io.cell_readers``): ``split_round_robin``,
+  ``dry_run_distribution``, ``retrieve_unique_metypes`` (``_retrieve_unique_metypes``, on a
+  node file and population name) and ``load_sonata``, returning plain ``METypeManager`` /
+  ``METypeItem`` equivalents of neurodamus's classes.
 
 The results equal neurodamus's: the same dicts, key and value types (numpy ``uint64`` keys and
 ``int64`` counts for what the file holds, the caller's own objects and ``0`` for the rest),
@@ -61,4 +65,7 @@ __all__ = [
     "Exp2SynConnParameters",
     "NeuroGliaConnParameters",
     "MissingAttributeError",
+    "cell_readers",
 ]
+
+from . import cell_readers  # noqa: E402 - the submodule, after the reader's names
