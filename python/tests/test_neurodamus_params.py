@@ -166,7 +166,8 @@ def test_samples_equal_neurodamus(nd, nd_classes, tmp_path, path, population):
 def enrich(path, seed=3):
     """Adds to group 0 of every population of `path` what generated circuits lack:
     u_hill_coefficient and conductance_scale_factor (calcium scaling, optional fields), two
-    float columns for an override, and NaNs in conductance and in one override column."""
+    columns for an override, the columns of the other reader classes, and NaNs in conductance
+    and in one override column."""
     rng = np.random.default_rng(seed)
     with h5py.File(path, "r+") as f:
         for pop in f["edges"].values():
@@ -178,12 +179,42 @@ def enrich(path, seed=3):
             theta[::7] = np.nan
             group["theta_d"] = theta
             group["volume_CR"] = rng.integers(0, 1000, n).astype(np.int32)
+            # What the other reader classes read (gap junctions, neuromodulation, Exp2Syn,
+            # neuroglia), so that each gives records too.
+            for name in ("efferent_junction_id", "afferent_junction_id", "synapse_id"):
+                group[name] = rng.integers(0, 10**6, n).astype(np.int64)
+            for name in ("astrocyte_section_id", "astrocyte_segment_id"):
+                group[name] = rng.integers(0, 300, n).astype(np.uint32)
+            for name in ("neuromod_strength", "neuromod_dtc", "tau1", "tau2", "erev"):
+                group[name] = rng.normal(0, 5, n).astype(np.float32)
+            group["astrocyte_segment_offset"] = rng.uniform(0, 1, n)
             # NaN in a float field (delay's NaN goes through an int cast: EXEMPT "NaN delay").
             conductance = group["conductance"][()]
             conductance[::11] = np.nan
             del group["conductance"]
             group["conductance"] = conductance
     return path
+
+
+def split_groups(path, copy, k=3):
+    """`path` with its attribute group 0 split into `k` groups (edge e in group e % k, every
+    group with every column): what libsonata refuses and this reader reads (EXEMPT "several
+    attribute groups"), with the records of `path`."""
+    with h5py.File(path, "r") as src, h5py.File(copy, "w") as dst:
+        for name in src:
+            src.copy(src[name], dst, name=name)
+        for pop in dst["edges"].values():
+            n = len(pop["source_node_id"])
+            group_id = np.arange(n) % k
+            columns = {c: v[()] for c, v in pop["0"].items() if isinstance(v, h5py.Dataset)}
+            del pop["0"]
+            for g in range(k):
+                group = pop.create_group(str(g))
+                for c, values in columns.items():
+                    group[c] = values[group_id == g]
+            pop["edge_group_id"] = group_id.astype(np.int64)
+            pop["edge_group_index"] = (np.arange(n) // k).astype(np.uint64)
+    return copy
 
 
 CIRCUITS = {
@@ -227,9 +258,32 @@ def test_generated_circuits_equal_neurodamus(nd, nd_classes, cli, tmp_path, name
         gids = random_gids(n, seed=len(needed)) + [n + 7]
         compared += compare_gids(ours, theirs, gids, f"ca={ca} {needed}", ("U", *scale))
     assert compared > 50
-    # The other reader classes on the same file: records or the same missing attribute.
+    # The other reader classes on the same file (the neuroglial one looks gids up as sources).
     for cls_name, (ours_cls, theirs_cls) in nd_classes.items():
-        compare_gids(ours_cls(path, population), theirs_cls(str(path), population), [0, 1], cls_name)
+        for ca in (None, 1.2):
+            ours = ours_cls(path, population, extracellular_calcium=ca)
+            theirs = theirs_cls(str(path), population, extracellular_calcium=ca)
+            gids = random_gids(n, seed=11)
+            assert compare_gids(ours, theirs, gids, cls_name, ("U",)) == len(gids), cls_name
+
+
+def test_several_groups_are_read(nd, nd_classes, cli, tmp_path):
+    path = enrich(cli.generate(tmp_path / "edges.h5", nodes=150, edges=6000, order="shuffled"))
+    split = split_groups(path, tmp_path / "split.h5")
+    with h5py.File(path, "r") as f:
+        [population] = f["edges"]
+    assert "several attribute groups" in EXEMPT
+    with pytest.raises(Exception, match="single-group"):
+        nd.SonataReader(str(split), population).get_synapse_parameters(0)
+    n = target_index_nodes(path, population)
+    compared = 0
+    for cls_name, (ours_cls, theirs_cls) in nd_classes.items():
+        ours = ours_cls(split, population, extracellular_calcium=1.2)
+        theirs = theirs_cls(str(path), population, extracellular_calcium=1.2)
+        if cls_name == "SonataReader":
+            configure(nd, ours, theirs, ["theta_d"], ["theta_d"])
+        compared += compare_gids(ours, theirs, random_gids(n, seed=9), cls_name, ("U", "theta_d"))
+    assert compared > 100
 
 
 def test_missing_extra_field_raises_as_neurodamus(nd, nd_classes, cli, tmp_path):
