@@ -10,8 +10,8 @@ assembled here into a ``numpy.recarray`` of ``Parameters.dtype(extra_fields)``, 
 per field.
 """
 
-import os
 import operator
+import os
 
 import numpy as np
 
@@ -35,6 +35,9 @@ __all__ = [
 
 #: neurodamus's default time step (NEURON's ``h.dt``), used by the delay patch.
 DEFAULT_DT = 0.025
+
+#: How the library's messages for an absent mandatory attribute begin.
+_MISSING_ATTRIBUTE = ("Missing attribute ", "missing mandatory attribute ")
 
 
 class MissingAttributeError(AttributeError, ValueError):
@@ -381,7 +384,9 @@ class SonataReader:
             try:
                 columns = self._native.synapse_parameters(_gid(gid))
             except ValueError as e:
-                if "issing" in str(e) and "attribute" in str(e):
+                # The library's two words for an absent attribute (while loading, and while
+                # building the record): neurodamus raises AttributeError for both.
+                if any(m in str(e) for m in _MISSING_ATTRIBUTE):
                     raise MissingAttributeError(str(e)) from None
                 raise
             names = [name for name, _ in columns]
