@@ -7,8 +7,11 @@
 //! - [`detached`]: how library work runs (GIL released, Ctrl-C polled, panics caught);
 //! - [`reader`]: `Reader`, the port of neurodamus's `SonataReader` under
 //!   `sonata_census.neurodamus`;
+//! - [`cells`]: neurodamus's cell readers (`split_round_robin`, `dry_run_distribution`,
+//!   `_retrieve_unique_metypes`, `load_sonata`) under `sonata_census.neurodamus.cell_readers`;
 //! - [`errors`]: the library's errors as Python exceptions.
 
+mod cells;
 mod census;
 mod detached;
 mod errors;
@@ -25,5 +28,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(census::read_tables, m)?)?;
     m.add_function(wrap_pyfunction!(census::info, m)?)?;
     m.add_class::<reader::Reader>()?;
+    m.add_function(wrap_pyfunction!(cells::split_round_robin, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::dry_run_distribution, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::retrieve_unique_metypes, m)?)?;
+    m.add_function(wrap_pyfunction!(cells::load_sonata, m)?)?;
     Ok(())
 }

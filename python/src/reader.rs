@@ -6,13 +6,24 @@
 //!
 //! Every call runs off the GIL ([`detached::run`]): a batch of many gids, or the census a batch
 //! covering half of a large population triggers, can take seconds.
+//!
+//! The synapse parameter records come back as one numpy array per field (`int32`, `int64` or
+//! `float64`, in record order), which the Python class assembles into neurodamus's `recarray`
+//! with one assignment per field; the loaded properties (`get_property`) as numpy arrays or
+//! Python ints (neurodamus's scalars).
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use sonata_census::neurodamus::{ReaderOptions, ReaderVariant, SonataReader};
+use pyo3::types::PyDict;
+use sonata_census::neurodamus::{
+    Column, DataColumn, PRELOAD_CHUNK_SIZE, ReaderOptions, ReaderVariant, SonataReader,
+};
+use sonata_census::progress::Progress;
+use sonata_census::sonata::attributes::AttributeValues;
 
 use crate::detached;
 
@@ -139,5 +150,131 @@ impl Reader {
             PyArray1::from_vec(py, sources),
             PyArray1::from_vec(py, as_i64(counts.into_iter())),
         ))
+    }
+
+    /// `configure_override`'s effect: the helper's `NeededAttributes` (extra `float64` fields)
+    /// and `UHillScaleVariables`; an empty list keeps the earlier setting (neurodamus's sticky
+    /// override).
+    fn configure_override(
+        &self,
+        needed_attributes: Vec<String>,
+        uhill_scale_variables: Vec<String>,
+    ) -> PyResult<()> {
+        locked(&self.inner)
+            .map_err(crate::errors::to_py)?
+            .configure_override(&needed_attributes, &uhill_scale_variables);
+        Ok(())
+    }
+
+    /// The override's extra fields, in the order they are appended to the records (by name).
+    fn extra_fields(&self) -> PyResult<Vec<String>> {
+        Ok(locked(&self.inner)
+            .map_err(crate::errors::to_py)?
+            .extra_fields())
+    }
+
+    /// `{attribute: stored type}` (`"float32"`, `"int64"`, ...: the library's names) of the
+    /// population's attributes, first group holding each; the Python class gives loaded
+    /// properties libsonata's dtypes with it.
+    fn attribute_dtypes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let columns = detached::run(py, || {
+            let reader = locked(&self.inner)?;
+            reader.population().attribute_columns()
+        })?;
+        let out = PyDict::new(py);
+        for c in columns {
+            if !out.contains(&c.name)? {
+                out.set_item(&c.name, &c.dtype)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record table of `gid` as `[(field, column)]` in record order (see the module
+    /// documentation).
+    fn synapse_parameters<'py>(
+        &self,
+        py: Python<'py>,
+        gid: u64,
+    ) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+        let table = detached::run(py, || {
+            let mut reader = locked(&self.inner)?;
+            let table = reader.get_synapse_parameters(gid)?;
+            Ok(table
+                .columns()
+                .map(|(name, column)| (name.to_string(), column.clone()))
+                .collect::<Vec<_>>())
+        })?;
+        Ok(table
+            .into_iter()
+            .map(|(name, column)| {
+                let array = match column {
+                    Column::I32(a) => PyArray1::from_owned_array(py, a).into_any(),
+                    Column::I64(a) => PyArray1::from_owned_array(py, a).into_any(),
+                    Column::F64(a) => PyArray1::from_owned_array(py, a).into_any(),
+                };
+                (name, array)
+            })
+            .collect())
+    }
+
+    /// `get_property(gid, name)`: a loaded field of a loaded gid, as a numpy array (`int64`,
+    /// `uint64` or `float64`; the caller casts to the stored type) or an int (a scalar: -1 for an
+    /// absent optional attribute, minimal mode's constants). `KeyError` as neurodamus's
+    /// `self._data[gid][name]`: the gid when it was never loaded, the name when the gid has no
+    /// edges (`EMPTY_DATA`) or the field was not loaded.
+    fn get_property<'py>(&self, py: Python<'py>, gid: u64, name: &str) -> PyResult<Py<PyAny>> {
+        let reader = locked(&self.inner).map_err(crate::errors::to_py)?;
+        let found = reader
+            .get_property(gid, name)
+            .map_err(|_| PyKeyError::new_err(gid))?;
+        let Some(values) = found else {
+            return Err(PyKeyError::new_err(name.to_string()));
+        };
+        Ok(match values {
+            DataColumn::Scalar(v) => v.into_pyobject(py)?.into_any().unbind(),
+            DataColumn::Values(AttributeValues::Int(v)) => {
+                PyArray1::from_slice(py, v).into_any().unbind()
+            }
+            DataColumn::Values(AttributeValues::UInt(v)) => {
+                PyArray1::from_slice(py, v).into_any().unbind()
+            }
+            DataColumn::Values(AttributeValues::Float(v)) => {
+                PyArray1::from_slice(py, v).into_any().unbind()
+            }
+            DataColumn::Values(AttributeValues::Str(v)) => v.clone().into_pyobject(py)?.unbind(),
+        })
+    }
+
+    /// `preload_data(gids, minimal_mode)`: nothing unless `minimal_mode` and at least
+    /// [`PRELOAD_CHUNK_SIZE`] gids (neurodamus's rule), else the gids in chunks of that size.
+    /// Ctrl-C is noticed between chunks: the library's reads of one chunk do not poll the flag,
+    /// so the chunks are handed over here one at a time.
+    fn preload_data(
+        &self,
+        py: Python<'_>,
+        gids: PyReadonlyArray1<'_, u64>,
+        minimal_mode: bool,
+    ) -> PyResult<()> {
+        let gids = gids.as_array().to_vec();
+        if !minimal_mode || gids.len() < PRELOAD_CHUNK_SIZE {
+            return Ok(());
+        }
+        detached::run(py, || {
+            let mut reader = locked(&self.inner)?;
+            let progress = Progress::hidden();
+            let mut start = 0;
+            while start < gids.len() {
+                sonata_census::interrupt::check()?;
+                let end = (start + PRELOAD_CHUNK_SIZE).min(gids.len());
+                // The library preloads nothing for fewer gids than a chunk: the last, shorter
+                // chunk goes with the gids before it, which are loaded already and skipped, so
+                // that the gids read together are exactly neurodamus's chunk.
+                let window = end.saturating_sub(PRELOAD_CHUNK_SIZE);
+                reader.preload_data(&gids[window..end], true, &progress)?;
+                start = end;
+            }
+            Ok(())
+        })
     }
 }

@@ -9,6 +9,7 @@ repository (skipped with a message when absent, as the Rust tests do).
 
 import os
 import subprocess
+import types
 from pathlib import Path
 
 import h5py
@@ -131,3 +132,109 @@ def assert_census_equals_file(census, tables):
         assert got is not None, f"{census.population}: {key} is missing"
         assert got.dtype == want.dtype, f"{census.population}: {key}: {got.dtype} != {want.dtype}"
         np.testing.assert_array_equal(got, want, err_msg=f"{census.population}: {key}")
+
+
+# The README's deliberate differences from neurodamus 4.2.9 that the differential tests
+# (test_neurodamus_*.py) meet, in one place: each test that takes one names it here.
+EXEMPT = {
+    "id >= 2**32 in get_conn_counts": "neurodamus: OverflowError (uint32 cast); here: {}",
+    "no population, several in the file": "neurodamus: AssertionError; "
+    "here: ValueError naming them",
+    "bmtk index spelling": "neurodamus (libsonata) cannot open indices named node_id_to_range; "
+    "here they are read (README: bmtk spellings); compared with neurodamus on a copy whose "
+    "index has SONATA's names",
+    "several attribute groups": "neurodamus (libsonata) refuses populations of several groups; "
+    "here they are read (README); the counts, which read no attribute, are compared with "
+    "neurodamus on a copy with one empty group",
+    "extra field order": "neurodamus appends the override's extra fields in set order (random "
+    "across runs); here sorted by name: records are compared field by field, and the dtype "
+    "equals Parameters.dtype(sorted(extra fields))",
+    "configure_override after records were built": "neurodamus keeps the stale record (and fails "
+    "with 'Missing mandatory attribute' on data loaded earlier); here the records are rebuilt "
+    "with the new fields",
+    "minimal mode on a file not grouped by target": "neurodamus keeps the first synapse of each "
+    "run of equal targets; here the first synapse (lowest edge id) of each target",
+    "neuromodulation reader in minimal mode": "neurodamus never sets weight ('Missing mandatory "
+    "attribute weight'); here weight = 1",
+    "Hill power": "numpy's power can be 1 ulp off libm's pow on AVX-512 CPUs (README): "
+    "calcium-scaled fields may differ by at most 1 ulp",
+    "NaN delay": "the delay patch casts delay / dt to int32: numpy's cast of NaN is undefined "
+    "(INT_MIN on x86), ours saturates (NaN gives 0)",
+    "dynamic property types": "load_sonata's dynamic properties keep their HDF5 type in "
+    "neurodamus (float32); here numbers are float64 (the same values)",
+    "split_round_robin without total_cells": "neurodamus: AssertionError; here: ValueError",
+    "configure_override without NEURON": "neurodamus loads the hoc helper <name>Helper; here "
+    "its NeededAttributes / UHillScaleVariables are keywords (or override_helpers)",
+}
+
+
+@pytest.fixture(scope="session")
+def nd():
+    """neurodamus 4.2.9's synapse_reader, with NEURON replaced by a namespace holding dt (and
+    the attributes of ModOverride helpers the tests set) and its progress bar by a loop."""
+    try:
+        import neurodamus
+        from neurodamus.io import synapse_reader
+    except ImportError:
+        pytest.skip(
+            "neurodamus 4.2.9 is not installed (pip install neurodamus==4.2.9 libsonata): "
+            "differential tests skipped"
+        )
+    assert neurodamus.__version__ == "4.2.9", neurodamus.__version__
+    synapse_reader.Nd = types.SimpleNamespace(dt=0.025, load_hoc=lambda *a: None)
+    # Its progress bar needs NEURON's MPI: a plain iteration instead.
+    synapse_reader.ProgressBar = types.SimpleNamespace(iter=lambda items, **_: items)
+    return synapse_reader
+
+
+def target_index_nodes(path, population):
+    with h5py.File(path, "r") as f:
+        group = f["edges"][population].get("indices/target_to_source")
+        if group is None:
+            return None
+        for name in ("node_id_to_ranges", "node_id_to_range"):
+            if name in group:
+                return len(group[name])
+    return None
+
+
+def sample_populations():
+    found = []
+    for path in sample_edge_files():
+        with h5py.File(path, "r") as f:
+            found += [(path, pop) for pop in f["edges"]]
+    return found or [pytest.param(None, None, marks=pytest.mark.skip("samples absent"))]
+
+
+def neurodamus_readable_copy(path, folder):
+    """A copy of `path` that libsonata opens, with the same ids and index, or None when it
+    would be the same file: bmtk's index names (node_id_to_range) renamed as SONATA's, and
+    several attribute groups replaced by one empty group (the counts read no attribute)."""
+    copy = folder / path.name
+    changed = False
+    with h5py.File(path, "r") as src, h5py.File(copy, "w") as dst:
+        for name in src:
+            src.copy(src[name], dst, name=name)
+        for pop in dst["edges"].values():
+            for direction in ("target_to_source", "source_to_target"):
+                index = pop.get(f"indices/{direction}")
+                if index is not None and "node_id_to_range" in index:
+                    index.move("node_id_to_range", "node_id_to_ranges")
+                    changed = True
+            groups = [g for g in pop if g.isdigit()]
+            # (A population without ids is broken either way: left as it is.)
+            if len(groups) > 1 and "source_node_id" in pop:
+                for g in groups:
+                    del pop[g]
+                pop.create_group("0")
+                n = len(pop["source_node_id"])
+                for name, values in (
+                    ("edge_group_id", np.zeros(n, dtype=np.int64)),
+                    ("edge_group_index", np.arange(n, dtype=np.uint64)),
+                ):
+                    del pop[name]
+                    pop.create_dataset(name, data=values)
+                changed = True
+    return copy if changed else None
+
+

@@ -1,5 +1,6 @@
-"""Ctrl-C stops a count (KeyboardInterrupt, nothing left behind, the next call runs), and the
-GIL is released while the library counts."""
+"""Ctrl-C stops a count (KeyboardInterrupt, nothing left behind, the next call runs) and a
+neurodamus reader's preload (between chunks), and the GIL is released while the library counts or
+preloads."""
 
 import _thread
 import os
@@ -96,4 +97,55 @@ def test_the_gil_is_released_while_counting(big):
     assert took > 0.05, f"the count took {took:.2f} s: too short to tell"
     gaps = [b - a for a, b in zip([started] + ticks, ticks)]
     # Holding the GIL for the count would stop this thread for the whole count.
+    assert max(gaps) < took / 3, f"this thread stalled {max(gaps):.2f} s of {took:.2f} s"
+
+
+@pytest.fixture(scope="module")
+def many_targets(cli, tmp_path_factory):
+    """100,000 targets: a minimal-mode preload of all of them is 100 chunks (over a second in
+    the debug build)."""
+    path = tmp_path_factory.mktemp("many") / "edges.h5"
+    return cli.generate(path, nodes=100_000, edges=1_000_000)
+
+
+def test_ctrl_c_stops_a_preload(many_targets):
+    from sonata_census.neurodamus import SonataReader
+
+    gids = list(range(100_000))
+    started = time.monotonic()
+    SonataReader(many_targets).preload_data(gids, minimal_mode=True)
+    full = time.monotonic() - started
+    assert full > 0.2, f"the preload took {full:.2f} s: too short to interrupt reliably"
+    reader = SonataReader(many_targets)
+    timer = threading.Timer(full / 5, _thread.interrupt_main)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        reader.preload_data(gids, minimal_mode=True)
+    stopped = time.monotonic() - started
+    timer.join()
+    assert stopped < full * 0.8, f"stopped after {stopped:.2f} s, a whole preload takes {full:.2f} s"
+    # The interruption was cleared: the same reader goes on, the chunks read before are kept.
+    reader.preload_data(gids, minimal_mode=True)
+    assert len(reader.get_synapse_parameters(99_999)) == 1
+    assert reader.get_property(99_999, "isec") == 0
+
+
+def test_the_gil_is_released_while_preloading(many_targets):
+    from sonata_census.neurodamus import SonataReader
+
+    reader = SonataReader(many_targets)
+    worker = threading.Thread(
+        target=reader.preload_data, args=(list(range(100_000)),), kwargs={"minimal_mode": True}
+    )
+    ticks = []
+    started = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        ticks.append(time.monotonic())
+        time.sleep(0.002)
+    worker.join()
+    took = time.monotonic() - started
+    assert took > 0.05, f"the preload took {took:.2f} s: too short to tell"
+    gaps = [b - a for a, b in zip([started] + ticks, ticks)]
     assert max(gaps) < took / 3, f"this thread stalled {max(gaps):.2f} s of {took:.2f} s"

@@ -2,46 +2,20 @@
 itself, in the same process: every sample edge population and generated circuits, random gid
 lists (duplicates, unsorted, absent), as lists and numpy arrays of several dtypes, repeated calls
 (its caches); the dicts must be equal down to key and value types, order and the identity of
-EMPTY_DATA. Deliberate differences (README, "neurodamus parity") are the EXEMPT cases below,
+EMPTY_DATA. Deliberate differences (README, "neurodamus parity") are the EXEMPT cases of conftest.py,
 each tested for the README's behaviour instead."""
-
-import types
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import sample_edge_files
+from conftest import (
+    EXEMPT,
+    neurodamus_readable_copy,
+    sample_populations,
+    target_index_nodes,
+)
 from sonata_census.neurodamus import SonataReader
-
-# The README's deliberate differences that touch these calls, in one place.
-EXEMPT = {
-    "id >= 2**32 in get_conn_counts": "neurodamus: OverflowError (uint32 cast); here: {}",
-    "no population, several in the file": "neurodamus: AssertionError; "
-    "here: ValueError naming them",
-    "bmtk index spelling": "neurodamus (libsonata) cannot open indices named node_id_to_range; "
-    "here they are read (README: bmtk spellings); compared with neurodamus on a copy whose "
-    "index has SONATA's names",
-    "several attribute groups": "neurodamus (libsonata) refuses populations of several groups; "
-    "here they are read (README); the counts, which read no attribute, are compared with "
-    "neurodamus on a copy with one empty group",
-}
-
-
-@pytest.fixture(scope="session")
-def nd():
-    """neurodamus 4.2.9's synapse_reader, with NEURON replaced by a namespace holding dt."""
-    try:
-        import neurodamus
-        from neurodamus.io import synapse_reader
-    except ImportError:
-        pytest.skip(
-            "neurodamus 4.2.9 is not installed (pip install neurodamus==4.2.9 libsonata): "
-            "differential tests skipped"
-        )
-    assert neurodamus.__version__ == "4.2.9", neurodamus.__version__
-    synapse_reader.Nd = types.SimpleNamespace(dt=0.025, load_hoc=lambda *a: None)
-    return synapse_reader
 
 
 def typed(value, empty=None):
@@ -52,17 +26,6 @@ def typed(value, empty=None):
     if isinstance(value, dict):
         return [(type(k).__name__, int(k), typed(v, empty)) for k, v in value.items()]
     return (type(value).__name__, int(value))
-
-
-def target_index_nodes(path, population):
-    with h5py.File(path, "r") as f:
-        group = f["edges"][population].get("indices/target_to_source")
-        if group is None:
-            return None
-        for name in ("node_id_to_ranges", "node_id_to_range"):
-            if name in group:
-                return len(group[name])
-    return None
 
 
 def gid_lists(n, seed):
@@ -110,46 +73,6 @@ def compare_readers(nd, path, population, n, seed=0, reference=None):
             theirs_call([1, -1])
         with pytest.raises(error):
             ours_call([1, -1])
-
-
-def sample_populations():
-    found = []
-    for path in sample_edge_files():
-        with h5py.File(path, "r") as f:
-            found += [(path, pop) for pop in f["edges"]]
-    return found or [pytest.param(None, None, marks=pytest.mark.skip("samples absent"))]
-
-
-def neurodamus_readable_copy(path, folder):
-    """A copy of `path` that libsonata opens, with the same ids and index, or None when it
-    would be the same file: bmtk's index names (node_id_to_range) renamed as SONATA's, and
-    several attribute groups replaced by one empty group (the counts read no attribute)."""
-    copy = folder / path.name
-    changed = False
-    with h5py.File(path, "r") as src, h5py.File(copy, "w") as dst:
-        for name in src:
-            src.copy(src[name], dst, name=name)
-        for pop in dst["edges"].values():
-            for direction in ("target_to_source", "source_to_target"):
-                index = pop.get(f"indices/{direction}")
-                if index is not None and "node_id_to_range" in index:
-                    index.move("node_id_to_range", "node_id_to_ranges")
-                    changed = True
-            groups = [g for g in pop if g.isdigit()]
-            # (A population without ids is broken either way: left as it is.)
-            if len(groups) > 1 and "source_node_id" in pop:
-                for g in groups:
-                    del pop[g]
-                pop.create_group("0")
-                n = len(pop["source_node_id"])
-                for name, values in (
-                    ("edge_group_id", np.zeros(n, dtype=np.int64)),
-                    ("edge_group_index", np.arange(n, dtype=np.uint64)),
-                ):
-                    del pop[name]
-                    pop.create_dataset(name, data=values)
-                changed = True
-    return copy if changed else None
 
 
 @pytest.mark.parametrize(
