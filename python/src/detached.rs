@@ -94,15 +94,32 @@ pub fn run<T: Send>(
     }
     match joined {
         Ok(result) => result.map_err(to_py),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            Err(PyRuntimeError::new_err(format!(
-                "sonata-census: internal error (a bug, please report it): {what}"
-            )))
-        }
+        Err(panic) => Err(internal_error(panic)),
     }
+}
+
+/// [`run`] for work known to be short (a table lookup of a bounded number of targets): on the
+/// calling thread with the GIL released, without a worker thread (whose start alone, tens of
+/// microseconds, was most of such a call) and without polling for signals: a Ctrl-C is noticed
+/// by Python as soon as the call returns. A panic is still a `RuntimeError`.
+pub fn run_short<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> sonata_census::Result<T> + Send,
+) -> PyResult<T> {
+    let result = py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    match result {
+        Ok(result) => result.map_err(to_py),
+        Err(panic) => Err(internal_error(panic)),
+    }
+}
+
+fn internal_error(panic: Box<dyn std::any::Any + Send>) -> PyErr {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    PyRuntimeError::new_err(format!(
+        "sonata-census: internal error (a bug, please report it): {what}"
+    ))
 }

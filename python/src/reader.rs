@@ -1,8 +1,9 @@
 //! `sonata_census._native.Reader`: the library's port of neurodamus 4.2.9's `SonataReader`
-//! ([`sonata_census::neurodamus::SonataReader`]) for `sonata_census.neurodamus`, which builds
-//! neurodamus's dicts from the arrays returned here (numpy scalars as keys and values, exactly
-//! as neurodamus's `dict(zip(...))` over numpy arrays gives them) and keeps neurodamus's
-//! caches.
+//! ([`sonata_census::neurodamus::SonataReader`]) for `sonata_census.neurodamus`, which keeps
+//! neurodamus's caches. The counting calls' dicts are built here, with numpy scalars as keys and
+//! values exactly as neurodamus's `dict(zip(...))` over numpy arrays gives them (a dry run makes
+//! thousands of calls of a hundred gids, each thousands of entries: a Python loop over them
+//! cost more than reading them); `get_conn_counts_arrays` hands arrays over instead.
 //!
 //! Every call runs off the GIL ([`detached::run`]): a batch of many gids, or the census a batch
 //! covering half of a large population triggers, can take seconds.
@@ -12,10 +13,11 @@
 //! with one assignment per field; the loaded properties (`get_property`) as numpy arrays or
 //! Python ints (neurodamus's scalars).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PY_ARRAY_API, PyArray1, PyArrayDescr, PyArrayDescrMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -51,11 +53,86 @@ fn locked(inner: &Mutex<SonataReader>) -> sonata_census::Result<MutexGuard<'_, S
 type U64Array<'py> = Bound<'py, PyArray1<u64>>;
 type I64Array<'py> = Bound<'py, PyArray1<i64>>;
 
+/// numpy scalars (`numpy.uint64`, `numpy.int64`), the keys and values of neurodamus's dicts
+/// (what iterating its numpy arrays gives).
+struct Scalars<'py> {
+    py: Python<'py>,
+    uint64: Bound<'py, PyArrayDescr>,
+    int64: Bound<'py, PyArrayDescr>,
+}
+
+impl<'py> Scalars<'py> {
+    fn new(py: Python<'py>) -> Self {
+        Scalars {
+            py,
+            uint64: numpy::dtype::<u64>(py),
+            int64: numpy::dtype::<i64>(py),
+        }
+    }
+
+    fn uint64(&self, value: u64) -> PyResult<Bound<'py, PyAny>> {
+        self.scalar(&self.uint64, (&raw const value).cast())
+    }
+
+    /// Counts saturate at `i64::MAX` (as [`as_i64`]).
+    fn int64(&self, value: u64) -> PyResult<Bound<'py, PyAny>> {
+        let value = i64::try_from(value).unwrap_or(i64::MAX);
+        self.scalar(&self.int64, (&raw const value).cast())
+    }
+
+    fn scalar(
+        &self,
+        descr: &Bound<'py, PyArrayDescr>,
+        data: *const std::ffi::c_void,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: `data` points to a live value of the type `descr` describes (8 bytes, read
+        // and copied by numpy before this returns); `PyArray_Scalar` borrows `descr` (no
+        // reference is stolen) and needs no base object for numeric types; the GIL is held
+        // (`self.py`). A null result is numpy's error, raised by `from_owned_ptr_or_err`.
+        unsafe {
+            let ptr = PY_ARRAY_API.PyArray_Scalar(
+                self.py,
+                data.cast_mut(),
+                descr.as_dtype_ptr(),
+                std::ptr::null_mut(),
+            );
+            Bound::from_owned_ptr_or_err(self.py, ptr)
+        }
+    }
+}
+
 /// Counts as neurodamus returns them (`np.unique`'s int64 counts).
 fn as_i64(values: impl Iterator<Item = u64>) -> Vec<i64> {
     values
         .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
         .collect()
+}
+
+/// Batches of at most this many targets answered from census tables are short work
+/// ([`detached::run_short`]): a few milliseconds at most.
+const SHORT_TABLE_BATCH: usize = 10_000;
+
+impl Reader {
+    /// Runs a counting call of `n` targets: inline when census tables answer it and the batch is
+    /// small ([`SHORT_TABLE_BATCH`]), else on a worker thread that lets Ctrl-C through (an edge
+    /// file's batch may start a census of the whole population).
+    fn run_counting<T: Send>(
+        &self,
+        py: Python<'_>,
+        n: usize,
+        work: impl FnOnce() -> sonata_census::Result<T> + Send,
+    ) -> PyResult<T> {
+        let short = n <= SHORT_TABLE_BATCH
+            && locked(&self.inner)
+                .map_err(crate::errors::to_py)?
+                .census_tables()
+                .is_some();
+        if short {
+            detached::run_short(py, work)
+        } else {
+            detached::run(py, work)
+        }
+    }
 }
 
 #[pymethods]
@@ -94,61 +171,95 @@ impl Reader {
             .has_property(name))
     }
 
-    /// The part of `get_counts(ids)` found in the file: the targets with edges (the edges'
-    /// `target_node_id` values, ascending) and their synapses.
-    fn counts<'py>(
+    /// `get_counts(ids)`'s dict: the targets of `ids` with edges (ascending, numpy `uint64`
+    /// keys, `int64` counts), then every element of `tgids` (the caller's own objects) not yet
+    /// a key, with 0: neurodamus's `dict(zip(...))` and `setdefault` loop, built here.
+    fn counts_dict<'py>(
         &self,
         py: Python<'py>,
         ids: PyReadonlyArray1<'py, u64>,
-    ) -> PyResult<(U64Array<'py>, I64Array<'py>)> {
+        tgids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let ids = ids.as_array().to_vec();
-        let found = detached::run(py, || {
+        let found = self.run_counting(py, ids.len(), || {
             let mut reader = locked(&self.inner)?;
             let counts = reader.get_counts(&ids)?;
-            // The ids without edges come last with 0; the caller adds them with its own keys.
             Ok(counts
                 .into_iter()
                 .filter(|&(_, n)| n > 0)
                 .collect::<Vec<_>>())
         })?;
-        let targets = found.iter().map(|&(t, _)| t).collect();
-        let counts = as_i64(found.iter().map(|&(_, n)| n));
-        Ok((
-            PyArray1::from_vec(py, targets),
-            PyArray1::from_vec(py, counts),
-        ))
+        let scalars = Scalars::new(py);
+        let dict = PyDict::new(py);
+        for &(t, n) in &found {
+            dict.set_item(scalars.uint64(t)?, scalars.int64(n)?)?;
+        }
+        // `setdefault(gid, 0)` for each gid. When `tgids` lines up with `ids` (its elements
+        // in order, as `_ids` made them), a gid found above is already a key (equal value,
+        // equal hash): skipping it spares comparing a numpy scalar key with the caller's
+        // object, most of the loop's cost.
+        let found: HashSet<u64> = found.iter().map(|&(t, _)| t).collect();
+        let aligned = tgids.len().is_ok_and(|n| n == ids.len());
+        let zero = 0i64.into_pyobject(py)?;
+        for (i, gid) in tgids.try_iter()?.enumerate() {
+            if aligned && ids.get(i).is_some_and(|id| found.contains(id)) {
+                continue;
+            }
+            dict.set_default(gid?, &zero)?;
+        }
+        Ok(dict)
     }
 
-    /// `get_conn_counts(ids)` for targets with edges, as CSR arrays: the targets (in the order
-    /// of `ids`, duplicates collapsed), offsets (`len + 1`), and for each target's rows
-    /// `offsets[i]:offsets[i + 1]` the sources (ascending) and their synapses.
-    fn conn_counts<'py>(
+    /// `{target: {source: synapses}}` for the targets of `ids` with edges (numpy `uint64` keys,
+    /// `int64` counts, sources ascending): the entries of `get_conn_counts`' cache, built here
+    /// rather than in Python (a hundred targets have thousands of entries).
+    fn conn_count_dicts<'py>(
         &self,
         py: Python<'py>,
         ids: PyReadonlyArray1<'py, u64>,
-    ) -> PyResult<(U64Array<'py>, U64Array<'py>, U64Array<'py>, I64Array<'py>)> {
+    ) -> PyResult<Bound<'py, PyDict>> {
         let ids = ids.as_array().to_vec();
-        let per_target = detached::run(py, || {
-            let mut reader = locked(&self.inner)?;
-            reader.get_conn_counts(&ids)
+        let rows = self.run_counting(py, ids.len(), || {
+            locked(&self.inner)?.get_conn_counts_arrays(&ids)
         })?;
-        let mut targets = Vec::new();
-        let mut offsets = vec![0u64];
-        let mut sources = Vec::new();
-        let mut counts = Vec::new();
-        for (t, per_source) in per_target.into_iter().filter(|(_, m)| !m.is_empty()) {
-            targets.push(t);
-            for (s, n) in per_source {
-                sources.push(s);
-                counts.push(n);
+        let scalars = Scalars::new(py);
+        let out = PyDict::new(py);
+        for (i, &t) in ids.iter().enumerate() {
+            let mut per_source = rows.of(i).peekable();
+            if per_source.peek().is_none() {
+                continue;
             }
-            offsets.push(sources.len() as u64);
+            let inner = PyDict::new(py);
+            for (s, n) in per_source {
+                inner.set_item(scalars.uint64(s)?, scalars.int64(n)?)?;
+            }
+            out.set_item(scalars.uint64(t)?, inner)?;
         }
+        Ok(out)
+    }
+
+    /// Answers `counts` / `conn_counts` from the census table file `path` from now on
+    /// (`SonataReader.use_census_tables`: refused when the tables are not a full census of this
+    /// very input).
+    fn use_census_tables(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        detached::run(py, || locked(&self.inner)?.use_census_tables(&path))
+    }
+
+    /// `get_conn_counts_arrays(ids)`: offsets (`len(ids) + 1`), sources and synapses (int64) of
+    /// each id's connections, aligned with `ids` (duplicates kept, ids without edges empty).
+    fn conn_counts_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        ids: PyReadonlyArray1<'py, u64>,
+    ) -> PyResult<(U64Array<'py>, U64Array<'py>, I64Array<'py>)> {
+        let ids = ids.as_array().to_vec();
+        let rows = detached::run(py, || {
+            locked(&self.inner)?.get_conn_counts_arrays(&ids)
+        })?;
         Ok((
-            PyArray1::from_vec(py, targets),
-            PyArray1::from_vec(py, offsets),
-            PyArray1::from_vec(py, sources),
-            PyArray1::from_vec(py, as_i64(counts.into_iter())),
+            PyArray1::from_vec(py, rows.offsets),
+            PyArray1::from_vec(py, rows.sources),
+            PyArray1::from_vec(py, as_i64(rows.synapses.into_iter())),
         ))
     }
 

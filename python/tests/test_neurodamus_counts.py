@@ -47,9 +47,10 @@ def gid_lists(n, seed):
     ]
 
 
-def compare_readers(nd, path, population, n, seed=0, reference=None):
-    """Ours on `path` against neurodamus on `reference` (default: the same file)."""
-    ours = SonataReader(path, population)
+def compare_readers(nd, path, population, n, seed=0, reference=None, census_tables=None):
+    """Ours on `path` (answering from `census_tables` when given) against neurodamus on
+    `reference` (default: the same file)."""
+    ours = SonataReader(path, population, census_tables=census_tables)
     theirs = nd.SonataReader(str(reference or path), population)
     for ids in gid_lists(n, seed):
         assert typed(ours.get_counts(ids)) == typed(theirs.get_counts(ids)), ids

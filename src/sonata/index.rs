@@ -35,6 +35,10 @@ pub const INDEX_MERGE_GAP_ROWS: u64 = super::bulk::MERGE_GAP_BYTES / 16;
 /// Largest block of index rows read at once (16 MiB of `(u64, u64)` rows); longer runs are split.
 pub const INDEX_MAX_BLOCK_ROWS: u64 = 1 << 20;
 
+/// Gap below which an index held in memory ([`EdgeIndex::held_in_memory`]) copies wanted rows
+/// as one block.
+const HELD_MERGE_GAP_ROWS: u64 = 8;
+
 /// Rows per read when [`EdgeIndex::validate`] streams a whole dataset (1 MiB of rows).
 const VALIDATE_BLOCK_ROWS: u64 = 1 << 16;
 
@@ -344,6 +348,9 @@ impl EdgeIndex {
         Ok(EdgeIndex {
             nodes: self.nodes.held_in_memory()?,
             ranges: self.ranges.held_in_memory()?,
+            // Rows in memory cost nothing to reach: copy only the wanted ones (a block merged
+            // over a file-sized gap copied whole tables per lookup).
+            merge_gap_rows: HELD_MERGE_GAP_ROWS,
             ..self.clone()
         })
     }

@@ -277,6 +277,13 @@ class SonataReader:
     hold exactly one. Keywords as neurodamus: ``extracellular_calcium`` (None or a
     concentration), and ``dt`` (default 0.025, NEURON's ``h.dt``, which neurodamus reads from
     NEURON); others are ignored, as neurodamus ignores ``verbose``.
+
+    ``census_tables="TABLES.h5"`` (not in neurodamus): answer ``get_counts`` and
+    ``get_conn_counts`` from a census table file that ``sonata_census.count(edge_file,
+    output=...)`` or ``sonata-census count`` wrote from this very file, reading only the rows of
+    the gids asked about (never the edge file's id columns). Tables of another input, or of a
+    kind that cannot answer every target, raise ``ValueError`` naming both files. The answers
+    are the edge file's, exactly.
     """
 
     #: Computed properties that are always available.
@@ -308,10 +315,13 @@ class SonataReader:
     #: The reader class in the library (``ReaderVariant::from_name``).
     _VARIANT = "sonata"
 
-    def __init__(self, edge_file, population=None, *_, **kw):
+    def __init__(self, edge_file, population=None, *_, census_tables=None, **kw):
         self._ca_concentration = kw.get("extracellular_calcium")
         self._dt = float(kw.get("dt", DEFAULT_DT))
         self._native = self._open_native(edge_file, population)
+        if census_tables is not None:
+            # Refused (ValueError naming both files) unless a full census of this very input.
+            self._native.use_census_tables(os.fspath(census_tables))
         self._init_caches()
 
     def _open_native(self, edge_file, population):
@@ -456,25 +466,28 @@ class SonataReader:
         """``{gid: synapses}``: the targets the file holds for ``tgids`` first (their edges'
         ``target_node_id`` values, ascending, as numpy ``uint64`` with ``int64`` counts), then
         every other requested gid, as given, with ``0``. Not cached."""
-        targets, counts = self._native.counts(_ids(tgids, TypeError))
-        result = dict(zip(targets, counts))
-        for gid in tgids:
-            result.setdefault(gid, 0)
-        return result
+        # Built in Rust: dict(zip(targets, counts)), then setdefault(gid, 0) for each gid.
+        return self._native.counts_dict(_ids(tgids, TypeError), tgids)
 
     def get_conn_counts(self, tgids):
         """``{gid: {source: synapses}}`` in the order of ``tgids`` (duplicates collapsed), sources
         ascending (numpy ``uint64`` keys, ``int64`` counts); ``EMPTY_DATA`` for gids without
         edges. Answers are cached per gid (gids without edges are looked up again each time)."""
-        missing = set(tgids) - set(self._counts)
+        # (Not set(self._counts): the cache grows call after call.)
+        missing = {tgid for tgid in tgids if tgid not in self._counts}
         if missing:
             ids = _ids(list(missing), OverflowError)
             ids.sort()
-            targets, offsets, sources, counts = self._native.conn_counts(ids)
-            for i, target in enumerate(targets):
-                a, b = offsets[i], offsets[i + 1]
-                self._counts[target] = dict(zip(sources[a:b], counts[a:b]))
+            # {target: dict(zip(sources, counts))} for the targets with edges, built in Rust.
+            self._counts.update(self._native.conn_count_dicts(ids))
         return {tgid: self._counts.get(tgid, self.EMPTY_DATA) for tgid in tgids}
+
+    def get_conn_counts_arrays(self, tgids):
+        """``get_conn_counts`` for bulk use, without dicts: ``(offsets, sources, synapses)``
+        numpy arrays (``uint64``, ``uint64``, ``int64``) aligned with ``tgids`` (duplicates kept):
+        the connections of ``tgids[i]`` are ``sources[offsets[i]:offsets[i + 1]]`` (ascending)
+        with ``synapses[...]`` each; ids without edges have none. Not cached; not in neurodamus."""
+        return self._native.conn_counts_arrays(_ids(tgids, OverflowError))
 
 
 class GapJunctionSynapseReader(SonataReader):
