@@ -9,6 +9,9 @@
 #                     of wgpu, clap, plotters, indicatif, signal-hook among its dependencies
 #   ./dev.sh bench    the census against neurodamus, h5py+numpy and the h5py floor on 1e6-1e8-edge
 #                     circuits (3-10 min, more the first time; options: benches/compare.py --help)
+#   ./dev.sh bench-python  the Python module's readers against neurodamus 4.2.9's in one Python
+#                     process, and sonata_census.count against the tool (about 3 min; options:
+#                     benches/python_readers.py --help)
 #
 # The default build compiles HDF5 2.2 from source (crate hdf5-metno-src) and links it
 # statically: the first build takes minutes (release build about 4 on 2 cores), later ones
@@ -194,8 +197,17 @@ case "${1:-}" in
         ensure_cmake
         bash benches/bench.sh "${@:2}"
         ;;
+    bench-python)
+        install_packages
+        ensure_cmake
+        cargo build --release
+        venv=$(python_env)
+        # Release profile: timings of a debug build mean nothing.
+        VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --release --quiet -m python/Cargo.toml
+        "$venv/bin/python" benches/python_readers.py --tool "$TARGET_DIR/release/sonata-census" "${@:2}"
+        ;;
     *)
-        sed -n '2,8p' "$0" >&2
+        sed -n '2,11p' "$0" >&2
         exit 2
         ;;
 esac

@@ -10,7 +10,7 @@ measures, in this one process, with the page cache warm:
 
 - `get_conn_counts(all gids)` on a fresh reader: neurodamus vs `sonata_census.neurodamus`;
 - neurodamus's dry-run pattern: --calls calls of 100 random gids each (the same lists for every
-  contender, fresh readers), per call, for `get_conn_counts` and for `get_counts`: neurodamus,
+  contender; each repetition on a fresh reader, opened outside the timing), per call, for `get_conn_counts` and for `get_counts`: neurodamus,
   ours from the edge file, ours from a census table file (`census_tables=`);
 - `sonata_census.count(path, output=...)` in-process against the tool's whole process
   (`sonata-census -q count FILE -o OUT --force --backend cpu`).
@@ -145,13 +145,15 @@ def main():
               nd.SonataReader(circuit, POPULATION), "get_counts", calls[:5])
 
     def per_call(make, method, lists):
-        def run():
-            reader = make()
-            fn = getattr(reader, method)
+        """Median over --reps fresh readers (opened outside the timing) of the time per call."""
+        times = []
+        for _ in range(args.reps):
+            fn = getattr(make(), method)
+            t = time.perf_counter()
             for gids in lists:
                 fn(gids)
-        s, _ = timed(run, args.reps)
-        return s / len(lists)
+            times.append((time.perf_counter() - t) / len(lists))
+        return statistics.median(times)
 
     theirs = lambda: nd.SonataReader(circuit, POPULATION)  # noqa: E731
     ours = lambda: Ours(circuit, POPULATION)  # noqa: E731

@@ -59,6 +59,8 @@ struct Scalars<'py> {
     py: Python<'py>,
     uint64: Bound<'py, PyArrayDescr>,
     int64: Bound<'py, PyArrayDescr>,
+    /// `numpy.int64` scalars of the counts below 256, made at their first use.
+    small_counts: Vec<std::cell::OnceCell<Bound<'py, PyAny>>>,
 }
 
 impl<'py> Scalars<'py> {
@@ -67,11 +69,35 @@ impl<'py> Scalars<'py> {
             py,
             uint64: numpy::dtype::<u64>(py),
             int64: numpy::dtype::<i64>(py),
+            small_counts: (0..256).map(|_| std::cell::OnceCell::new()).collect(),
         }
     }
 
     fn uint64(&self, value: u64) -> PyResult<Bound<'py, PyAny>> {
         self.scalar(&self.uint64, (&raw const value).cast())
+    }
+
+    /// A count as `numpy.int64`: the common small ones (synapses of a connection) made once per
+    /// [`Scalars`] and shared.
+    fn count(&self, value: u64) -> PyResult<Bound<'py, PyAny>> {
+        match self.shared_count(value)? {
+            Some(shared) => Ok(shared.clone()),
+            None => self.int64(value),
+        }
+    }
+
+    /// The shared `numpy.int64` of a count below 256 (`None` for larger ones).
+    fn shared_count(&self, value: u64) -> PyResult<Option<&Bound<'py, PyAny>>> {
+        let Some(cell) = usize::try_from(value)
+            .ok()
+            .and_then(|i| self.small_counts.get(i))
+        else {
+            return Ok(None);
+        };
+        if cell.get().is_none() {
+            let _ = cell.set(self.int64(value)?);
+        }
+        Ok(cell.get())
     }
 
     /// Counts saturate at `i64::MAX` (as [`as_i64`]).
@@ -98,6 +124,47 @@ impl<'py> Scalars<'py> {
             );
             Bound::from_owned_ptr_or_err(self.py, ptr)
         }
+    }
+}
+
+/// Source scalars of one answer, shared by the dicts that hold them when the answer is large
+/// and its ids small enough to index a table ([`SharedScalars::for_answer`]).
+struct SharedScalars<'py> {
+    table: Vec<Option<Bound<'py, PyAny>>>,
+}
+
+impl<'py> SharedScalars<'py> {
+    /// Entries below which an answer's scalars are made one per entry (a table costs more).
+    const MIN_ENTRIES: usize = 1 << 14;
+    /// Largest id a table holds (beyond it, one scalar per entry).
+    const MAX_ID: u64 = 1 << 24;
+
+    fn for_answer(values: &[u64]) -> Self {
+        let max = values.iter().copied().max().unwrap_or(0);
+        let table = if values.len() >= Self::MIN_ENTRIES && max < Self::MAX_ID {
+            vec![None; max as usize + 1]
+        } else {
+            Vec::new()
+        };
+        SharedScalars { table }
+    }
+
+    /// The shared scalar of `value`, made at its first use; `None` when this answer shares none.
+    fn shared(
+        &mut self,
+        scalars: &Scalars<'py>,
+        value: u64,
+    ) -> PyResult<Option<&Bound<'py, PyAny>>> {
+        let Some(slot) = usize::try_from(value)
+            .ok()
+            .and_then(|i| self.table.get_mut(i))
+        else {
+            return Ok(None);
+        };
+        if slot.is_none() {
+            *slot = Some(scalars.uint64(value)?);
+        }
+        Ok(slot.as_ref())
     }
 }
 
@@ -192,7 +259,7 @@ impl Reader {
         let scalars = Scalars::new(py);
         let dict = PyDict::new(py);
         for &(t, n) in &found {
-            dict.set_item(scalars.uint64(t)?, scalars.int64(n)?)?;
+            dict.set_item(scalars.uint64(t)?, scalars.count(n)?)?;
         }
         // `setdefault(gid, 0)` for each gid. When `tgids` lines up with `ids` (its elements
         // in order, as `_ids` made them), a gid found above is already a key (equal value,
@@ -223,6 +290,10 @@ impl Reader {
             locked(&self.inner)?.get_conn_counts_arrays(&ids)
         })?;
         let scalars = Scalars::new(py);
+        // Large answers repeat sources and small counts: one immutable scalar object per value
+        // serves every dict (numpy scalars are values; creating one per entry was most of the
+        // time of an all-gids call).
+        let mut sources = SharedScalars::for_answer(&rows.sources);
         let out = PyDict::new(py);
         for (i, &t) in ids.iter().enumerate() {
             let mut per_source = rows.of(i).peekable();
@@ -231,7 +302,23 @@ impl Reader {
             }
             let inner = PyDict::new(py);
             for (s, n) in per_source {
-                inner.set_item(scalars.uint64(s)?, scalars.int64(n)?)?;
+                // Borrowed where shared: no reference count taken and dropped per entry.
+                let (count_owned, source_owned);
+                let count = match scalars.shared_count(n)? {
+                    Some(shared) => shared,
+                    None => {
+                        count_owned = scalars.int64(n)?;
+                        &count_owned
+                    }
+                };
+                let source = match sources.shared(&scalars, s)? {
+                    Some(shared) => shared,
+                    None => {
+                        source_owned = scalars.uint64(s)?;
+                        &source_owned
+                    }
+                };
+                inner.set_item(source, count)?;
             }
             out.set_item(scalars.uint64(t)?, inner)?;
         }

@@ -10,7 +10,10 @@ Implemented (module ``synapse_reader``, re-exported here):
   ``LOOKUP_BY_TARGET_IDS``, ``Parameters``, ``EMPTY_DATA``, ``custom_parameters``,
   ``parameter_mapping``) and methods ``get_synapse_parameters`` (a ``numpy.recarray`` of
   ``Parameters.dtype(...)``, built by the library), ``get_property``, ``preload_data``,
-  ``configure_override``, ``get_counts``, ``get_conn_counts``, ``has_property``;
+  ``configure_override``, ``get_counts``, ``get_conn_counts``, ``has_property``; beyond
+  neurodamus, the keyword ``census_tables=`` (counts answered from a census table file of the
+  very edge file, reading only the asked gids' rows) and ``get_conn_counts_arrays`` (the
+  answer as numpy arrays, without dicts);
 - ``SynapseParameters`` and the variant layouts (``GapJunctionConnParameters``,
   ``ModulationConnParameters``, ``PointProcessConnParameters``, ``Exp2SynConnParameters``,
   ``NeuroGliaConnParameters``) with ``all_fields``, ``load_fields``, ``dtype``, ``fields`` and
