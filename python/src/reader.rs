@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use numpy::{PY_ARRAY_API, PyArray1, PyArrayDescr, PyArrayDescrMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyInt, PyList, PyTuple};
 use sonata_census::neurodamus::{
     Column, DataColumn, PRELOAD_CHUNK_SIZE, ReaderOptions, ReaderVariant, SonataReader,
 };
@@ -248,6 +248,43 @@ impl Reader {
         tgids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let ids = ids.as_array().to_vec();
+        self.counts_dict_of(py, ids, tgids)
+    }
+
+    /// `counts_dict` for a list or tuple of Python ints in `[0, 2^64)` (what the ids of most
+    /// calls are), read here without the numpy conversion; `None` when `tgids` is anything else
+    /// (the caller then converts and checks it, raising what neurodamus raises).
+    fn counts_dict_of_ints<'py>(
+        &self,
+        py: Python<'py>,
+        tgids: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let items: Vec<Bound<'py, PyAny>> = if let Ok(list) = tgids.cast::<PyList>() {
+            list.iter().collect()
+        } else if let Ok(tuple) = tgids.cast::<PyTuple>() {
+            tuple.iter().collect()
+        } else {
+            return Ok(None);
+        };
+        let mut ids = Vec::with_capacity(items.len());
+        for item in &items {
+            // Exactly int (not bool, not a numpy scalar): what `_ids` accepts as it is.
+            match item.extract::<u64>() {
+                Ok(id) if item.is_exact_instance_of::<PyInt>() => ids.push(id),
+                _ => return Ok(None),
+            }
+        }
+        self.counts_dict_of(py, ids, tgids).map(Some)
+    }
+
+    /// `conn_count_dicts`' sibling for `get_counts`: the dict for `ids`, which are the values of
+    /// the elements of `tgids` in order when their lengths agree.
+    fn counts_dict_of<'py>(
+        &self,
+        py: Python<'py>,
+        ids: Vec<u64>,
+        tgids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let found = self.run_counting(py, ids.len(), || {
             let mut reader = locked(&self.inner)?;
             let counts = reader.get_counts(&ids)?;
@@ -340,9 +377,7 @@ impl Reader {
         ids: PyReadonlyArray1<'py, u64>,
     ) -> PyResult<(U64Array<'py>, U64Array<'py>, I64Array<'py>)> {
         let ids = ids.as_array().to_vec();
-        let rows = detached::run(py, || {
-            locked(&self.inner)?.get_conn_counts_arrays(&ids)
-        })?;
+        let rows = detached::run(py, || locked(&self.inner)?.get_conn_counts_arrays(&ids))?;
         Ok((
             PyArray1::from_vec(py, rows.offsets),
             PyArray1::from_vec(py, rows.sources),

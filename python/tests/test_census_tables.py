@@ -100,3 +100,29 @@ def test_tables_of_another_input_are_refused(cli, tmp_path):
         f[population].attrs["table_kind"] = "partial"
     with pytest.raises(ValueError, match="only a full census"):
         SonataReader(a, population, census_tables=partial)
+
+
+def test_get_counts_reads_every_kind_of_id_list_alike(nd, cli, tmp_path):
+    """Lists and tuples of plain ints are read in Rust without numpy; anything else goes through
+    the numpy conversion: the answers (and errors) are neurodamus's either way."""
+    path = cli.generate(tmp_path / "edges.h5", nodes=100, edges=3000, order="shuffled")
+    population = "All__All__chemical"
+    tables = tables_of(path, population, tmp_path)
+    theirs = nd.SonataReader(str(path), population)
+    for census_tables in (None, tables):
+        ours = SonataReader(path, population, census_tables=census_tables)
+        for ids in (
+            [5, 3, 5, 200, 0],
+            (5, 3, 5, 200, 0),
+            [np.int64(5), 3, 7],
+            np.array([5, 3, 200], dtype=np.uint32),
+            [2**63],
+            [],
+        ):
+            got, want = ours.get_counts(ids), theirs.get_counts(ids)
+            assert [(type(k), k, type(v), v) for k, v in got.items()] == [
+                (type(k), k, type(v), v) for k, v in want.items()
+            ], ids
+        for bad in ([1, -1], (1, -1), [1.5], [2**64]):
+            with pytest.raises(TypeError):
+                ours.get_counts(bad)

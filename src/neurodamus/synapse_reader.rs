@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use crate::census::lookup::TableLookup;
 use crate::census::Census;
+use crate::census::lookup::TableLookup;
 use crate::error::{Error, Location, Result, Setting};
 use crate::progress::Progress;
 use crate::selection::Selection;

@@ -165,9 +165,8 @@ impl IndexTable {
         let Storage::File(_) = &self.storage else {
             return Ok(self.clone());
         };
-        let words = usize::try_from(self.rows.saturating_mul(2)).map_err(|_| {
-            Error::invalid(self.at.clone(), "the table does not fit in memory")
-        })?;
+        let words = usize::try_from(self.rows.saturating_mul(2))
+            .map_err(|_| Error::invalid(self.at.clone(), "the table does not fit in memory"))?;
         let mut all = vec![0u64; words];
         self.read_rows_into(0, &mut all)?;
         Ok(IndexTable {

@@ -466,7 +466,13 @@ class SonataReader:
         """``{gid: synapses}``: the targets the file holds for ``tgids`` first (their edges'
         ``target_node_id`` values, ascending, as numpy ``uint64`` with ``int64`` counts), then
         every other requested gid, as given, with ``0``. Not cached."""
-        # Built in Rust: dict(zip(targets, counts)), then setdefault(gid, 0) for each gid.
+        # Built in Rust: dict(zip(targets, counts)), then setdefault(gid, 0) for each gid. A
+        # list or tuple of plain ints is read there directly (None: anything else, converted and
+        # checked here).
+        if type(tgids) is list or type(tgids) is tuple:
+            result = self._native.counts_dict_of_ints(tgids)
+            if result is not None:
+                return result
         return self._native.counts_dict(_ids(tgids, TypeError), tgids)
 
     def get_conn_counts(self, tgids):

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use super::AUTO_CENSUS_MIN_EDGES;
 use super::SonataReader;
 use crate::census::lookup::{ConnectionRows, TableLookup};
 use crate::census::{Census, CensusOptions, census_population};
@@ -13,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::selection::Selection;
 use crate::sonata::index::IndexDirection;
-use super::AUTO_CENSUS_MIN_EDGES;
 
 impl SonataReader {
     /// Counts the whole population once with the census engine (`options.backend`: the GPU
@@ -233,7 +233,21 @@ impl SonataReader {
                 return self.conn_rows_through_index(&selection, tgids);
             }
         }
-        // From the census (or, when the data refused one, the cached maps).
+        if let Some(census) = &self.census {
+            // Straight from the census's connection table (no maps: an all-gids batch has
+            // millions of connections).
+            let mut rows = ConnectionRows::default();
+            rows.offsets.push(0);
+            for &t in tgids {
+                for (s, n) in census.connections_of(t) {
+                    rows.sources.push(s);
+                    rows.synapses.push(u64::from(n));
+                }
+                rows.offsets.push(rows.sources.len() as u64);
+            }
+            return Ok(rows);
+        }
+        // The data refused a census: the cached maps.
         let answers: Vec<(u64, BTreeMap<u64, u64>)> = self.get_conn_counts(&unique)?;
         let mut rows = ConnectionRows::default();
         rows.offsets.push(0);
