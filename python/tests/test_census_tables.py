@@ -126,3 +126,19 @@ def test_get_counts_reads_every_kind_of_id_list_alike(nd, cli, tmp_path):
         for bad in ([1, -1], (1, -1), [1.5], [2**64]):
             with pytest.raises(TypeError):
                 ours.get_counts(bad)
+
+
+def test_large_batches_leave_the_garbage_collector_as_they_found_it(cli, tmp_path):
+    import gc
+
+    path = cli.generate(tmp_path / "edges.h5", nodes=12000, edges=40000, order="shuffled")
+    every = list(range(12000))
+    assert gc.isenabled()
+    answer = SonataReader(path).get_conn_counts(every)
+    assert gc.isenabled() and sum(len(v) for v in answer.values()) > 0
+    gc.disable()
+    try:
+        SonataReader(path).get_conn_counts(every)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
