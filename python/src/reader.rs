@@ -314,8 +314,8 @@ impl Reader {
         Ok(dict)
     }
 
-    /// `{target: {source: synapses}}` for the targets of `ids` with edges (numpy `uint64` keys,
-    /// `int64` counts, sources ascending): the entries of `get_conn_counts`' cache, built here
+    /// `{target: {source: synapses}}` for the targets of `ids` with edges (targets as Python
+    /// ints; inner dicts with numpy `uint64` keys and `int64` counts, sources ascending): the entries of `get_conn_counts`' cache, built here
     /// rather than in Python (a hundred targets have thousands of entries).
     fn conn_count_dicts<'py>(
         &self,
@@ -357,7 +357,9 @@ impl Reader {
                 };
                 inner.set_item(source, count)?;
             }
-            out.set_item(scalars.uint64(t)?, inner)?;
+            // The cache's keys: Python ints (unseen by callers, whose own gid objects key the
+            // answers), so that looking up the caller's ints compares ints, not numpy scalars.
+            out.set_item(t, inner)?;
         }
         Ok(out)
     }
