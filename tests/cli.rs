@@ -174,6 +174,68 @@ fn count_errors_exit_2_with_one_line_and_leave_no_output() {
     );
 }
 
+/// Inputs that are not files (a named pipe, whose open would wait for a writer, a folder) are
+/// refused at once by every command that reads an HDF5 file, naming what they are.
+#[test]
+fn inputs_that_are_not_files_are_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture(dir.path());
+    let fifo = dir.path().join("pipe.h5");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let folder = dir.path().join("folder.h5");
+    std::fs::create_dir(&folder).unwrap();
+    let out = dir.path().join("out.h5");
+    for (bad, what) in [
+        (&fifo, "is a named pipe (FIFO), not a file"),
+        (&folder, "is a directory"),
+    ] {
+        let commands: Vec<Vec<&str>> = vec![
+            vec!["info", p(bad)],
+            vec!["count", p(bad), "-o", p(&out)],
+            vec!["report", p(bad), "-o", p(&out)],
+            vec![
+                "query",
+                "counts",
+                p(&input),
+                "-p",
+                "a",
+                "--targets",
+                "0",
+                "--tables",
+                p(bad),
+            ],
+        ];
+        for args in commands {
+            // A watchdog rather than `output()`: the bug was a wait without end.
+            let mut child = locked(|| {
+                bin()
+                    .args(&args)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            });
+            let started = std::time::Instant::now();
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                if started.elapsed() > std::time::Duration::from_secs(30) {
+                    child.kill().unwrap();
+                    panic!("{args:?} still running after 30 s");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            };
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(what), "{args:?}: {err}");
+            assert!(!out.exists(), "{args:?} left an output");
+        }
+    }
+}
+
 #[test]
 fn existing_output_is_kept_without_force_and_replaced_with_it() {
     let dir = tempfile::tempdir().unwrap();

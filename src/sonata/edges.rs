@@ -191,15 +191,17 @@ fn what_file_is(file: &hdf5::File) -> &'static str {
 
 /// Opens an HDF5 file read-only, telling "missing", "unreadable" and "not HDF5" apart.
 pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
-    // Check with the OS first: HDF5's own message for a missing file is long and unclear.
-    if let Err(source) = std::fs::File::open(path) {
-        return Err(Error::input_file(path, source));
-    }
-    if path.is_dir() {
+    // Check with the OS first: HDF5's own message for a missing file is long and unclear. The
+    // kind first: opening a named pipe waits for a writer (forever, for `info FIFO`).
+    let meta = std::fs::metadata(path).map_err(|source| Error::input_file(path, source))?;
+    if let Some(kind) = not_a_file(&meta) {
         return Err(Error::input_file(
             path,
-            std::io::Error::other("is a directory, not a file"),
+            std::io::Error::other(format!("is {kind}, not a file")),
         ));
+    }
+    if let Err(source) = std::fs::File::open(path) {
+        return Err(Error::input_file(path, source));
     }
     // HDF5 says "file signature not found" for an empty file and for any other format alike.
     if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
@@ -220,6 +222,24 @@ pub(crate) fn open_hdf5(path: &Path) -> Result<hdf5::File> {
             reason,
         }
     })
+}
+
+/// What `meta` is when it is not a regular file (HDF5 reads files at offsets), for messages;
+/// character devices are let through (`/dev/null` is then "empty").
+fn not_a_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        Some("a directory")
+    } else if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
 }
 
 fn first_line(s: &str) -> String {
