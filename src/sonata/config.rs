@@ -59,6 +59,9 @@ pub struct SimulationSource {
     pub path: PathBuf,
     /// Its `node_set` (the cells the simulation instantiates), when given.
     pub node_set: Option<String>,
+    /// Its `node_sets_file` (laid over the circuit's), resolved against the simulation config's
+    /// folder with its manifest, when given.
+    pub node_sets_file: Option<PathBuf>,
 }
 
 /// A parsed `circuit_config.json`.
@@ -72,6 +75,8 @@ pub struct CircuitConfig {
     pub nodes: Vec<NetworkEntry>,
     /// `networks.edges`.
     pub edges: Vec<NetworkEntry>,
+    /// `node_sets_file`, resolved, when given.
+    pub node_sets_file: Option<PathBuf>,
     /// The simulation config that named this circuit config in its `network`, when
     /// [`CircuitConfig::open`] was given one.
     pub simulation: Option<SimulationSource>,
@@ -222,7 +227,17 @@ impl CircuitConfig {
             ));
         }
         let mut config = Self::from_json(&circuit_json, &circuit)?;
+        let node_sets_file = match json.get("node_sets_file") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(normalise(
+                &folder_of(path).join(substitute(s, &texts, path)?),
+            )),
+            Some(_) => {
+                return Err(bad(path, "'node_sets_file' must be the path of a file"));
+            }
+        };
         config.simulation = Some(SimulationSource {
+            node_sets_file,
             path: path.to_path_buf(),
             node_set: json
                 .get("node_set")
@@ -253,8 +268,16 @@ impl CircuitConfig {
             manifest,
             nodes: Vec::new(),
             edges: Vec::new(),
+            node_sets_file: None,
             simulation: None,
             texts,
+        };
+        config.node_sets_file = match json.get("node_sets_file") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.is_empty() => Some(config.resolve(s)?),
+            Some(_) => {
+                return Err(bad(path, "'node_sets_file' must be the path of a file"));
+            }
         };
         let Some(networks) = json.get("networks") else {
             let why = if is_simulation(json) {

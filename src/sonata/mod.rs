@@ -26,6 +26,7 @@ pub(crate) mod direct;
 mod edges;
 pub(crate) mod global_heap;
 pub mod index;
+pub mod node_sets;
 pub mod nodes;
 pub mod schema;
 

@@ -10,6 +10,7 @@ use sonata_census::ids::{parse_count, parse_id_list};
 use sonata_census::neurodamus::cell_readers::{
     LoadOptions, dry_run_distribution, load_sonata, retrieve_unique_metypes, split_round_robin,
 };
+use sonata_census::sonata::node_sets::{NodeSets, Selected};
 use sonata_census::sonata::{CircuitConfig, NodeFile, NodePopulation};
 use sonata_census::words::plural;
 use sonata_census::{Error, Result};
@@ -24,6 +25,7 @@ Examples:
   sonata-census nodes load circuit_config.json -p All --stride 2 --offset 0 \\
       --dynamic-props layer,@dynamics:AIS_scaler
   sonata-census nodes load nodes.h5 --gids 0,1,2 --dry-run
+  sonata-census nodes select circuit_config.json Layer23
 
 FILE is a SONATA node file, a circuit_config.json naming the population, or a
 simulation config (its \"network\" is followed). --population may be left out when
@@ -52,6 +54,19 @@ Examples:
       --dynamic-props layer,@dynamics:AIS_scaler
   sonata-census nodes load simulation_config.json -p All --dry-run --stride 4";
 
+const SELECT_HELP: &str = "\
+Examples:
+  # Node set Layer23 of the circuit's node_sets_file, in every node population
+  sonata-census nodes select circuit_config.json Layer23
+  # One population; the sets of extra.json replace same-named ones
+  sonata-census nodes select circuit_config.json L5E -p All --node-sets extra.json
+  # A node file needs the node-sets file
+  sonata-census nodes select nodes.h5 Layer23 --node-sets node_sets.json
+
+Prints {\"<population>\": [sorted node ids], ...}. A population that lacks an
+attribute the set uses is left out with a warning on stderr (an error with -p).
+With a simulation config, its node_sets_file is laid over the circuit's.";
+
 /// Arguments of `nodes`.
 #[derive(Debug, Args)]
 #[command(after_help = NODES_HELP)]
@@ -74,6 +89,25 @@ pub enum NodesCommand {
     /// neurodamus load_sonata: {"total_cells", "gids", "cells": {"<gid>": {...}}}.
     #[command(after_help = LOAD_HELP)]
     Load(LoadArgs),
+    /// The node ids of a node set, per node population: {"<population>": [ids]}.
+    #[command(after_help = SELECT_HELP)]
+    Select(NodeSetArgs),
+}
+
+/// Arguments of `nodes select`.
+#[derive(Debug, Args)]
+pub struct NodeSetArgs {
+    /// circuit_config.json (or simulation config), or a SONATA node file.
+    pub file: PathBuf,
+    /// The node set.
+    pub name: String,
+    /// A node-sets file: laid over the config's node_sets_file (same-named sets replace);
+    /// required with a node file.
+    #[arg(long, value_name = "FILE")]
+    pub node_sets: Option<PathBuf>,
+    /// Only this node population (a missing attribute is then an error).
+    #[arg(short, long)]
+    pub population: Option<String>,
 }
 
 /// The node population and the cells asked for.
@@ -135,6 +169,7 @@ pub fn run(args: &NodesArgs) -> Result<()> {
         NodesCommand::Distribute(a) => distribute(a),
         NodesCommand::Metypes(a) => metypes(a),
         NodesCommand::Load(a) => load(a),
+        NodesCommand::Select(a) => select(a),
     }
 }
 
@@ -258,6 +293,81 @@ fn metypes(a: &SelectArgs) -> Result<()> {
     print_stdout(&format!(
         "{{\"metypes\":{gids_obj},\"counts\":{counts_obj}}}\n"
     ))
+}
+
+/// `nodes select`: the node sets (config's, simulation's, then `--node-sets`) and the
+/// populations, then one evaluation per population.
+fn select(a: &NodeSetArgs) -> Result<()> {
+    let is_json = a
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let extra = a.node_sets.as_ref().map(NodeSets::from_file).transpose()?;
+    let (sets, populations) = if is_json {
+        let config = CircuitConfig::open(&a.file)?;
+        let mut files: Vec<&PathBuf> = config.node_sets_file.iter().collect();
+        if let Some(sim) = &config.simulation {
+            files.extend(sim.node_sets_file.iter());
+        }
+        let mut sets: Option<NodeSets> = None;
+        for f in files {
+            let next = NodeSets::from_file(f).map_err(|e| e.named_by(&config.path))?;
+            sets = Some(match sets {
+                Some(s) => s.merged_with(&next)?,
+                None => next,
+            });
+        }
+        let sets = match (sets, extra) {
+            (Some(s), Some(e)) => s.merged_with(&e)?,
+            (Some(s), None) | (None, Some(s)) => s,
+            (None, None) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: the config names no node_sets_file: give one with --node-sets FILE",
+                    a.file.display()
+                )));
+            }
+        };
+        let pops = match &a.population {
+            Some(p) => vec![config.open_node_population(p)?],
+            None => config
+                .node_populations()?
+                .iter()
+                .map(|p| config.open_node_population(&p.name))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        (sets, pops)
+    } else {
+        let Some(sets) = extra else {
+            return Err(Error::InvalidArgument(format!(
+                "{}: a node file has no node sets: give the node-sets file with --node-sets FILE",
+                a.file.display()
+            )));
+        };
+        let file = NodeFile::open(&a.file)?;
+        let pops = match &a.population {
+            Some(p) => vec![file.population(p)?],
+            None => file
+                .population_names()?
+                .iter()
+                .map(|p| file.population(p))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        (sets, pops)
+    };
+    let mut entries = Vec::new();
+    if a.population.is_some() {
+        for pop in &populations {
+            entries.push((pop.name().to_string(), json(&sets.select(&a.name, pop)?)?));
+        }
+    } else {
+        for (name, outcome) in sets.select_all(&a.name, &populations)? {
+            match outcome {
+                Selected::Ids(ids) => entries.push((name, json(&ids)?)),
+                Selected::Skipped(warning) => eprintln!("warning: {warning}"),
+            }
+        }
+    }
+    print_stdout(&format!("{}\n", ordered_object(entries.into_iter())?))
 }
 
 fn load(a: &LoadArgs) -> Result<()> {
