@@ -623,7 +623,7 @@ fn eval_clause(clause: &Clause, pop: &NodePopulation) -> Eval<Vec<u64>> {
             }
         }
         Clause::Strings(attr, values) => {
-            let (codes, table) = strings_of(pop, attr, "strings")?;
+            let (codes, table) = strings_of(pop, attr, "matching strings")?;
             let hit: Vec<bool> = table.iter().map(|s| values.contains(s)).collect();
             Ok(positions(
                 &mut |i| hit.get(codes[i] as usize).copied().unwrap_or(false),
