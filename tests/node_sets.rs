@@ -31,10 +31,7 @@ fn write_nodes(path: &Path) {
                 &[0, 1, 2, 0, 3, 4],
                 &["L2_TPC:A", "L3_TPC:A", "L5_TPC:A", "BTC", "L5_TPC:B"],
             )
-            .strings(
-                "synapse_class",
-                &["EXC", "EXC", "EXC", "EXC", "INH", "EXC"],
-            )
+            .strings("synapse_class", &["EXC", "EXC", "EXC", "EXC", "INH", "EXC"])
             .i64s("layer", &[2, 3, 5, 2, 1, 5])
             .f32s("y", &[100.0, 200.0, 300.0, 400.0, 500.5, 600.0]);
         node_population(&f, "B", 4)
@@ -96,7 +93,10 @@ fn equality_on_strings_library_and_integers() {
     assert_eq!(ids(r#"{"synapse_class": "EXC"}"#, &f.a), [0, 1, 2, 3, 5]);
     assert_eq!(ids(r#"{"synapse_class": "EXC"}"#, &f.b), [1, 2]);
     assert_eq!(ids(r#"{"mtype": "L2_TPC:A"}"#, &f.a), [0, 3]);
-    assert_eq!(ids(r#"{"mtype": ["L2_TPC:A", "L3_TPC:A"]}"#, &f.a), [0, 1, 3]);
+    assert_eq!(
+        ids(r#"{"mtype": ["L2_TPC:A", "L3_TPC:A"]}"#, &f.a),
+        [0, 1, 3]
+    );
     assert_eq!(ids(r#"{"mtype": "nope"}"#, &f.a), Vec::<u64>::new());
     assert_eq!(ids(r#"{"layer": 5}"#, &f.a), [2, 5]);
     assert_eq!(ids(r#"{"layer": [2, 3]}"#, &f.a), [0, 1, 3]);
@@ -141,9 +141,15 @@ fn comparisons_and_regex() {
     assert_eq!(ids(r#"{"mtype": {"$gt": 2}}"#, &f.a), [4, 5]);
     assert_eq!(ids(r#"{"mtype": {"$regex": "^L[56]_TPC"}}"#, &f.a), [2, 5]);
     // Unanchored.
-    assert_eq!(ids(r#"{"mtype": {"$regex": "TPC"}}"#, &f.a), [0, 1, 2, 3, 5]);
+    assert_eq!(
+        ids(r#"{"mtype": {"$regex": "TPC"}}"#, &f.a),
+        [0, 1, 2, 3, 5]
+    );
     assert_eq!(ids(r#"{"synapse_class": {"$regex": "N"}}"#, &f.b), [0, 3]);
-    assert_eq!(ids(r#"{"synapse_class": {"$regex": "^EXC$"}}"#, &f.b), [1, 2]);
+    assert_eq!(
+        ids(r#"{"synapse_class": {"$regex": "^EXC$"}}"#, &f.b),
+        [1, 2]
+    );
 }
 
 #[test]
@@ -166,10 +172,9 @@ fn compounds_are_unions_resolved_by_name() {
 #[test]
 fn merging_replaces_same_named_entries_and_compounds_see_them() {
     let f = fixture();
-    let circuit = NodeSets::from_str(
-        r#"{"L": {"layer": 2}, "keep": {"layer": 3}, "both": ["L", "keep"]}"#,
-    )
-    .unwrap();
+    let circuit =
+        NodeSets::from_str(r#"{"L": {"layer": 2}, "keep": {"layer": 3}, "both": ["L", "keep"]}"#)
+            .unwrap();
     let simulation = NodeSets::from_str(r#"{"L": {"layer": 5}, "new": ["L"]}"#).unwrap();
     let merged = circuit.merged_with(&simulation).unwrap();
     locked(|| {
@@ -179,7 +184,9 @@ fn merging_replaces_same_named_entries_and_compounds_see_them() {
         assert_eq!(circuit.select("both", &f.a).unwrap(), [0, 1, 3]);
     });
     // Each file is checked alone (as libsonata does): a member must be in its own file.
-    let e = NodeSets::from_str(r#"{"x": ["L"]}"#).unwrap_err().to_string();
+    let e = NodeSets::from_str(r#"{"x": ["L"]}"#)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("'L' is not a node set"), "{e}");
     // A replacement that makes compounds nest too deep is refused.
     let chain = |prefix: &str, bottom: &str| {
@@ -229,8 +236,14 @@ fn grammar_errors_are_refused_when_parsed() {
         ("{\"e\": {}, \"s\": [\"e\"]}", "'e' is not a node set"),
         ("{\"s\": [\"s\"]}", "reaches itself"),
         ("{\"s\": [\"t\"], \"t\": [\"s\"]}", "reaches itself"),
-        ("{\"s\": {\"layer\": 2.5}}", "expected integer, got float 2.5"),
-        ("{\"s\": {\"layer\": [2, 2.5]}}", "expected integer, got float"),
+        (
+            "{\"s\": {\"layer\": 2.5}}",
+            "expected integer, got float 2.5",
+        ),
+        (
+            "{\"s\": {\"layer\": [2, 2.5]}}",
+            "expected integer, got float",
+        ),
         ("{\"s\": {\"layer\": [2, \"x\"]}}", "expected integer"),
         ("{\"s\": {\"mtype\": [\"x\", 2]}}", "expected string"),
         ("{\"s\": {\"layer\": true}}", "true is not a value"),
@@ -239,20 +252,44 @@ fn grammar_errors_are_refused_when_parsed() {
         ("{\"s\": {\"layer\": [null]}}", "integers or strings"),
         ("{\"s\": {\"layer\": [[2]]}}", "integers or strings"),
         ("{\"s\": {\"layer\": 18446744073709551615}}", "int64 range"),
-        ("{\"s\": {\"population\": 1}}", "'population' must be a string"),
-        ("{\"s\": {\"population\": [1]}}", "'population' must be a string"),
+        (
+            "{\"s\": {\"population\": 1}}",
+            "'population' must be a string",
+        ),
+        (
+            "{\"s\": {\"population\": [1]}}",
+            "'population' must be a string",
+        ),
         ("{\"s\": {\"node_id\": \"1\"}}", "'node_id' must be an id"),
         ("{\"s\": {\"node_id\": -1}}", "expected unsigned integer"),
         ("{\"s\": {\"node_id\": [-1]}}", "negative"),
         ("{\"s\": {\"node_id\": 1.5}}", "expected integer, got float"),
-        ("{\"s\": {\"y\": {\"$gt\": 1, \"$lt\": 5}}}", "exactly one key"),
+        (
+            "{\"s\": {\"y\": {\"$gt\": 1, \"$lt\": 5}}}",
+            "exactly one key",
+        ),
         ("{\"s\": {\"y\": {}}}", "exactly one key"),
-        ("{\"s\": {\"y\": {\"$and\": 1}}}", "unknown numeric operator '$and'"),
-        ("{\"s\": {\"y\": {\"$or\": \"a\"}}}", "unknown string operator '$or'"),
-        ("{\"s\": {\"y\": {\"$node_set\": \"a\"}}}", "unknown string operator"),
-        ("{\"s\": {\"y\": {\"$gt\": \"3\"}}}", "unknown string operator '$gt'"),
+        (
+            "{\"s\": {\"y\": {\"$and\": 1}}}",
+            "unknown numeric operator '$and'",
+        ),
+        (
+            "{\"s\": {\"y\": {\"$or\": \"a\"}}}",
+            "unknown string operator '$or'",
+        ),
+        (
+            "{\"s\": {\"y\": {\"$node_set\": \"a\"}}}",
+            "unknown string operator",
+        ),
+        (
+            "{\"s\": {\"y\": {\"$gt\": \"3\"}}}",
+            "unknown string operator '$gt'",
+        ),
         ("{\"s\": {\"y\": {\"$gt\": true}}}", "unknown operator"),
-        ("{\"s\": {\"y\": {\"$regex\": 2}}}", "unknown numeric operator '$regex'"),
+        (
+            "{\"s\": {\"y\": {\"$regex\": 2}}}",
+            "unknown numeric operator '$regex'",
+        ),
         ("{\"s\": {\"layer\": 2}} x", "not valid JSON"),
         ("", "not valid JSON"),
     ] {
@@ -289,11 +326,17 @@ fn evaluation_errors_name_population_and_set() {
     let f = fixture();
     for (set, want) in [
         (r#"{"layer": "2"}"#, "needs a string or @library"),
-        (r#"{"synapse_class": 2}"#, "a string attribute: match it with strings"),
+        (
+            r#"{"synapse_class": 2}"#,
+            "a string attribute: match it with strings",
+        ),
         (r#"{"mtype": 2}"#, "an @library enumeration"),
         (r#"{"y": 100}"#, "exact comparison of floats"),
         (r#"{"y": [100]}"#, "exact comparison of floats"),
-        (r#"{"layer": {"$regex": "2"}}"#, "needs a string or @library"),
+        (
+            r#"{"layer": {"$regex": "2"}}"#,
+            "needs a string or @library",
+        ),
         (r#"{"synapse_class": {"$gt": 2}}"#, "need a numeric one"),
         (r#"{"mtype": {"$regex": "("}}"#, "invalid $regex"),
         (r#"{"mtype": {"$regex": "a(?=b)"}}"#, "invalid $regex"),
@@ -303,26 +346,38 @@ fn evaluation_errors_name_population_and_set() {
     ] {
         let e = eval_err(set, &f.a);
         assert!(e.contains(want), "{set}: {e}");
-        assert!(e.contains("population 'A'") && e.contains("node set 's'"), "{e}");
+        assert!(
+            e.contains("population 'A'") && e.contains("node set 's'"),
+            "{e}"
+        );
         assert!(!e.contains('\n'), "{e}");
     }
     let sets = NodeSets::from_str(r#"{"s": {"layer": 2}}"#).unwrap();
     let e = locked(|| sets.select("t", &f.a)).unwrap_err().to_string();
-    assert!(e.contains("no node set 't'") && e.contains("there are: s"), "{e}");
+    assert!(
+        e.contains("no node set 't'") && e.contains("there are: s"),
+        "{e}"
+    );
 }
 
 #[test]
 fn select_all_skips_populations_without_the_attribute() {
     let f = fixture();
-    let sets = NodeSets::from_str(r#"{"pc": {"mtype": {"$regex": "PC"}}, "L": {"layer": 2}}"#)
-        .unwrap();
+    let sets =
+        NodeSets::from_str(r#"{"pc": {"mtype": {"$regex": "PC"}}, "L": {"layer": 2}}"#).unwrap();
     let pops = [f.a.clone(), f.b.clone()];
     let got = locked(|| sets.select_all("pc", &pops)).unwrap();
-    assert_eq!(got[0], ("A".to_string(), Selected::Ids(vec![0, 1, 2, 3, 5])));
+    assert_eq!(
+        got[0],
+        ("A".to_string(), Selected::Ids(vec![0, 1, 2, 3, 5]))
+    );
     match &got[1] {
         (name, Selected::Skipped(w)) => {
             assert_eq!(name, "B");
-            assert!(w.contains("population 'B'") && w.contains("no attribute 'mtype'"), "{w}");
+            assert!(
+                w.contains("population 'B'") && w.contains("no attribute 'mtype'"),
+                "{w}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -356,7 +411,10 @@ fn cli_select_on_a_node_file_and_a_config() {
     let sets_arg = sets.to_str().unwrap();
     let (code, out, err) = run(&["nodes", "select", nodes, "Exc", "--node-sets", sets_arg]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(json_of(&out), serde_json::json!({"A": [0, 1, 2, 3, 5], "B": [1, 2]}));
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"A": [0, 1, 2, 3, 5], "B": [1, 2]})
+    );
     assert_eq!(err, "");
     let (code, out, _) = run(&["nodes", "select", nodes, "none", "--node-sets", sets_arg]);
     assert_eq!(code, 0);
@@ -365,7 +423,10 @@ fn cli_select_on_a_node_file_and_a_config() {
     let (code, out, err) = run(&["nodes", "select", nodes, "pc", "--node-sets", sets_arg]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json_of(&out), serde_json::json!({"A": [0, 1, 2, 3, 5]}));
-    assert!(err.starts_with("warning: ") && err.contains("no attribute 'mtype'"), "{err}");
+    assert!(
+        err.starts_with("warning: ") && err.contains("no attribute 'mtype'"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     // ...and is an error when it was asked for.
     let (code, out, err) = run(&[
@@ -381,7 +442,16 @@ fn cli_select_on_a_node_file_and_a_config() {
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(err.starts_with("sonata-census: ") && err.contains("no attribute 'mtype'"));
     assert_eq!(err.lines().count(), 1, "{err}");
-    let (code, out, _) = run(&["nodes", "select", nodes, "pc", "--node-sets", sets_arg, "-p", "A"]);
+    let (code, out, _) = run(&[
+        "nodes",
+        "select",
+        nodes,
+        "pc",
+        "--node-sets",
+        sets_arg,
+        "-p",
+        "A",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(json_of(&out), serde_json::json!({"A": [0, 1, 2, 3, 5]}));
     // A node file needs --node-sets.
@@ -407,10 +477,16 @@ fn cli_select_on_a_node_file_and_a_config() {
     let config = config.to_str().unwrap();
     let (code, out, err) = run(&["nodes", "select", config, "both"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(json_of(&out), serde_json::json!({"A": [0, 3, 4], "B": [0, 1, 3]}));
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"A": [0, 3, 4], "B": [0, 1, 3]})
+    );
     let (code, out, err) = run(&["nodes", "select", config, "both", "--node-sets", sets_arg]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(json_of(&out), serde_json::json!({"A": [0, 1, 2, 3, 5], "B": [1, 2]}));
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"A": [0, 1, 2, 3, 5], "B": [1, 2]})
+    );
 }
 
 #[test]
@@ -420,10 +496,18 @@ fn cli_errors_are_one_line_with_exit_code_2() {
     let nodes = f.nodes.to_str().unwrap();
     let sets = dir.join("sets.json");
     for (text, name, want) in [
-        ("{\"s\": {\"layer\": 2.5}}", "s", "expected integer, got float 2.5"),
+        (
+            "{\"s\": {\"layer\": 2.5}}",
+            "s",
+            "expected integer, got float 2.5",
+        ),
         ("{\"s\": [\"s\"]}", "s", "reaches itself"),
         ("{\"s\": {\"layer\": 2}}", "t", "no node set 't'"),
-        ("{\"s\": {\"layer\": \"2\"}}", "s", "needs a string or @library"),
+        (
+            "{\"s\": {\"layer\": \"2\"}}",
+            "s",
+            "needs a string or @library",
+        ),
         ("not json", "s", "not valid JSON"),
     ] {
         std::fs::write(&sets, text).unwrap();
@@ -436,7 +520,10 @@ fn cli_errors_are_one_line_with_exit_code_2() {
             sets.to_str().unwrap(),
         ]);
         assert_eq!((code, out.as_str()), (2, ""), "{text}: {err}");
-        assert!(err.starts_with("sonata-census: ") && err.contains(want), "{text}: {err}");
+        assert!(
+            err.starts_with("sonata-census: ") && err.contains(want),
+            "{text}: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     // A config without node_sets_file and no --node-sets.
@@ -448,5 +535,56 @@ fn cli_errors_are_one_line_with_exit_code_2() {
     .unwrap();
     let (code, _, err) = run(&["nodes", "select", config.to_str().unwrap(), "s"]);
     assert_eq!(code, 2);
-    assert!(err.contains("node_sets_file") && err.contains("--node-sets"), "{err}");
+    assert!(
+        err.contains("node_sets_file") && err.contains("--node-sets"),
+        "{err}"
+    );
+}
+
+#[test]
+fn cli_simulation_config_lays_its_node_sets_over_the_circuit_ones() {
+    let f = fixture();
+    let dir = f.nodes.parent().unwrap();
+    std::fs::write(
+        dir.join("circuit_sets.json"),
+        r#"{"L": {"layer": 2}, "both": ["L", "Exc"], "Exc": {"synapse_class": "EXC"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("circuit_config.json"),
+        r#"{"node_sets_file": "circuit_sets.json",
+            "networks": {"nodes": [{"nodes_file": "nodes.h5"}]}}"#,
+    )
+    .unwrap();
+    std::fs::create_dir(dir.join("sim")).unwrap();
+    std::fs::write(dir.join("sim/sim_sets.json"), r#"{"L": {"layer": 3}}"#).unwrap();
+    let sim = dir.join("sim/simulation_config.json");
+    std::fs::write(
+        &sim,
+        r#"{"manifest": {"$OUT": "."}, "network": "../circuit_config.json",
+            "node_sets_file": "$OUT/sim_sets.json", "run": {"tstop": 1}}"#,
+    )
+    .unwrap();
+    let sim = sim.to_str().unwrap();
+    let (code, out, err) = run(&["nodes", "select", sim, "both", "-p", "B"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_of(&out), serde_json::json!({"B": [1, 2]}));
+    let (code, out, err) = run(&["nodes", "select", sim, "L"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json_of(&out), serde_json::json!({"A": [1], "B": [2]}));
+    // A missing node_sets_file names the config.
+    std::fs::remove_file(dir.join("sim/sim_sets.json")).unwrap();
+    let (code, _, err) = run(&["nodes", "select", sim, "L"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("sim_sets.json") && err.contains("named by"),
+        "{err}"
+    );
+    let e = sonata_census::sonata::CircuitConfig::parse(
+        r#"{"node_sets_file": 3, "networks": {"nodes": [{"nodes_file": "n.h5"}]}}"#,
+        Path::new("c.json"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("'node_sets_file' must be"), "{e}");
 }

@@ -159,8 +159,8 @@ impl NodeSets {
     /// # Errors
     /// As [`NodeSets::from_file`], without the I/O errors.
     pub fn parse(text: &str, source: &Path) -> Result<Self> {
-        let json: Value = serde_json::from_str(text)
-            .map_err(|e| bad(source, format!("not valid JSON: {e}")))?;
+        let json: Value =
+            serde_json::from_str(text).map_err(|e| bad(source, format!("not valid JSON: {e}")))?;
         let Value::Object(map) = json else {
             return Err(bad(
                 source,
@@ -451,8 +451,7 @@ fn parse_clause(key: &str, value: &Value) -> std::result::Result<Clause, String>
                         values
                             .into_iter()
                             .map(|v| {
-                                u64::try_from(v)
-                                    .map_err(|_| format!("'node_id': {v} is negative"))
+                                u64::try_from(v).map_err(|_| format!("'node_id': {v} is negative"))
                             })
                             .collect::<std::result::Result<_, String>>()?,
                     )
@@ -666,7 +665,10 @@ fn eval_clause(clause: &Clause, pop: &NodePopulation) -> Eval<Vec<u64>> {
                     }
                 },
             };
-            Ok(positions(&mut |i| op.holds(values[i], *bound), values.len()))
+            Ok(positions(
+                &mut |i| op.holds(values[i], *bound),
+                values.len(),
+            ))
         }
     }
 }

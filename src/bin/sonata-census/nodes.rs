@@ -58,8 +58,8 @@ const SELECT_HELP: &str = "\
 Examples:
   # Node set Layer23 of the circuit's node_sets_file, in every node population
   sonata-census nodes select circuit_config.json Layer23
-  # One population; the sets of extra.json replace same-named ones
-  sonata-census nodes select circuit_config.json L5E -p All --node-sets extra.json
+  # One population; the sets of x.json replace same-named ones
+  sonata-census nodes select circuit_config.json L5E -p All --node-sets x.json
   # A node file needs the node-sets file
   sonata-census nodes select nodes.h5 Layer23 --node-sets node_sets.json
 
