@@ -6,6 +6,7 @@ exits 2 with one line, except for the documented differences in ``DIFFERENCES``.
 """
 
 import json
+import subprocess
 from pathlib import Path
 
 import h5py
@@ -93,7 +94,8 @@ def sample_cases():
             with h5py.File(nodes, "r") as f:
                 pops = sorted(f["nodes"])
             for pop in pops:
-                cases.append(pytest.param(sets, nodes, pop, id=f"{sets.parent.name}-{nodes.stem}-{pop}"))
+                case_id = f"{sets.parent.name}-{nodes.stem}-{pop}"
+                cases.append(pytest.param(sets, nodes, pop, id=case_id))
     return cases or [pytest.param(None, None, None, marks=pytest.mark.skip("samples absent"))]
 
 
@@ -190,7 +192,8 @@ HAND_WRITTEN = [
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"categorical": ["B", "C"]}}, "s", None),
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"categorical": 0}}, "s", None),
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"categorical": {"$gt": 0}}}, "s", None),
-    (f"{S}/nodes_with_library_small.h5", "default", {"s": {"categorical": {"$regex": "^[B]"}}}, "s", None),
+    (f"{S}/nodes_with_library_small.h5", "default",
+     {"s": {"categorical": {"$regex": "^[B]"}}}, "s", None),
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"string": {"$regex": "A"}}}, "s", None),
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"string": {"$gt": 0}}}, "s", None),
     (f"{S}/nodes_with_library_small.h5", "default", {"s": {"int": [0, 1]}}, "s", None),
@@ -213,7 +216,10 @@ HAND_WRITTEN = [
 
 @pytest.mark.parametrize(
     "nodes,pop_name,sets,name,difference",
-    [pytest.param(*c, id=f"{k}-{Path(c[0]).stem}-{json.dumps(c[2])[:60]}") for k, c in enumerate(HAND_WRITTEN)],
+    [
+        pytest.param(*c, id=f"{k}-{Path(c[0]).stem}-{json.dumps(c[2])[:60]}")
+        for k, c in enumerate(HAND_WRITTEN)
+    ],
 )
 def test_hand_written_node_sets_match_libsonata(
     cli, samples, tmp_path, nodes, pop_name, sets, name, difference
@@ -258,12 +264,12 @@ def test_missing_attribute_circuit_wide(cli, samples, tmp_path):
     warnings = proc.stderr.strip().splitlines()
     assert len(warnings) == 1 and warnings[0].startswith("warning: "), proc.stderr
     assert "'default'" in warnings[0] and "other1" in warnings[0]
-    proc = cli.run("nodes", "select", config, "o", "--node-sets", extra, "-p", "default", check=False)
+    proc = cli.run(
+        "nodes", "select", config, "o", "--node-sets", extra, "-p", "default", check=False
+    )
     assert proc.returncode == 2
 
 
 def subprocess_run(cli, *args):
     """The tool without ``-q`` (warnings are printed either way)."""
-    import subprocess
-
     return subprocess.run([str(cli.path), *map(str, args)], capture_output=True, text=True)
