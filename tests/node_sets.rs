@@ -428,6 +428,16 @@ fn cli_select_on_a_node_file_and_a_config() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, quiet, err) = run(&[
+        "-q",
+        "nodes",
+        "select",
+        nodes,
+        "pc",
+        "--node-sets",
+        sets_arg,
+    ]);
+    assert_eq!((code, quiet, err.as_str()), (0, out, ""));
     // ...and is an error when it was asked for.
     let (code, out, err) = run(&[
         "nodes",

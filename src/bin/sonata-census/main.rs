@@ -104,7 +104,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let v = cli.verbosity;
     match cli.command {
-        Command::Nodes(args) => nodes::run(&args),
+        Command::Nodes(args) => nodes::run(&args, v),
         Command::DryRun(args) => dry_run::run(&args, v),
         Command::Info(args) => info::run(&args, v),
         Command::Count(args) => count::run(&args, v),

@@ -15,7 +15,7 @@ use sonata_census::sonata::{CircuitConfig, NodeFile, NodePopulation};
 use sonata_census::words::plural;
 use sonata_census::{Error, Result};
 
-use crate::console::print_stdout;
+use crate::console::{Verbosity, print_stdout};
 
 const NODES_HELP: &str = "\
 Examples:
@@ -64,7 +64,8 @@ Examples:
   sonata-census nodes select nodes.h5 Layer23 --node-sets node_sets.json
 
 Prints {\"<population>\": [sorted node ids], ...}. A population that lacks an
-attribute the set uses is left out with a warning on stderr (an error with -p).
+attribute the set uses is left out with a warning on stderr (an error with -p;
+-q silences the warning).
 With a simulation config, its node_sets_file is laid over the circuit's.";
 
 /// Arguments of `nodes`.
@@ -164,12 +165,12 @@ pub struct LoadArgs {
 }
 
 /// Runs `nodes`.
-pub fn run(args: &NodesArgs) -> Result<()> {
+pub fn run(args: &NodesArgs, v: Verbosity) -> Result<()> {
     match &args.command {
         NodesCommand::Distribute(a) => distribute(a),
         NodesCommand::Metypes(a) => metypes(a),
         NodesCommand::Load(a) => load(a),
-        NodesCommand::Select(a) => select(a),
+        NodesCommand::Select(a) => select(a, v),
     }
 }
 
@@ -297,7 +298,7 @@ fn metypes(a: &SelectArgs) -> Result<()> {
 
 /// `nodes select`: the node sets (config's, simulation's, then `--node-sets`) and the
 /// populations, then one evaluation per population.
-fn select(a: &NodeSetArgs) -> Result<()> {
+fn select(a: &NodeSetArgs, v: Verbosity) -> Result<()> {
     let is_json = a
         .file
         .extension()
@@ -363,7 +364,7 @@ fn select(a: &NodeSetArgs) -> Result<()> {
         for (name, outcome) in sets.select_all(&a.name, &populations)? {
             match outcome {
                 Selected::Ids(ids) => entries.push((name, json(&ids)?)),
-                Selected::Skipped(warning) => eprintln!("warning: {warning}"),
+                Selected::Skipped(warning) => v.info(&format!("warning: {warning}")),
             }
         }
     }
