@@ -9,12 +9,14 @@
 //!   `sonata_census.neurodamus`;
 //! - [`cells`]: neurodamus's cell readers (`split_round_robin`, `dry_run_distribution`,
 //!   `_retrieve_unique_metypes`, `load_sonata`) under `sonata_census.neurodamus.cell_readers`;
+//! - [`node_sets`]: `NodeSets`, SONATA node sets shaped like libsonata's;
 //! - [`errors`]: the library's errors as Python exceptions.
 
 mod cells;
 mod census;
 mod detached;
 mod errors;
+mod node_sets;
 mod reader;
 
 use pyo3::prelude::*;
@@ -28,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(census::read_tables, m)?)?;
     m.add_function(wrap_pyfunction!(census::info, m)?)?;
     m.add_class::<reader::Reader>()?;
+    m.add_class::<node_sets::NodeSets>()?;
     m.add_function(wrap_pyfunction!(cells::split_round_robin, m)?)?;
     m.add_function(wrap_pyfunction!(cells::dry_run_distribution, m)?)?;
     m.add_function(wrap_pyfunction!(cells::retrieve_unique_metypes, m)?)?;
