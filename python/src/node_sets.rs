@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -34,9 +35,25 @@ use crate::errors::to_py;
 /// not fit the population (libsonata raises ``SonataError`` or ``RuntimeError``);
 /// ``FileNotFoundError`` for a missing file; ``KeyError`` for a population the node file lacks;
 /// ``OSError`` for a file that is not HDF5.
-#[pyclass(module = "sonata_census._native", name = "NodeSets")]
+#[pyclass(frozen, module = "sonata_census._native", name = "NodeSets")]
 pub struct NodeSets {
-    inner: Sets,
+    /// Replaced whole by `update`; a `materialize` running meanwhile (off the GIL, in another
+    /// thread) keeps the sets it started with.
+    inner: RwLock<Arc<Sets>>,
+}
+
+impl NodeSets {
+    fn wrap(sets: Sets) -> Self {
+        NodeSets {
+            inner: RwLock::new(Arc::new(sets)),
+        }
+    }
+
+    /// The current sets. Nothing panics while the lock is held (the sets are immutable, only
+    /// the `Arc` is swapped), so a poisoned lock still holds valid sets.
+    fn sets(&self) -> Arc<Sets> {
+        Arc::clone(&self.inner.read().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 #[pymethods]
@@ -45,36 +62,39 @@ impl NodeSets {
     #[new]
     #[pyo3(signature = (text, /))]
     fn new(py: Python<'_>, text: &str) -> PyResult<Self> {
-        let inner = detached::run_short(py, || Sets::from_str(text))?;
-        Ok(NodeSets { inner })
+        detached::run_short(py, || Sets::from_str(text)).map(NodeSets::wrap)
     }
 
     /// Reads and parses the node-sets file ``path`` (``str`` or ``os.PathLike``).
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = detached::run_short(py, || Sets::from_file(&path))?;
-        Ok(NodeSets { inner })
+        detached::run_short(py, || Sets::from_file(&path)).map(NodeSets::wrap)
     }
 
     /// The names of the node sets (a ``set`` of ``str``).
     #[getter]
     fn names(&self) -> BTreeSet<String> {
-        self.inner.names().into_iter().map(str::to_string).collect()
+        self.sets()
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Lays the node sets of ``other`` over these: same-named sets are replaced by ``other``'s.
     /// Returns the names that were replaced (a ``set`` of ``str``), as libsonata does.
-    fn update(slf: &Bound<'_, Self>, other: &Bound<'_, Self>) -> PyResult<BTreeSet<String>> {
-        // Cloned first: `other` may be `slf` itself, which cannot be borrowed twice.
-        let other = other.borrow().inner.clone();
-        let mut this = slf.borrow_mut();
+    fn update(&self, other: &Self) -> PyResult<BTreeSet<String>> {
+        // `other`'s sets are taken first: `other` may be `self`.
+        let other = other.sets();
+        let mut this = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let merged = this.merged_with(&other).map_err(to_py)?;
         let replaced = other
             .names()
             .into_iter()
-            .filter(|n| this.inner.get(n).is_some())
+            .filter(|n| this.get(n).is_some())
             .map(str::to_string)
             .collect();
-        this.inner = this.inner.merged_with(&other).map_err(to_py)?;
+        *this = Arc::new(merged);
         Ok(replaced)
     }
 
@@ -87,7 +107,7 @@ impl NodeSets {
         nodes_file: PathBuf,
         population: &str,
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
-        let sets = &self.inner;
+        let sets = self.sets();
         let ids = detached::run(py, || {
             let file = NodeFile::open(&nodes_file)?;
             let pop = file.population(population)?;
@@ -97,14 +117,14 @@ impl NodeSets {
     }
 
     fn __contains__(&self, name: &str) -> bool {
-        self.inner.get(name).is_some()
+        self.sets().get(name).is_some()
     }
 
     fn __len__(&self) -> usize {
-        self.inner.names().len()
+        self.sets().names().len()
     }
 
     fn __repr__(&self) -> String {
-        format!("NodeSets(names={:?})", self.inner.names())
+        format!("NodeSets(names={:?})", self.sets().names())
     }
 }

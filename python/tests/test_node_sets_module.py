@@ -210,3 +210,20 @@ def test_update_refuses_too_deep_chain(samples):
     assert mine.names == before
     assert list(mine.materialize("c9", samples / S / "nodes.h5", "default")) == [0]
 
+
+
+def test_update_while_materializing_in_threads(samples):
+    """``materialize`` runs off the GIL: ``update`` from another thread meanwhile neither fails
+    nor disturbs it (each call sees the sets before or after the update)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nodes = samples / S / "nodes.h5"
+    sets = NodeSets(json.dumps({"a": {"layer": 2}}))
+    layer2 = list(sets.materialize("a", nodes, "default"))
+    layer6 = list(NodeSets(json.dumps({"a": {"layer": 6}})).materialize("a", nodes, "default"))
+    with ThreadPoolExecutor(4) as pool:
+        calls = [pool.submit(sets.materialize, "a", nodes, "default") for _ in range(40)]
+        for i in range(20):
+            sets.update(NodeSets(json.dumps({"a": {"layer": 6 if i % 2 == 0 else 2}})))
+        for call in calls:
+            assert list(call.result()) in (layer2, layer6)
