@@ -1,7 +1,7 @@
 //! `sonata_census._native.NodeSets`: SONATA node sets ([`sonata_census::sonata::node_sets`]) in
 //! Python, shaped like libsonata's `NodeSets` (constructor from JSON text, `from_file`, `update`,
-//! `names`, `materialize`), with the one difference its docstring gives: `materialize` takes the
-//! node file and the population's name and returns the ids as a numpy array.
+//! `names`, `materialize`), with the differences its docstring gives: chiefly, `materialize`
+//! takes the node file and the population's name and returns the ids as a numpy array.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
