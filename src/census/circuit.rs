@@ -26,14 +26,18 @@ pub struct CircuitPopulation {
 }
 
 /// Whether `path` is taken as a circuit (or simulation) config rather than an edge file: its
-/// name ends in `.json` (any case), or its first non-blank byte is `{` (a JSON object; an HDF5
-/// file never starts so).
+/// name ends in `.json` (any case), or it is a regular file whose first non-blank byte is `{`
+/// (a JSON object; an HDF5 file never starts so).
 pub fn is_config_path(path: &Path) -> bool {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
         return true;
+    }
+    // Only a regular file is read (a FIFO would block; the edge-file path refuses it).
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
     }
     use std::io::Read;
     let Ok(mut f) = std::fs::File::open(path) else {
