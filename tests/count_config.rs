@@ -372,3 +372,72 @@ fn sample_circuit_configs_count_or_say_why() {
         let _ = std::fs::remove_file(&out);
     }
 }
+
+/// `dry-run` of a simulation config counts the afferent synapses of its `node_set`'s cells
+/// only; the sets are the circuit's node sets with the simulation's laid over them.
+#[test]
+fn dry_run_applies_the_simulations_node_set() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    circuit(dir);
+    let with_sets = std::fs::read_to_string(dir.join("circuit_config.json"))
+        .unwrap()
+        .replacen('{', r#"{"node_sets_file": "circuit_sets.json", "#, 1);
+    std::fs::write(dir.join("circuit_with_sets.json"), with_sets).unwrap();
+    std::fs::write(
+        dir.join("circuit_sets.json"),
+        r#"{"A": {"node_id": [0, 1, 2]}, "B": {"population": "tgt", "node_id": [5, 7]}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("sim_sets.json"), r#"{"A": {"node_id": [3]}}"#).unwrap();
+    // The whole circuit's tables, to sum the chosen cells' counts from.
+    let out = dir.join("all.h5");
+    let o = run(&[
+        "count",
+        path_str(&dir.join("circuit_with_sets.json")),
+        "-o",
+        path_str(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (set, cells) in [("A", vec![3usize]), ("B", vec![5, 7])] {
+        let sim = dir.join(format!("sim_{set}.json"));
+        std::fs::write(
+            &sim,
+            format!(
+                r#"{{"network": "circuit_with_sets.json", "node_set": "{set}",
+                    "node_sets_file": "sim_sets.json", "run": {{"tstop": 1, "dt": 0.025}}}}"#
+            ),
+        )
+        .unwrap();
+        let o = run(&[
+            "dry-run",
+            path_str(&sim),
+            "--json",
+            "-q",
+            "--backend",
+            "cpu",
+        ]);
+        assert!(o.status.success(), "{set}: {}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut total = 0;
+        for p in v["populations"].as_array().unwrap() {
+            let name = p["edge_population"].as_str().unwrap();
+            let c = locked(|| read_census(&out, name).unwrap());
+            let want: u64 = cells.iter().map(|&g| c.target_synapse_count[g]).sum();
+            let conns: u64 = cells.iter().map(|&g| c.target_connection_count[g]).sum();
+            assert_eq!(p["target_cells"], cells.len(), "{set} {name}");
+            assert_eq!(p["synapses"], want, "{set} {name}");
+            assert_eq!(p["connections"], conns, "{set} {name}");
+            total += want;
+        }
+        assert_eq!(v["total_synapses"], total, "{set}");
+        assert!(
+            v["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().contains(&format!("node_set '{set}'"))),
+            "{v}"
+        );
+    }
+}
