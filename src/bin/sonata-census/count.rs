@@ -47,7 +47,8 @@ Examples:
 pub struct CountArgs {
     /// SONATA edge file (HDF5), or circuit/simulation config (JSON).
     pub file: PathBuf,
-    /// Edge population to count (repeat for several); default: every population in the file.
+    /// Edge population to count (repeat for several); default: every population in the file
+    /// (or in the circuit).
     #[arg(short, long = "population", value_name = "NAME")]
     pub populations: Vec<String>,
     /// Output file for the census tables (HDF5).
