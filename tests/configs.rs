@@ -451,8 +451,15 @@ fn a_simulation_config_is_followed_to_its_network() {
         r#"{"manifest": {"$BASE_DIR": ".", "$OUTPUT_DIR": "./output"},
             "network": "$BASE_DIR/../circuit/circuit_config.json",
             "node_set": "Mosaic",
+            "node_sets_file": "node_sets.json",
             "run": {"tstop": 100, "dt": 0.025, "random_seed": 1},
             "output": {"output_dir": "$OUTPUT_DIR"}}"#,
+    )
+    .unwrap();
+    // The simulation's node_set instantiates cell 2 of `tgt` only: 3 of the 4 synapses.
+    std::fs::write(
+        sim.join("node_sets.json"),
+        r#"{"Mosaic": {"population": "tgt", "node_id": [2]}}"#,
     )
     .unwrap();
     // From the work folder, a relative path.
@@ -470,14 +477,11 @@ fn a_simulation_config_is_followed_to_its_network() {
         "{out}"
     );
     assert!(
-        out.contains("4 synapses, 4 connections, 3 target cells"),
+        out.contains("3 synapses, 3 connections, 1 target cell"),
         "{out}"
     );
     assert!(
-        err.contains(
-            "sim/simulation_config.json: node_set 'Mosaic' is not applied yet: every cell of \
-             circuit/circuit_config.json is counted"
-        ),
+        err.contains("node_set 'Mosaic': 1 of 3 cells of population 'tgt'"),
         "{err}"
     );
     // -q silences the note, not the result.
@@ -500,8 +504,30 @@ fn a_simulation_config_is_followed_to_its_network() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["config"], "circuit/circuit_config.json");
     assert_eq!(v["simulation_config"], "sim/simulation_config.json");
-    assert_eq!(v["total_synapses"], 4);
+    assert_eq!(v["total_synapses"], 3);
+    assert_eq!(v["populations"][0]["target_cells"], 1);
     assert!(v["notes"][0].as_str().unwrap().contains("Mosaic"), "{v}");
+    // A node_set without node sets, or one they lack: one line, exit 2.
+    for (name, json, needle) in [
+        (
+            "no_sets.json",
+            r#"{"network": "../circuit/circuit_config.json", "node_set": "Mosaic", "run": {}}"#,
+            "node_set 'Mosaic' needs a node_sets_file",
+        ),
+        (
+            "unknown_set.json",
+            r#"{"network": "../circuit/circuit_config.json", "node_set": "Nope",
+                "node_sets_file": "node_sets.json", "run": {}}"#,
+            "no node set 'Nope'",
+        ),
+    ] {
+        std::fs::write(sim.join(name), json).unwrap();
+        let err = failure(
+            &run_in(work.path(), &["dry-run", &format!("sim/{name}")]),
+            name,
+        );
+        assert!(err.contains(name) && err.contains(needle), "{name}: {err}");
+    }
     // `nodes` reads the circuit's populations through it.
     let o = run_in(
         &sim,

@@ -153,6 +153,12 @@ def count(
 ):
     """The census of the edge populations of the SONATA edge file ``path``.
 
+    ``path`` may be a circuit config (or a simulation config, whose ``network`` is followed),
+    as the tool's ``count CONFIG``: a name ending in ``.json``, or a file starting with ``{``.
+    Then every edge population of its ``networks.edges`` (or ``populations``) is counted, each
+    with the size of its target node population as its number of targets; ``nodes_count`` is
+    refused (``ValueError``).
+
     ``populations``: a name or a list of names (default: every population of the file).
     ``nodes_count``: the number of targets (length of the per-target tables); default: the
     target index's length, else the largest target id + 1. ``backend``: ``"auto"``, ``"cpu"``

@@ -11,16 +11,21 @@ use std::path::{Path, PathBuf};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use sonata_census::census::circuit::{circuit_populations, is_config_path};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
-use sonata_census::census::{Backend, Census, CensusOptions, CountedBy, Note, NoteKind};
+use sonata_census::census::{
+    Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
+};
 use sonata_census::progress::Progress;
+use sonata_census::sonata::{CircuitConfig, EdgePopulation};
 use sonata_census::{EdgeFile, Error, Result};
 
 use crate::detached;
 
-/// The census of `populations` of the edge file `path` (every population when `None`), each
+/// The census of `populations` of the edge file `path` (every population when `None`), or of
+/// the edge populations of the circuit config `path` (as the tool's `count CONFIG`), each
 /// as a dict ([`census_dict`]); with `output`, the tables are also written to that file as the
 /// tool's `count -o OUTPUT` writes them (byte for byte), replacing an existing file only with
 /// `force`. Arguments are checked by the Python wrapper (types, ranges); the library checks
@@ -88,15 +93,51 @@ fn count_file(
         }
         sonata_census::outputs::check_output_path(output, force)?;
     }
-    let file = EdgeFile::open(path)?;
-    // Without `populations`, a broken population stops the run, and the error names the
-    // others (a population the caller named is not left out behind their back).
-    let mut chosen = file.choose_populations(populations.unwrap_or_default())?;
     let others = |good: &[&str]| -> String {
         let good: Vec<String> = good.iter().map(|n| format!("'{n}'")).collect();
         format!("populations=[{}]", good.join(", "))
     };
-    chosen.check(others)?;
+    // A circuit config (as the tool's `count CONFIG`): every edge population of the circuit,
+    // each with its target node population's size.
+    let config_mode = is_config_path(path);
+    let mut chosen = None;
+    let work: Vec<(EdgePopulation, Option<u64>)> = if config_mode {
+        if options.nodes_count.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "nodes_count does not apply to a circuit config ({}): each edge population is \
+                 counted with the size of its target node population",
+                path.display()
+            )));
+        }
+        let config = CircuitConfig::open(path)?;
+        let pops = circuit_populations(&config, populations.unwrap_or_default())?;
+        if let Some(output) = output
+            && pops
+                .iter()
+                .any(|p| same_file(p.population.file().path(), output))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{}: the output is an edge file of the circuit (choose another output)",
+                output.display()
+            )));
+        }
+        pops.into_iter()
+            .map(|p| (p.population, Some(p.n_targets)))
+            .collect()
+    } else {
+        let file = EdgeFile::open(path)?;
+        // Without `populations`, a broken population stops the run, and the error names the
+        // others (a population the caller named is not left out behind their back).
+        let mut c = file.choose_populations(populations.unwrap_or_default())?;
+        c.check(others)?;
+        let pops = c
+            .opened
+            .iter()
+            .map(|p| (p.clone(), options.nodes_count))
+            .collect();
+        chosen = Some(c);
+        pops
+    };
     if let Some(dir) = &options.spill_dir {
         check_spill_dir(dir)?;
     }
@@ -108,7 +149,17 @@ fn count_file(
     };
     let mut censuses = Vec::new();
     let mut warning = software_adapter_warning(options)?;
-    for pop in &chosen.opened {
+    for (pop, nodes_count) in &work {
+        let options = CensusOptions {
+            nodes_count: *nodes_count,
+            nodes_count_origin: if config_mode {
+                TargetOrigin::NodePopulation
+            } else {
+                TargetOrigin::NodeCount
+            },
+            ..options.clone()
+        };
+        let options = &options;
         let mut notes: Vec<Note> = warning.take().into_iter().collect();
         // In memory (never the spilled table): the caller gets the arrays. The file is the
         // same bytes either way (CensusWriter::write_spilled).
@@ -119,10 +170,15 @@ fn count_file(
             &mut notes,
         )
         .map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => match chosen.leave_out_note(&[pop.name()], others) {
-                Some(note) => e.with_note(&note),
-                None => e,
-            },
+            Error::InvalidData { .. } => {
+                match chosen
+                    .as_ref()
+                    .and_then(|c| c.leave_out_note(&[pop.name()], others))
+                {
+                    Some(note) => e.with_note(&note),
+                    None => e,
+                }
+            }
             _ => e,
         })?;
         if let Some(writer) = writer.as_mut() {

@@ -18,6 +18,7 @@
 //! ([`gpu::GpuOutcome::HandToCpu`]). What both share (the tables before metadata, the errors
 //! both word identically) is in [`tables`].
 
+pub mod circuit;
 pub mod cost;
 pub mod cpu;
 #[cfg(feature = "gpu")]
@@ -107,6 +108,10 @@ pub struct CensusOptions {
     /// The number of target nodes (`--nodes-count`); `None` takes it from the target index, or
     /// else from the largest target id + 1.
     pub nodes_count: Option<u64>,
+    /// Who gave `nodes_count`, for messages: [`TargetOrigin::NodeCount`] (the caller, the
+    /// default) or [`TargetOrigin::NodePopulation`] (a circuit's node file,
+    /// [`circuit::circuit_populations`]).
+    pub nodes_count_origin: TargetOrigin,
     /// Rows per streamed chunk.
     pub chunk_len: usize,
     /// Memory for grouping unsorted edges by target; beyond it, partitions spill to disk.
@@ -135,6 +140,7 @@ impl Default for CensusOptions {
     fn default() -> Self {
         CensusOptions {
             nodes_count: None,
+            nodes_count_origin: TargetOrigin::NodeCount,
             chunk_len: DEFAULT_CHUNK_LEN,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             spill_dir: None,
@@ -168,6 +174,9 @@ pub enum TargetOrigin {
     TargetIndex,
     /// The largest target id + 1.
     LargestTargetId,
+    /// The size of the target node population in the circuit's node files (`count` of a
+    /// circuit config).
+    NodePopulation,
 }
 
 impl std::fmt::Display for TargetOrigin {
@@ -177,6 +186,9 @@ impl std::fmt::Display for TargetOrigin {
             TargetOrigin::NodeCount => "the node count",
             TargetOrigin::TargetIndex => "the target index (indices/target_to_source)",
             TargetOrigin::LargestTargetId => "the largest target id",
+            TargetOrigin::NodePopulation => {
+                "the size of the target node population in the circuit's node files"
+            }
         })
     }
 }
@@ -189,11 +201,23 @@ impl TargetSpace {
     /// A malformed target index (its per-node dataset is checked row by row); a node count
     /// whose tables cannot fit in memory ([`limits::check_target_count`]).
     pub fn resolve(pop: &EdgePopulation, nodes_count: Option<u64>) -> Result<Self> {
+        Self::resolve_from(pop, nodes_count, TargetOrigin::NodeCount)
+    }
+
+    /// As [`TargetSpace::resolve`], `nodes_count` (when given) coming from `origin`.
+    ///
+    /// # Errors
+    /// As [`TargetSpace::resolve`].
+    pub fn resolve_from(
+        pop: &EdgePopulation,
+        nodes_count: Option<u64>,
+        origin: TargetOrigin,
+    ) -> Result<Self> {
         if let Some(n) = nodes_count {
-            limits::check_target_count(pop, n, TargetOrigin::NodeCount)?;
+            limits::check_target_count(pop, n, origin)?;
             return Ok(TargetSpace {
                 n_targets: Some(n),
-                origin: TargetOrigin::NodeCount,
+                origin,
             });
         }
         if let Some(index) = EdgeIndex::open(pop, IndexDirection::TargetToSource)? {
@@ -454,7 +478,7 @@ fn census_population_inner(
     notes: &mut Vec<Note>,
     spill: Option<u64>,
 ) -> Result<(Census, Option<SpilledConnections>)> {
-    let space = TargetSpace::resolve(pop, options.nodes_count)?;
+    let space = TargetSpace::resolve_from(pop, options.nodes_count, options.nodes_count_origin)?;
     // Tables that cannot fit in memory are an error, not an allocation abort (limits.rs).
     let limited;
     let pop = if space.n_targets.is_some() {

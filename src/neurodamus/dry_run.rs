@@ -19,7 +19,8 @@ use crate::error::Result;
 use crate::progress::Progress;
 use crate::sonata::EdgeFile;
 use crate::sonata::config::CircuitConfig;
-use crate::sonata::nodes::NodeFile;
+use crate::sonata::node_sets::{NodeSets, Selected};
+use crate::sonata::nodes::{NodeFile, NodePopulation};
 
 use super::cell_readers::distribution::{
     Metypes, dry_run_distribution, retrieve_unique_metypes, split_round_robin,
@@ -125,6 +126,8 @@ pub struct DryRunStats {
 struct TargetAcc {
     name: String,
     size: u64,
+    /// The cells instantiated: the simulation's node_set, else every cell (sorted).
+    cells: Vec<u64>,
     metypes: Option<Metypes>,
     synapses: Vec<u64>,
     memory_kb: Vec<f64>,
@@ -157,17 +160,9 @@ pub fn dry_run_stats(
     let mut targets: Vec<TargetAcc> = Vec::new();
     let mut populations = Vec::new();
     let mut notes = Vec::new();
-    if let Some(sim) = &config.simulation
-        && let Some(node_set) = &sim.node_set
-    {
-        // Node sets are not evaluated yet: say so rather than count a different circuit
-        // silently.
-        notes.push(format!(
-            "{}: node_set '{node_set}' is not applied yet: every cell of {} is counted",
-            sim.path.display(),
-            config.path.display()
-        ));
-    }
+    // The simulation's node_set: only its cells are instantiated, so only their afferent
+    // synapses count (every cell of the circuit without one).
+    let node_set = simulation_node_sets(config)?;
     let mut backend_once = crate::census::BackendOnce::default();
     for edge_ref in edge_refs {
         let file = EdgeFile::open(&edge_ref.file).map_err(|e| e.named_by(&config.path))?;
@@ -190,8 +185,15 @@ pub fn dry_run_stats(
                     let nodes = NodeFile::open(&node_ref.file)
                         .map_err(|e| e.named_by(&config.path))?
                         .population(&node_ref.name)?;
-                    let all: Vec<u64> = (0..nodes.size()).collect();
-                    let metypes = match retrieve_unique_metypes(&nodes, &all, &[]) {
+                    let cells: Vec<u64> = match &node_set {
+                        None => (0..nodes.size()).collect(),
+                        Some((name, sets)) => {
+                            let (chosen, line) = node_set_cells(name, sets, &nodes)?;
+                            notes.push(line);
+                            chosen
+                        }
+                    };
+                    let metypes = match retrieve_unique_metypes(&nodes, &cells, &[]) {
                         Ok(m) => Some(m),
                         Err(e) => {
                             note = Some(format!("no me-types: {e}"));
@@ -201,6 +203,7 @@ pub fn dry_run_stats(
                     targets.push(TargetAcc {
                         name: node_ref.name.clone(),
                         size: nodes.size(),
+                        cells,
                         metypes,
                         synapses: vec![0; nodes.size() as usize],
                         memory_kb: vec![0.0; nodes.size() as usize],
@@ -231,12 +234,25 @@ pub fn dry_run_stats(
                 notes.push(format!("{}: {}", edge_ref.name, n.text));
             }
         }
-        let synapses = census.edge_count;
-        let connections = census.connection_count();
+        let mut synapses = census.edge_count;
+        let mut connections = census.connection_count();
         let mut metypes = Vec::new();
         if let Some(i) = slot {
             let acc = &mut targets[i];
-            for (t, &s) in census.target_synapse_count.iter().enumerate() {
+            if node_set.is_some() {
+                // Afferent synapses of the instantiated cells only.
+                let sum = |v: &[u64]| -> u64 {
+                    acc.cells
+                        .iter()
+                        .map(|&g| v.get(g as usize).copied().unwrap_or(0))
+                        .sum()
+                };
+                synapses = sum(&census.target_synapse_count);
+                connections = sum(&census.target_connection_count);
+            }
+            for &t in &acc.cells {
+                let t = t as usize;
+                let s = census.target_synapse_count.get(t).copied().unwrap_or(0);
                 if let (Some(a), Some(m)) = (acc.synapses.get_mut(t), acc.memory_kb.get_mut(t)) {
                     *a += s;
                     *m += s as f64 * kb;
@@ -276,7 +292,7 @@ pub fn dry_run_stats(
                 .clone()
                 .unwrap_or_else(|| "unknown".into()),
             target_population: target_name.unwrap_or_else(|| "unknown".into()),
-            target_cells: slot.map_or(census.n_targets, |i| targets[i].size),
+            target_cells: slot.map_or(census.n_targets, |i| targets[i].cells.len() as u64),
             synapses,
             connections,
             synapse_memory_mib: synapses as f64 * kb / 1024.0,
@@ -285,13 +301,11 @@ pub fn dry_run_stats(
             note,
         });
     }
-    let ranks_round_robin = per_rank(&targets, ranks, |acc, r| {
-        split_round_robin(None, ranks, r, Some(acc.size)).unwrap_or_default()
-    });
+    let ranks_round_robin = per_rank(&targets, ranks, |acc, r| round_robin(acc, ranks, r));
     let ranks_metype_bundles = per_rank(&targets, ranks, |acc, r| match &acc.metypes {
         Some(m) => dry_run_distribution(&m.bundles(), ranks, r).unwrap_or_default(),
         // Without me-types every cell is its own bundle: the round robin again.
-        None => split_round_robin(None, ranks, r, Some(acc.size)).unwrap_or_default(),
+        None => round_robin(acc, ranks, r),
     });
     Ok(DryRunStats {
         config: config.path.display().to_string(),
@@ -307,6 +321,95 @@ pub fn dry_run_stats(
         ranks_round_robin,
         ranks_metype_bundles,
         notes,
+    })
+}
+
+/// neurodamus's cell-by-cell round robin of the instantiated cells of `acc` for rank `r`.
+fn round_robin(acc: &TargetAcc, ranks: u64, r: u64) -> Vec<u64> {
+    if acc.cells.len() as u64 == acc.size {
+        split_round_robin(None, ranks, r, Some(acc.size)).unwrap_or_default()
+    } else {
+        split_round_robin(Some(&acc.cells), ranks, r, None).unwrap_or_default()
+    }
+}
+
+/// The simulation's `node_set` with the node sets it is evaluated in: the circuit's
+/// `node_sets_file` overlaid by the simulation's (same-named sets replace), as `nodes select`
+/// does. `None` when there is no simulation config or it names no `node_set`.
+///
+/// # Errors
+/// A `node_set` while neither config names a node-sets file, or one the files lack
+/// ([`crate::Error::InvalidArgument`]); errors reading the node-sets files (naming the config).
+fn simulation_node_sets(config: &CircuitConfig) -> Result<Option<(String, NodeSets)>> {
+    let Some(sim) = &config.simulation else {
+        return Ok(None);
+    };
+    let Some(name) = &sim.node_set else {
+        return Ok(None);
+    };
+    let mut sets: Option<NodeSets> = None;
+    for (file, named_by) in config
+        .node_sets_file
+        .iter()
+        .map(|f| (f, &config.path))
+        .chain(sim.node_sets_file.iter().map(|f| (f, &sim.path)))
+    {
+        let next = NodeSets::from_file(file).map_err(|e| e.named_by(named_by))?;
+        sets = Some(match sets {
+            Some(s) => s.merged_with(&next)?,
+            None => next,
+        });
+    }
+    let Some(sets) = sets else {
+        return Err(crate::Error::InvalidArgument(format!(
+            "{}: node_set '{name}' needs a node_sets_file, and neither it nor {} names one",
+            sim.path.display(),
+            config.path.display()
+        )));
+    };
+    if sets.get(name).is_none() {
+        // The error of `select` (which lists the sets), naming the simulation config.
+        let e = sets
+            .select_all(name, &[])
+            .err()
+            .map_or_else(|| format!("no node set '{name}'"), |e| e.to_string());
+        return Err(crate::Error::InvalidArgument(format!(
+            "{}: node_set: {e}",
+            sim.path.display()
+        )));
+    }
+    Ok(Some((name.clone(), sets)))
+}
+
+/// The cells of `nodes` in node set `name` (none when the population lacks an attribute the
+/// set uses, as neurodamus skips it), with the line for the notes.
+///
+/// # Errors
+/// Errors evaluating the node set other than a missing attribute.
+fn node_set_cells(
+    name: &str,
+    sets: &NodeSets,
+    nodes: &NodePopulation,
+) -> Result<(Vec<u64>, String)> {
+    let outcome = sets
+        .select_all(name, std::slice::from_ref(nodes))?
+        .pop()
+        .map(|(_, o)| o);
+    Ok(match outcome {
+        Some(Selected::Ids(ids)) => {
+            let line = format!(
+                "node_set '{name}': {} of {} cells of population '{}'",
+                ids.len(),
+                nodes.size(),
+                nodes.name()
+            );
+            (ids, line)
+        }
+        Some(Selected::Skipped(warning)) => (Vec::new(), format!("warning: {warning}")),
+        None => (
+            Vec::new(),
+            format!("node_set '{name}': no cells of '{}'", nodes.name()),
+        ),
     })
 }
 

@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use sonata_census::census::circuit::{circuit_populations, is_config_path};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::{
-    Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, census_population_spilled,
+    Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, TargetOrigin,
+    census_population_spilled,
 };
 use sonata_census::ids::{parse_count, parse_count_usize};
 use sonata_census::outputs::check_output_path;
+use sonata_census::sonata::{CircuitConfig, EdgePopulation};
 use sonata_census::{EdgeFile, Error, Result};
 
 use crate::args::{BackendFlag, ForceFlag, engine_options_from_env};
@@ -28,25 +31,31 @@ Output layout (one group per edge population):
   /<pop>/synapses_per_connection       uint64 [k + 1]          (entry i: connections with i synapses)
   /<pop>/target_nsyns_total            uint64 [n_targets]      (bmtk files with an nsyns column)
 n_targets is --nodes-count, else the length of the target index, else the largest target id + 1.
+FILE may be a circuit config (or a simulation config, whose network is followed): a name
+ending in .json or a file starting with '{'. Then every edge population of networks.edges
+(or those named with -p) is counted, in config order, with n_targets the size of its target
+node population in the circuit's node files (this can differ from counting the edge file).
 
 Examples:
   sonata-census count edges.h5 --output census.h5
   sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 \\
-      -o census.h5 --force";
+      -o census.h5 --force
+  sonata-census count circuit_config.json -o census.h5";
 
 /// Arguments of `count`.
 #[derive(Debug, Args)]
 pub struct CountArgs {
-    /// SONATA edge file (HDF5).
+    /// SONATA edge file (HDF5), or circuit/simulation config (JSON).
     pub file: PathBuf,
-    /// Edge population to count (repeat for several); default: every population in the file.
+    /// Edge population to count (repeat for several); default: every population in the file
+    /// (or in the circuit).
     #[arg(short, long = "population", value_name = "NAME")]
     pub populations: Vec<String>,
     /// Output file for the census tables (HDF5).
     #[arg(short, long, value_name = "OUT.h5")]
     pub output: PathBuf,
     /// Number of target nodes (length of the per-target tables); default: the target index's
-    /// length, else the largest target id + 1.
+    /// length, else the largest target id + 1. Not with a circuit config.
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub nodes_count: Option<u64>,
     // `--backend`.
@@ -99,19 +108,57 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             "--chunk-len must be at least 1".into(),
         ));
     }
-    let file = EdgeFile::open(&args.file)?;
-    // Without -p, a broken population stops the run (no output, as any failure), and the error
-    // names the populations that can be counted (-p NAME for each).
-    let mut chosen = file.choose_populations(&args.populations)?;
+    let config_mode = is_config_path(&args.file);
+    if config_mode && args.nodes_count.is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "--nodes-count does not apply to a circuit config ({}): each edge population is \
+             counted with the size of its target node population",
+            args.file.display()
+        )));
+    }
     let others = |good: &[&str]| -> String {
         good.iter()
             .map(|n| format!("-p {n}"))
             .collect::<Vec<_>>()
             .join(" ")
     };
-    chosen.check(others)?;
+    // The populations, each with its node count when a circuit's node file gives it.
+    let mut chosen = None;
+    let work: Vec<(EdgePopulation, Option<u64>)> = if config_mode {
+        let config = CircuitConfig::open(&args.file)?;
+        let pops = circuit_populations(&config, &args.populations)?;
+        for p in &pops {
+            if same_file(p.population.file().path(), &args.output) {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: the output is an edge file of the circuit (choose another --output)",
+                    args.output.display()
+                )));
+            }
+        }
+        pops.into_iter()
+            .map(|p| (p.population, Some(p.n_targets)))
+            .collect()
+    } else {
+        let file = EdgeFile::open(&args.file)?;
+        // Without -p, a broken population stops the run (no output, as any failure), and the
+        // error names the populations that can be counted (-p NAME for each).
+        let mut c = file.choose_populations(&args.populations)?;
+        c.check(others)?;
+        let pops = c
+            .opened
+            .iter()
+            .map(|p| (p.clone(), args.nodes_count))
+            .collect();
+        chosen = Some(c);
+        pops
+    };
     let options = CensusOptions {
         nodes_count: args.nodes_count,
+        nodes_count_origin: if config_mode {
+            TargetOrigin::NodePopulation
+        } else {
+            TargetOrigin::NodeCount
+        },
         chunk_len: args.chunk_len,
         memory_budget: args.memory_budget.saturating_mul(1 << 20).max(1 << 20),
         spill_dir: args.spill_dir.clone(),
@@ -129,7 +176,11 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let mut writer = CensusWriter::create(&args.output, args.force.force)?;
     let mut censuses = Vec::new();
     let mut backend_once = sonata_census::census::BackendOnce::default();
-    for pop in &chosen.opened {
+    for (pop, nodes_count) in &work {
+        let options = CensusOptions {
+            nodes_count: *nodes_count,
+            ..options.clone()
+        };
         let started = Instant::now();
         let progress = v.progress(pop.name(), pop.size(), "edges");
         let mut notes = Vec::new();
@@ -150,10 +201,15 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             }
         }
         let (census, spilled) = census.map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => match chosen.leave_out_note(&[pop.name()], others) {
-                Some(note) => e.with_note(&note),
-                None => e,
-            },
+            Error::InvalidData { .. } => {
+                match chosen
+                    .as_ref()
+                    .and_then(|c| c.leave_out_note(&[pop.name()], others))
+                {
+                    Some(note) => e.with_note(&note),
+                    None => e,
+                }
+            }
             _ => e,
         })?;
         let input = Provenance::of(pop, TableKind::Full)?;

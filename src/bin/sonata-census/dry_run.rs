@@ -18,8 +18,9 @@ use crate::console::{Verbosity, pretty_json, print_stdout};
 /// What `--help` shows after the options (examples are checked by `args`'s tests).
 const HELP: &str = "\
 CONFIG is a circuit config, or a simulation config: its \"network\" (default
-circuit_config.json next to it) names the circuit config. Its \"node_set\" is not
-applied yet: every cell of the circuit is counted (a note on stderr says so).
+circuit_config.json next to it) names the circuit config. Its \"node_set\" picks
+the cells: only their afferent synapses count (the sets are the circuit's
+node_sets_file with the simulation's laid over it).
 
 Examples:
   sonata-census dry-run circuit_config.json
