@@ -13,7 +13,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sonata_census::census::circuit::{circuit_populations, is_config_path};
 use sonata_census::census::output::CensusWriter;
-use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
 use sonata_census::census::{
     Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
@@ -182,8 +181,7 @@ fn count_file(
             _ => e,
         })?;
         if let Some(writer) = writer.as_mut() {
-            let input = Provenance::of(pop, TableKind::Full)?;
-            writer.write_recorded(&census, None, &input)?;
+            writer.write_counted(&census, None, pop)?;
         }
         censuses.push((census, notes));
     }

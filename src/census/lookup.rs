@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::provenance::{Provenance, TableKind};
-use super::reader::CensusFile;
+use super::reader::{CensusFile, read_attr_u64, read_u64s};
 use super::schema;
 use crate::error::{Error, H5Context, Location, Result};
 use crate::sonata::EdgePopulation;
@@ -139,18 +139,8 @@ impl TableLookup {
             ));
         }
         let group = file.group(population).at(&at)?;
-        let u64s = |dataset: &str| -> Result<Vec<u64>> {
-            group
-                .dataset(dataset)
-                .and_then(|d| d.read_raw::<u64>())
-                .at(&at.dataset(dataset))
-        };
-        let attr_u64 = |attr: &str| -> Result<u64> {
-            group
-                .attr(attr)
-                .and_then(|a| a.read_scalar::<u64>())
-                .at(&at.dataset(&format!("@{attr}")))
-        };
+        let u64s = |dataset: &str| read_u64s(&group, dataset, &at);
+        let attr_u64 = |attr: &str| read_attr_u64(&group, attr, &at);
         let edge_count = attr_u64(schema::EDGE_COUNT)?;
         let n_targets = attr_u64(schema::N_TARGETS)?;
         let synapses = u64s(schema::TARGET_SYNAPSE_COUNT)?;

@@ -97,6 +97,21 @@ impl CensusWriter {
             .map_err(Error::writing)
     }
 
+    /// [`CensusWriter::write_recorded`] for a full census of `pop` (its record made here): what
+    /// `count` and the Python module write.
+    ///
+    /// # Errors
+    /// As [`CensusWriter::write_recorded`] and [`Provenance::of`].
+    pub fn write_counted(
+        &mut self,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+        pop: &crate::sonata::EdgePopulation,
+    ) -> Result<()> {
+        let input = Provenance::of(pop, super::provenance::TableKind::Full)?;
+        self.write_recorded(census, spilled, &input)
+    }
+
     fn write_tables(
         &mut self,
         census: &Census,

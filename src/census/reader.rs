@@ -159,16 +159,8 @@ impl CensusFile {
                 });
             }
         };
-        let u64s = |dataset: &str| -> Result<Vec<u64>> {
-            g.dataset(dataset)
-                .and_then(|d| d.read_raw::<u64>())
-                .at(&at.dataset(dataset))
-        };
-        let attr_u64 = |attr: &str| -> Result<u64> {
-            g.attr(attr)
-                .and_then(|a| a.read_scalar::<u64>())
-                .at(&at.dataset(&format!("@{attr}")))
-        };
+        let u64s = |dataset: &str| read_u64s(&g, dataset, &at);
+        let attr_u64 = |attr: &str| read_attr_u64(&g, attr, &at);
         let attr_flag = |attr: &str| -> Result<bool> {
             g.attr(attr)
                 .and_then(|a| a.read_scalar::<u8>())
@@ -243,6 +235,20 @@ pub fn nsyns_total(census: &Census) -> u64 {
         .map(|&x| u128::from(x))
         .sum();
     u64::try_from(total).unwrap_or(u64::MAX)
+}
+
+/// Dataset `dataset` of the census group `g` (at `at`), whole, as u64.
+pub(crate) fn read_u64s(g: &hdf5::Group, dataset: &str, at: &Location) -> Result<Vec<u64>> {
+    g.dataset(dataset)
+        .and_then(|d| d.read_raw::<u64>())
+        .at(&at.dataset(dataset))
+}
+
+/// Scalar u64 attribute `attr` of the census group `g` (at `at`).
+pub(crate) fn read_attr_u64(g: &hdf5::Group, attr: &str, at: &Location) -> Result<u64> {
+    g.attr(attr)
+        .and_then(|a| a.read_scalar::<u64>())
+        .at(&at.dataset(&format!("@{attr}")))
 }
 
 fn is_census_group(g: &hdf5::Group) -> bool {

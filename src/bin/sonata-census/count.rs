@@ -7,7 +7,6 @@ use std::time::Instant;
 use clap::Args;
 use sonata_census::census::circuit::{circuit_populations, is_config_path};
 use sonata_census::census::output::CensusWriter;
-use sonata_census::census::provenance::{Provenance, TableKind};
 use sonata_census::census::{
     Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, TargetOrigin,
     census_population_spilled,
@@ -212,8 +211,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             }
             _ => e,
         })?;
-        let input = Provenance::of(pop, TableKind::Full)?;
-        writer.write_recorded(&census, spilled.as_ref(), &input)?;
+        writer.write_counted(&census, spilled.as_ref(), pop)?;
         v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
         censuses.push(census);
     }
