@@ -21,6 +21,7 @@
 pub mod circuit;
 pub mod cost;
 pub mod cpu;
+pub mod derived;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod limits;

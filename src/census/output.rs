@@ -13,12 +13,24 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
-use super::provenance::Provenance;
+use super::derived::Direction;
+use super::provenance::{Provenance, Restriction};
 use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
 
 pub use crate::outputs::{check_output_path, temporary_beside};
+
+/// What a population group records beside its tables ([`CensusWriter::write_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// The input counted (`None`: tables written without a record, as [`CensusWriter::write`]).
+    pub input: Option<Provenance>,
+    /// The restriction to node sets, for a restricted census.
+    pub restriction: Option<Restriction>,
+    /// Which tables are written.
+    pub direction: Direction,
+}
 
 /// Writes censuses into one HDF5 file; the file appears at its final path only on
 /// [`CensusWriter::finish`]. Dropping the writer unfinished removes the temporary file.
@@ -75,7 +87,7 @@ impl CensusWriter {
         spilled: Option<&SpilledConnections>,
     ) -> Result<()> {
         crate::interrupt::check()?;
-        self.write_tables(census, spilled, None)
+        self.write_tables(census, spilled, &Record::default())
             .map_err(Error::writing)
     }
 
@@ -92,8 +104,31 @@ impl CensusWriter {
         spilled: Option<&SpilledConnections>,
         input: &Provenance,
     ) -> Result<()> {
+        self.write_with(
+            census,
+            spilled,
+            &Record {
+                input: Some(input.clone()),
+                ..Record::default()
+            },
+        )
+    }
+
+    /// [`CensusWriter::write_spilled`] with what `record` says: the input's record, the
+    /// restriction to node sets, and the direction (with [`Direction::Efferent`] the per-target
+    /// tables and the connection table are not written; the efferent tables are written by
+    /// [`CensusWriter::write_efferent`]).
+    ///
+    /// # Errors
+    /// As [`CensusWriter::write_spilled`].
+    pub fn write_with(
+        &mut self,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+        record: &Record,
+    ) -> Result<()> {
         crate::interrupt::check()?;
-        self.write_tables(census, spilled, Some(input))
+        self.write_tables(census, spilled, record)
             .map_err(Error::writing)
     }
 
@@ -116,7 +151,7 @@ impl CensusWriter {
         &mut self,
         census: &Census,
         spilled: Option<&SpilledConnections>,
-        input: Option<&Provenance>,
+        record: &Record,
     ) -> Result<()> {
         let at = Location::file(&self.path).population(&census.population);
         let file = self
@@ -155,7 +190,7 @@ impl CensusWriter {
             &at,
         )?;
         write_str_attr(&group, schema::VERSION, crate::VERSION, &at)?;
-        if let Some(input) = input {
+        if let Some(input) = &record.input {
             write_str_attr(&group, schema::TABLE_KIND, input.kind.as_str(), &at)?;
             write_str_attr(&group, schema::INPUT_FILE, &input.input_file, &at)?;
             write_scalar_attr(&group, schema::INPUT_SIZE, input.input_size, &at)?;
@@ -166,17 +201,58 @@ impl CensusWriter {
                 &at,
             )?;
         }
+        if let Some(r) = &record.restriction {
+            write_scalar_attr(
+                &group,
+                schema::POPULATION_EDGE_COUNT,
+                r.population_edge_count,
+                &at,
+            )?;
+            if let Some(name) = &r.target_node_set {
+                write_str_attr(&group, schema::TARGET_NODE_SET, name, &at)?;
+            }
+            if let Some(name) = &r.source_node_set {
+                write_str_attr(&group, schema::SOURCE_NODE_SET, name, &at)?;
+            }
+            write_str_attr(&group, schema::NODE_SETS_FILE, &r.node_sets_file_text(), &at)?;
+        }
+        write_str_attr(&group, schema::DIRECTION, record.direction.as_str(), &at)?;
+        if record.direction.afferent() {
+            self.write_afferent(&group, census, spilled, &at)?;
+        }
         write_dataset(
             &group,
-            schema::TARGET_SYNAPSE_COUNT,
-            &census.target_synapse_count,
+            schema::SYNAPSES_PER_CONNECTION,
+            &census.synapses_per_connection,
             &at,
         )?;
+        if record.direction.afferent()
+            && let Some(nsyns) = &census.target_nsyns_total
+        {
+            write_dataset(&group, schema::TARGET_NSYNS_TOTAL, nsyns, &at)?;
+        }
+        Ok(())
+    }
+
+    /// The per-target tables and the connection table by target.
+    fn write_afferent(
+        &self,
+        group: &hdf5::Group,
+        census: &Census,
+        spilled: Option<&SpilledConnections>,
+        at: &Location,
+    ) -> Result<()> {
         write_dataset(
-            &group,
+            group,
+            schema::TARGET_SYNAPSE_COUNT,
+            &census.target_synapse_count,
+            at,
+        )?;
+        write_dataset(
+            group,
             schema::TARGET_CONNECTION_COUNT,
             &census.target_connection_count,
-            &at,
+            at,
         )?;
         let conns = group
             .create_group_builder()
@@ -187,7 +263,7 @@ impl CensusWriter {
             &conns,
             leaf(schema::TARGET_OFFSETS),
             &census.target_offsets,
-            &at,
+            at,
         )?;
         match spilled {
             Some(table) => {
@@ -195,10 +271,10 @@ impl CensusWriter {
                     &conns,
                     leaf(schema::SOURCE_NODE_ID),
                     table.len(),
-                    &at,
+                    at,
                     |w| table.for_each_source_block(w),
                 )?;
-                write_blocks::<u32>(&conns, leaf(schema::SYNAPSE_COUNT), table.len(), &at, |w| {
+                write_blocks::<u32>(&conns, leaf(schema::SYNAPSE_COUNT), table.len(), at, |w| {
                     table.for_each_count_block(w)
                 })?;
             }
@@ -207,24 +283,15 @@ impl CensusWriter {
                     &conns,
                     leaf(schema::SOURCE_NODE_ID),
                     &census.source_node_id,
-                    &at,
+                    at,
                 )?;
                 write_dataset(
                     &conns,
                     leaf(schema::SYNAPSE_COUNT),
                     &census.synapse_count,
-                    &at,
+                    at,
                 )?;
             }
-        }
-        write_dataset(
-            &group,
-            schema::SYNAPSES_PER_CONNECTION,
-            &census.synapses_per_connection,
-            &at,
-        )?;
-        if let Some(nsyns) = &census.target_nsyns_total {
-            write_dataset(&group, schema::TARGET_NSYNS_TOTAL, nsyns, &at)?;
         }
         Ok(())
     }

@@ -168,3 +168,37 @@ fn hash_ends(
     }
     Ok(())
 }
+
+/// How a restricted census (table kind [`TableKind::Restricted`]) was restricted: recorded
+/// beside the [`Provenance`] as the attributes of [`super::schema`] name them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Restriction {
+    /// The node set the targets were restricted to.
+    pub target_node_set: Option<String>,
+    /// The node set the sources were restricted to.
+    pub source_node_set: Option<String>,
+    /// The names (last path components) of the node-sets files the sets were read from, in the
+    /// order they were laid over each other.
+    pub node_sets_files: Vec<String>,
+    /// Every edge of the population (the census's `edge_count` counts those counted).
+    pub population_edge_count: u64,
+}
+
+impl Restriction {
+    /// The [`super::schema::NODE_SETS_FILE`] attribute's value: the names `; `-separated.
+    pub fn node_sets_file_text(&self) -> String {
+        self.node_sets_files.join("; ")
+    }
+
+    /// In words, for messages and reports: `target node set 'A', source node set 'B'`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = &self.target_node_set {
+            parts.push(format!("target node set '{t}'"));
+        }
+        if let Some(s) = &self.source_node_set {
+            parts.push(format!("source node set '{s}'"));
+        }
+        parts.join(", ")
+    }
+}

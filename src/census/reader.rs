@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
-use super::provenance::{Provenance, TableKind};
+use super::derived::{Direction, Efferent, PathwayMatrix};
+use super::provenance::{Provenance, Restriction, TableKind};
 use super::schema::{self, UNKNOWN_POPULATION};
 use super::{Census, Sortedness};
 use crate::error::{Error, H5Context, Location, Result};
@@ -212,6 +213,105 @@ impl CensusFile {
             check_connection_table(&census, &at)?;
         }
         Ok(census)
+    }
+}
+
+impl CensusFile {
+    /// The group of census population `name`, or [`Error::PopulationNotFound`].
+    fn census_group(&self, name: &str) -> Result<hdf5::Group> {
+        self.file
+            .group(name)
+            .ok()
+            .filter(is_census_group)
+            .ok_or_else(|| Error::PopulationNotFound {
+                at: Location::file(&self.path),
+                name: name.to_string(),
+                available: self.populations.clone(),
+            })
+    }
+
+    /// A text attribute of census population `name`, or `None` when absent.
+    fn text_attr(&self, g: &hdf5::Group, name: &str, attr: &str) -> Result<Option<String>> {
+        if g.attr(attr).is_err() {
+            return Ok(None);
+        }
+        let at = Location::file(&self.path)
+            .population(name)
+            .dataset(&format!("@{attr}"));
+        crate::sonata::global_heap::check(&at)?;
+        let s = g
+            .attr(attr)
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .at(&at)?;
+        Ok(Some(String::from_utf8_lossy(s.as_bytes()).into_owned()))
+    }
+
+    /// Which tables census population `name` holds ([`Direction::Afferent`] for files of
+    /// versions that did not record it).
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`]; [`Error::InvalidData`] for a value this version does not
+    /// know.
+    pub fn direction(&self, name: &str) -> Result<Direction> {
+        let g = self.census_group(name)?;
+        match self.text_attr(&g, name, schema::DIRECTION)? {
+            None => Ok(Direction::Afferent),
+            Some(text) => text.parse().map_err(|_| {
+                Error::invalid(
+                    Location::file(&self.path)
+                        .population(name)
+                        .dataset(&format!("@{}", schema::DIRECTION)),
+                    format!("unknown direction {text:?} (made by a later sonata-census?)"),
+                )
+            }),
+        }
+    }
+
+    /// How census population `name` was restricted to node sets, or `None` when it was not.
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] when a recorded attribute cannot be read.
+    pub fn restriction(&self, name: &str) -> Result<Option<Restriction>> {
+        let g = self.census_group(name)?;
+        if g.attr(schema::POPULATION_EDGE_COUNT).is_err() {
+            return Ok(None);
+        }
+        let at = Location::file(&self.path).population(name);
+        let files = self
+            .text_attr(&g, name, schema::NODE_SETS_FILE)?
+            .unwrap_or_default();
+        Ok(Some(Restriction {
+            target_node_set: self.text_attr(&g, name, schema::TARGET_NODE_SET)?,
+            source_node_set: self.text_attr(&g, name, schema::SOURCE_NODE_SET)?,
+            node_sets_files: files
+                .split("; ")
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect(),
+            population_edge_count: read_attr_u64(&g, schema::POPULATION_EDGE_COUNT, &at)?,
+        }))
+    }
+
+    /// The efferent tables of census population `name` (their connection table only with
+    /// [`ConnectionTable::Read`]), checked against each other, or `None` when it has none.
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] naming the dataset that cannot be read;
+    /// [`Error::InvalidData`] when the tables disagree.
+    pub fn efferent(&self, name: &str, connections: ConnectionTable) -> Result<Option<Efferent>> {
+        let _ = (name, connections);
+        todo!("helper: efferent tables")
+    }
+
+    /// The pathway matrices of census population `name`, one per attribute in the file's order
+    /// (none when it has none), checked (shapes, sums).
+    ///
+    /// # Errors
+    /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] naming the dataset that cannot be read;
+    /// [`Error::InvalidData`] when shapes disagree.
+    pub fn pathways(&self, name: &str) -> Result<Vec<PathwayMatrix>> {
+        let _ = name;
+        todo!("helper: pathway matrices")
     }
 }
 

@@ -1,0 +1,1 @@
+//! The efferent census: the afferent connection table transposed by source.

@@ -1,0 +1,136 @@
+//! Tables derived from a census's connection table once it is counted: the efferent census
+//! (the table transposed by source, [`efferent`]) and pathway matrices (connections grouped by a
+//! node attribute of their source and target, [`pathways`]). Both read the afferent connection
+//! table, from memory or from its spill files, so they are the same whichever engine counted.
+//!
+//! The layout they are written in is [`super::schema`]'s.
+
+pub mod efferent;
+pub mod pathways;
+
+/// Which tables a census writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// Per-target tables and the connection table by target (what `count` always wrote).
+    #[default]
+    Afferent,
+    /// Per-source tables and the connection table by source only.
+    Efferent,
+    /// Both.
+    Both,
+}
+
+impl Direction {
+    /// The value of the [`super::schema::DIRECTION`] attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Afferent => "afferent",
+            Direction::Efferent => "efferent",
+            Direction::Both => "both",
+        }
+    }
+
+    /// Whether the per-target tables are written.
+    pub fn afferent(self) -> bool {
+        matches!(self, Direction::Afferent | Direction::Both)
+    }
+
+    /// Whether the per-source tables are written.
+    pub fn efferent(self) -> bool {
+        matches!(self, Direction::Efferent | Direction::Both)
+    }
+}
+
+impl std::str::FromStr for Direction {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        match s {
+            "afferent" => Ok(Direction::Afferent),
+            "efferent" => Ok(Direction::Efferent),
+            "both" => Ok(Direction::Both),
+            other => Err(crate::error::Error::InvalidArgument(format!(
+                "unknown direction '{other}' (expected afferent, efferent or both)"
+            ))),
+        }
+    }
+}
+
+/// The efferent (per-source) tables of a census.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Efferent {
+    /// Length of the per-source tables.
+    pub n_sources: u64,
+    /// Where `n_sources` comes from, in words (recorded as an attribute).
+    pub n_sources_origin: String,
+    /// Synapses (edges) per source.
+    pub source_synapse_count: Vec<u64>,
+    /// Connections (distinct targets) per source.
+    pub source_connection_count: Vec<u64>,
+    /// CSR offsets into the efferent connection table, `n_sources + 1` entries.
+    pub source_offsets: Vec<u64>,
+    /// Target of each connection, ascending within a source; empty when the table was written
+    /// straight to a file or left unread.
+    pub target_node_id: Vec<u64>,
+    /// Synapses of each connection (as `target_node_id`).
+    pub synapse_count: Vec<u32>,
+}
+
+/// The values of a node attribute that label a pathway matrix's rows or columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathwayValues {
+    /// String or `@library` attributes.
+    Strings(Vec<String>),
+    /// Integer attributes.
+    Integers(Vec<i64>),
+}
+
+impl PathwayValues {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            PathwayValues::Strings(v) => v.len(),
+            PathwayValues::Integers(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` as text (labels of plots and JSON).
+    pub fn label(&self, i: usize) -> String {
+        match self {
+            PathwayValues::Strings(v) => v.get(i).cloned().unwrap_or_default(),
+            PathwayValues::Integers(v) => v.get(i).map(i64::to_string).unwrap_or_default(),
+        }
+    }
+}
+
+/// The pathway matrices of one node attribute: `synapses[i * T + j]` and `connections[i * T + j]`
+/// count the synapses (edge rows) and connections from source nodes of value
+/// `source_values[i]` to target nodes of value `target_values[j]` (row-major, `S` rows and `T`
+/// columns); `pair_count[i * T + j]` counts the possible connections between them:
+/// `source_node_count[i] * target_node_count[j]`, less the nodes counted on both sides (of a
+/// population onto itself) with those two values, since a node does not connect to itself.
+/// The connection probability is `connections / pair_count`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathwayMatrix {
+    /// The node attribute.
+    pub attribute: String,
+    /// Values of the source nodes (rows), in the attribute's order: an `@library` attribute's
+    /// enumeration order, else ascending; only values some counted node has.
+    pub source_values: PathwayValues,
+    /// Values of the target nodes (columns), as `source_values`.
+    pub target_values: PathwayValues,
+    /// Source nodes (of the source node set, when restricted) per value.
+    pub source_node_count: Vec<u64>,
+    /// Target nodes (of the target node set, when restricted) per value.
+    pub target_node_count: Vec<u64>,
+    /// Synapses (edge rows), `S * T`, row-major.
+    pub synapses: Vec<u64>,
+    /// Connections, `S * T`, row-major.
+    pub connections: Vec<u64>,
+    /// Possible connections, `S * T`, row-major.
+    pub pair_count: Vec<u64>,
+}

@@ -1,0 +1,1 @@
+//! Pathway matrices: connections grouped by a node attribute of their source and target.
