@@ -10,8 +10,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::filter::{EdgeFilter, NodeMask};
+use super::provenance::Restriction;
 use crate::error::{Error, Location, Result};
 use crate::sonata::config::CircuitConfig;
+use crate::sonata::node_sets::NodeSets;
 use crate::sonata::{EdgeFile, EdgePopulation};
 
 /// One edge population of a circuit, opened, with the size of its target node population.
@@ -23,6 +26,9 @@ pub struct CircuitPopulation {
     pub target_population: String,
     /// That node population's number of nodes: the census's `n_targets`.
     pub n_targets: u64,
+    /// The source node population's name and number of nodes (the efferent tables' length),
+    /// when the edge population names one the circuit has.
+    pub source: Option<(String, u64)>,
 }
 
 /// Whether `path` is taken as a circuit (or simulation) config rather than an edge file: its
@@ -140,11 +146,132 @@ pub fn circuit_populations(
                 n
             }
         };
+        // The source node population may be outside this circuit (a projection from another
+        // one): then the efferent tables are sized otherwise.
+        let source = match population.source_population().map(str::to_string) {
+            Some(name) if config.node_population(&name).is_ok() => {
+                let n = match sizes.get(&name) {
+                    Some(&n) => n,
+                    None => {
+                        let n = config.open_node_population(&name)?.size();
+                        sizes.insert(name.clone(), n);
+                        n
+                    }
+                };
+                Some((name, n))
+            }
+            _ => None,
+        };
         out.push(CircuitPopulation {
             population,
             target_population: target,
             n_targets,
+            source,
         });
     }
     Ok(out)
+}
+
+/// The node sets a circuit census is restricted to (`count --target-node-set NAME
+/// [--source-node-set NAME] [--node-sets FILE]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeSetRestriction {
+    /// Count only edges whose target is in this node set (of the target node population).
+    pub target_node_set: Option<String>,
+    /// Count only edges whose source is in this node set (of the source node population).
+    pub source_node_set: Option<String>,
+    /// A node-sets file laid over the circuit's (same-named sets replace); the only one when
+    /// the circuit names none.
+    pub node_sets_file: Option<PathBuf>,
+}
+
+impl NodeSetRestriction {
+    /// Whether it restricts nothing (no node set named).
+    pub fn is_empty(&self) -> bool {
+        self.target_node_set.is_none() && self.source_node_set.is_none()
+    }
+}
+
+/// The node sets of a circuit, read once for every population of a census.
+#[derive(Debug, Clone)]
+pub struct CircuitNodeSets {
+    /// The sets, every file laid over the one before.
+    pub sets: NodeSets,
+    /// The files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl CircuitNodeSets {
+    /// Reads the node sets `restriction` needs: the circuit's (and simulation's), then its
+    /// `node_sets_file`. `how` names the way to give a file in the caller's words (e.g.
+    /// `--node-sets FILE`), for the message when there is none.
+    ///
+    /// # Errors
+    /// As [`NodeSets::of_circuit`].
+    pub fn read(
+        config: &CircuitConfig,
+        restriction: &NodeSetRestriction,
+        how: &str,
+    ) -> Result<Self> {
+        let (sets, files) =
+            NodeSets::of_circuit(config, restriction.node_sets_file.as_deref(), how)?;
+        Ok(CircuitNodeSets { sets, files })
+    }
+
+    /// The edge filter and the record of `restriction` for the circuit population `cp`: the
+    /// target set evaluated on its target node population, the source set on its source node
+    /// population.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a node set that does not exist; [`Error::InvalidData`]
+    /// naming the node population when it lacks an attribute a set uses (an error here, unlike
+    /// `nodes select` across a circuit), or when the source node population is not in the
+    /// circuit; errors reading the node files.
+    pub fn restrict(
+        &self,
+        config: &CircuitConfig,
+        restriction: &NodeSetRestriction,
+        cp: &CircuitPopulation,
+    ) -> Result<(EdgeFilter, Restriction)> {
+        let mut filter = EdgeFilter::default();
+        if let Some(name) = &restriction.target_node_set {
+            let nodes = config.open_node_population(&cp.target_population)?;
+            let ids = self.sets.select(name, &nodes)?;
+            filter.targets = Some(NodeMask::from_ids(&ids, nodes.size()));
+        }
+        if let Some(name) = &restriction.source_node_set {
+            let Some((source, _)) = &cp.source else {
+                return Err(Error::invalid(
+                    cp.population.location().clone(),
+                    format!(
+                        "the source node population ({}) is not in the circuit {}: the source \
+                         node set '{name}' cannot be evaluated",
+                        cp.population
+                            .source_population()
+                            .unwrap_or("not named by the file"),
+                        config.path.display()
+                    ),
+                ));
+            };
+            let nodes = config.open_node_population(source)?;
+            let ids = self.sets.select(name, &nodes)?;
+            filter.sources = Some(NodeMask::from_ids(&ids, nodes.size()));
+        }
+        let record = Restriction {
+            target_node_set: restriction.target_node_set.clone(),
+            source_node_set: restriction.source_node_set.clone(),
+            node_sets_files: self
+                .files
+                .iter()
+                .map(|f| {
+                    f.file_name()
+                        .unwrap_or(f.as_os_str())
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
+            population_edge_count: cp.population.size(),
+        };
+        Ok((filter, record))
+    }
 }

@@ -22,6 +22,7 @@ pub mod circuit;
 pub mod cost;
 pub mod cpu;
 pub mod derived;
+pub mod filter;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod limits;
@@ -121,6 +122,9 @@ pub struct CensusOptions {
     pub spill_dir: Option<PathBuf>,
     /// Engine.
     pub backend: Backend,
+    /// Count only the edges this filter keeps (a census restricted to node sets); `None`
+    /// counts every edge.
+    pub edge_filter: Option<std::sync::Arc<filter::EdgeFilter>>,
     /// Under [`Backend::Auto`], populations of fewer edges are counted on the CPU without looking
     /// for a GPU (default [`DEFAULT_GPU_MIN_EDGES`]).
     pub gpu_min_edges: u64,
@@ -146,6 +150,7 @@ impl Default for CensusOptions {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             spill_dir: None,
             backend: Backend::Auto,
+            edge_filter: None,
             gpu_min_edges: DEFAULT_GPU_MIN_EDGES,
             #[cfg(feature = "gpu")]
             gpu_tuning: gpu::GpuTuning::default(),
@@ -473,6 +478,23 @@ pub fn census_population_spilled(
 }
 
 fn census_population_inner(
+    pop: &EdgePopulation,
+    options: &CensusOptions,
+    progress: &Progress,
+    notes: &mut Vec<Note>,
+    spill: Option<u64>,
+) -> Result<(Census, Option<SpilledConnections>)> {
+    let (mut census, spilled) = census_by_engine(pop, options, progress, notes, spill)?;
+    if options.edge_filter.is_some() {
+        // A restricted census counts the edges its filter kept (the population's total is
+        // recorded beside it by the writer).
+        census.edge_count = census.target_synapse_count.iter().sum();
+    }
+    Ok((census, spilled))
+}
+
+/// The engine `options.backend` asks for (or `auto` picks) counts `pop`.
+fn census_by_engine(
     pop: &EdgePopulation,
     options: &CensusOptions,
     progress: &Progress,

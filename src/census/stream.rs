@@ -15,11 +15,18 @@ const BUFFERS: usize = 3;
 /// Reads the per-edge synapse multiplicity (bmtk `nsyns`) for a range of edges.
 pub type NsynsSource = Box<dyn FnMut(u64, &mut [u64]) -> Result<()> + Send>;
 
-/// One chunk of edges.
+/// One chunk of edges: consecutive rows of the file, or those of them that a census restricted
+/// to node sets counts ([`super::filter::EdgeFilter`]; `kept_rows` then says which).
 #[derive(Debug, Default)]
 pub struct Chunk {
-    /// Edge id of the first row.
+    /// Edge id of the first row read.
     pub first_edge: u64,
+    /// Rows read from the file for this chunk (with a filter, more than the rows it holds; it
+    /// also counts the rows of chunks before it that the filter emptied, which are not handed
+    /// on), for progress.
+    pub rows: u64,
+    /// With a filter: the row (from `first_edge`) of each edge kept.
+    pub kept_rows: Option<Vec<u32>>,
     /// `source_node_id` of the rows.
     pub sources: Vec<u64>,
     /// `target_node_id` of the rows.
@@ -28,6 +35,17 @@ pub struct Chunk {
     pub nsyns: Option<Vec<u64>>,
     /// Seconds the reader thread spent reading this chunk (the GPU engine reports them).
     pub read_seconds: f64,
+}
+
+impl Chunk {
+    /// The edge id (row in the file) of the chunk's edge `i`.
+    #[inline]
+    pub fn edge_id(&self, i: usize) -> u64 {
+        match &self.kept_rows {
+            Some(rows) => self.first_edge + u64::from(rows[i]),
+            None => self.first_edge + i as u64,
+        }
+    }
 }
 
 /// Streams rows `0..pop.size()` in chunks of `chunk_len`, calling `f` on each in edge order.
@@ -39,11 +57,28 @@ pub struct Chunk {
 pub fn for_each_chunk<B: Send>(
     pop: &EdgePopulation,
     chunk_len: usize,
+    nsyns: Option<NsynsSource>,
+    f: impl FnMut(&Chunk) -> Result<ControlFlow<B>>,
+) -> Result<Option<B>> {
+    for_each_chunk_filtered(pop, chunk_len, nsyns, None, f)
+}
+
+/// [`for_each_chunk`] handing on only the edges `filter` keeps (every edge without one), in
+/// edge order; the reader thread filters, while the caller counts the chunk before. A chunk
+/// the filter empties is not handed on (its rows are added to the next one's `rows`).
+///
+/// # Errors
+/// As [`for_each_chunk`].
+pub fn for_each_chunk_filtered<B: Send>(
+    pop: &EdgePopulation,
+    chunk_len: usize,
     mut nsyns: Option<NsynsSource>,
+    filter: Option<&super::filter::EdgeFilter>,
     mut f: impl FnMut(&Chunk) -> Result<ControlFlow<B>>,
 ) -> Result<Option<B>> {
     let total = pop.size();
-    let chunk_len = chunk_len.max(1);
+    // Kept rows are recorded as u32 offsets.
+    let chunk_len = chunk_len.clamp(1, 1 << 31);
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<Result<Chunk>>(BUFFERS);
         let (free_tx, free_rx) = mpsc::channel::<Chunk>();
@@ -53,9 +88,17 @@ pub fn for_each_chunk<B: Send>(
         }
         scope.spawn(move || {
             let mut next = 0u64;
+            // Rows (and read time) of chunks the filter emptied, carried to the next chunk
+            // handed on, and the emptied chunk's buffers, read into again.
+            let (mut skipped, mut skipped_seconds) = (0u64, 0.0);
+            let mut held: Option<Chunk> = None;
             while next < total {
-                let Ok(mut chunk) = free_rx.recv() else {
-                    return;
+                let mut chunk = match held.take() {
+                    Some(chunk) => chunk,
+                    None => match free_rx.recv() {
+                        Ok(chunk) => chunk,
+                        Err(_) => return,
+                    },
                 };
                 let started = std::time::Instant::now();
                 let n = ((total - next) as usize).min(chunk_len);
@@ -71,7 +114,20 @@ pub fn for_each_chunk<B: Send>(
                     buf.resize(n, 0);
                     result = read(next, buf);
                 }
-                chunk.read_seconds = started.elapsed().as_secs_f64();
+                chunk.rows = skipped + n as u64;
+                let last = next + n as u64 >= total;
+                if let (Ok(()), Some(filter)) = (&result, filter) {
+                    filter.apply(&mut chunk);
+                    if chunk.targets.is_empty() && !last {
+                        skipped = chunk.rows;
+                        skipped_seconds += started.elapsed().as_secs_f64();
+                        next += n as u64;
+                        held = Some(chunk);
+                        continue;
+                    }
+                }
+                chunk.read_seconds = skipped_seconds + started.elapsed().as_secs_f64();
+                (skipped, skipped_seconds) = (0, 0.0);
                 let failed = result.is_err();
                 if full_tx.send(result.map(|()| chunk)).is_err() || failed {
                     return;
@@ -86,7 +142,11 @@ pub fn for_each_chunk<B: Send>(
                 // The reader stops only after sending an error, which is returned above.
                 Err(_) => break,
             };
-            done += chunk.sources.len() as u64;
+            done += chunk.rows;
+            if chunk.targets.is_empty() {
+                // The last chunk, emptied by the filter: nothing to count.
+                continue;
+            }
             // SIGINT / SIGTERM: stop between chunks; callers' error paths drop their temp files.
             crate::interrupt::check()?;
             match f(&chunk)? {

@@ -223,6 +223,48 @@ impl NodeSets {
         Ok(sets)
     }
 
+    /// The node sets of a circuit: its `node_sets_file`, the simulation's laid over it (when
+    /// the config was reached from a simulation config), then `extra` laid over both (same-named
+    /// entries replace); with the files read, in that order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when there is no file at all (the message names the config
+    /// and how to give one: `how`, e.g. `--node-sets FILE`); errors reading or parsing a file
+    /// (a file the config names is named with the config).
+    pub fn of_circuit(
+        config: &super::config::CircuitConfig,
+        extra: Option<&Path>,
+        how: &str,
+    ) -> Result<(NodeSets, Vec<PathBuf>)> {
+        let mut files: Vec<PathBuf> = config.node_sets_file.iter().cloned().collect();
+        if let Some(sim) = &config.simulation {
+            files.extend(sim.node_sets_file.iter().cloned());
+        }
+        let mut sets: Option<NodeSets> = None;
+        for f in &files {
+            let next = NodeSets::from_file(f).map_err(|e| e.named_by(&config.path))?;
+            sets = Some(match sets {
+                Some(s) => s.merged_with(&next)?,
+                None => next,
+            });
+        }
+        if let Some(extra) = extra {
+            let next = NodeSets::from_file(extra)?;
+            sets = Some(match sets {
+                Some(s) => s.merged_with(&next)?,
+                None => next,
+            });
+            files.push(extra.to_path_buf());
+        }
+        match sets {
+            Some(s) => Ok((s, files)),
+            None => Err(Error::InvalidArgument(format!(
+                "{}: the config names no node_sets_file: give one with {how}",
+                config.path.display()
+            ))),
+        }
+    }
+
     /// The names of the node sets, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.entries.keys().map(String::as_str).collect()

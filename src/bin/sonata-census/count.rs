@@ -5,8 +5,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use sonata_census::census::circuit::{circuit_populations, is_config_path};
-use sonata_census::census::output::CensusWriter;
+use std::sync::Arc;
+
+use sonata_census::census::circuit::{
+    CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
+};
+use sonata_census::census::derived::Direction;
+use sonata_census::census::filter::EdgeFilter;
+use sonata_census::census::output::{CensusWriter, Record};
+use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::{
     Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, TargetOrigin,
     census_population_spilled,
@@ -35,11 +42,18 @@ ending in .json or a file starting with '{'. Then every edge population of netwo
 (or those named with -p) is counted, in config order, with n_targets the size of its target
 node population in the circuit's node files (this can differ from counting the edge file).
 
+With --target-node-set / --source-node-set (a circuit config only) only the edges between
+the node sets are counted; the group's table_kind is \"restricted\", edge_count counts the
+edges counted, population_edge_count every edge, and target_node_set, source_node_set and
+node_sets_file name the sets.
+
 Examples:
   sonata-census count edges.h5 --output census.h5
   sonata-census count edges.h5 -p All__All__chemical --nodes-count 211712 \\
       -o census.h5 --force
-  sonata-census count circuit_config.json -o census.h5";
+  sonata-census count circuit_config.json -o census.h5
+  sonata-census count circuit_config.json --target-node-set Layer5 \\
+      --source-node-set Excitatory -o l5_from_exc.h5";
 
 /// Arguments of `count`.
 #[derive(Debug, Args)]
@@ -76,6 +90,19 @@ pub struct CountArgs {
     #[arg(long, value_name = "ROWS", default_value_t = crate_chunk_len(), hide = true,
           value_parser = parse_count_usize)]
     pub chunk_len: usize,
+    /// Count only the edges whose target is in node set NAME, evaluated on each edge
+    /// population's target node population (FILE must be a circuit config). The tables keep
+    /// their length; targets outside the set have none.
+    #[arg(long, value_name = "NAME", help_heading = "Node sets")]
+    pub target_node_set: Option<String>,
+    /// Count only the edges whose source is in node set NAME, evaluated on each edge
+    /// population's source node population (FILE must be a circuit config).
+    #[arg(long, value_name = "NAME", help_heading = "Node sets")]
+    pub source_node_set: Option<String>,
+    /// A node-sets file laid over the circuit's node_sets_file (same-named sets replace);
+    /// needed when the circuit names none.
+    #[arg(long, value_name = "FILE", help_heading = "Node sets")]
+    pub node_sets: Option<PathBuf>,
 }
 
 const fn crate_chunk_len() -> usize {
@@ -108,6 +135,23 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         ));
     }
     let config_mode = is_config_path(&args.file);
+    let restriction = NodeSetRestriction {
+        target_node_set: args.target_node_set.clone(),
+        source_node_set: args.source_node_set.clone(),
+        node_sets_file: args.node_sets.clone(),
+    };
+    if !config_mode && (!restriction.is_empty() || args.node_sets.is_some()) {
+        return Err(Error::InvalidArgument(format!(
+            "--target-node-set, --source-node-set and --node-sets need a circuit config (node \
+             sets are evaluated on the node files it names), not the edge file {}",
+            args.file.display()
+        )));
+    }
+    if restriction.is_empty() && args.node_sets.is_some() {
+        return Err(Error::InvalidArgument(
+            "--node-sets is used with --target-node-set or --source-node-set (give one)".into(),
+        ));
+    }
     if config_mode && args.nodes_count.is_some() {
         return Err(Error::InvalidArgument(format!(
             "--nodes-count does not apply to a circuit config ({}): each edge population is \
@@ -121,11 +165,21 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    // The populations, each with its node count when a circuit's node file gives it.
+    // The populations, each with its node count when a circuit's node file gives it, and its
+    // restriction to node sets when asked (evaluated before any counting: a bad set fails now).
     let mut chosen = None;
-    let work: Vec<(EdgePopulation, Option<u64>)> = if config_mode {
+    let work: Vec<Work> = if config_mode {
         let config = CircuitConfig::open(&args.file)?;
         let pops = circuit_populations(&config, &args.populations)?;
+        let sets = if restriction.is_empty() {
+            None
+        } else {
+            Some(CircuitNodeSets::read(
+                &config,
+                &restriction,
+                "--node-sets FILE",
+            )?)
+        };
         for p in &pops {
             if same_file(p.population.file().path(), &args.output) {
                 return Err(Error::InvalidArgument(format!(
@@ -134,9 +188,19 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
                 )));
             }
         }
-        pops.into_iter()
-            .map(|p| (p.population, Some(p.n_targets)))
-            .collect()
+        let mut work = Vec::new();
+        for p in pops {
+            let restricted = match &sets {
+                Some(sets) => Some(sets.restrict(&config, &restriction, &p)?),
+                None => None,
+            };
+            work.push(Work {
+                population: p.population,
+                nodes_count: Some(p.n_targets),
+                restricted,
+            });
+        }
+        work
     } else {
         let file = EdgeFile::open(&args.file)?;
         // Without -p, a broken population stops the run (no output, as any failure), and the
@@ -146,7 +210,11 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         let pops = c
             .opened
             .iter()
-            .map(|p| (p.clone(), args.nodes_count))
+            .map(|p| Work {
+                population: p.clone(),
+                nodes_count: args.nodes_count,
+                restricted: None,
+            })
             .collect();
         chosen = Some(c);
         pops
@@ -175,9 +243,14 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let mut writer = CensusWriter::create(&args.output, args.force.force)?;
     let mut censuses = Vec::new();
     let mut backend_once = sonata_census::census::BackendOnce::default();
-    for (pop, nodes_count) in &work {
+    for w in &work {
+        let pop = &w.population;
         let options = CensusOptions {
-            nodes_count: *nodes_count,
+            nodes_count: w.nodes_count,
+            edge_filter: w
+                .restricted
+                .as_ref()
+                .map(|(filter, _)| Arc::new(filter.clone())),
             ..options.clone()
         };
         let started = Instant::now();
@@ -211,12 +284,36 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             }
             _ => e,
         })?;
-        writer.write_counted(&census, spilled.as_ref(), pop)?;
-        v.info(&summary_line(&census, started.elapsed().as_secs_f64()));
+        let record = Record {
+            input: Some(Provenance::of(
+                pop,
+                if w.restricted.is_some() {
+                    TableKind::Restricted
+                } else {
+                    TableKind::Full
+                },
+            )?),
+            restriction: w.restricted.as_ref().map(|(_, r)| r.clone()),
+            direction: Direction::Afferent,
+        };
+        writer.write_with(&census, spilled.as_ref(), &record)?;
+        v.info(&summary_line(
+            &census,
+            w.restricted.as_ref().map(|(_, r)| r),
+            started.elapsed().as_secs_f64(),
+        ));
         censuses.push(census);
     }
     writer.finish()?;
     Ok(censuses)
+}
+
+/// One population to count: its node count (from a circuit's node files or `--nodes-count`) and
+/// its restriction to node sets.
+struct Work {
+    population: EdgePopulation,
+    nodes_count: Option<u64>,
+    restricted: Option<(EdgeFilter, Restriction)>,
 }
 
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
@@ -268,7 +365,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn summary_line(c: &Census, seconds: f64) -> String {
+fn summary_line(c: &Census, restricted: Option<&Restriction>, seconds: f64) -> String {
     let order = if c.sortedness.by_target_source {
         "sorted by (target, source)"
     } else if c.sortedness.by_target {
@@ -277,10 +374,19 @@ fn summary_line(c: &Census, seconds: f64) -> String {
         "unsorted"
     };
     use sonata_census::words::plural;
+    let edges = match restricted {
+        Some(r) => format!(
+            "{} of {} ({})",
+            plural(c.edge_count, "edge"),
+            r.population_edge_count,
+            r.describe()
+        ),
+        None => plural(c.edge_count, "edge"),
+    };
     let line = format!(
         "{}: {}, {}, {} ({}), {:.2} s",
         c.population,
-        plural(c.edge_count, "edge"),
+        edges,
         plural(c.connection_count(), "connection"),
         plural(c.n_targets, "target"),
         order,

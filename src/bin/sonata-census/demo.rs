@@ -130,6 +130,9 @@ fn demo_in(
         memory_budget: 1024,
         spill_dir: None,
         chunk_len: sonata_census::census::DEFAULT_CHUNK_LEN,
+        target_node_set: None,
+        source_node_set: None,
+        node_sets: None,
     };
     let censuses = count(&count_args, v)?;
     let mut text = String::new();

@@ -303,31 +303,9 @@ fn select(a: &NodeSetArgs, v: Verbosity) -> Result<()> {
         .file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let extra = a.node_sets.as_ref().map(NodeSets::from_file).transpose()?;
     let (sets, populations) = if is_json {
         let config = CircuitConfig::open(&a.file)?;
-        let mut files: Vec<&PathBuf> = config.node_sets_file.iter().collect();
-        if let Some(sim) = &config.simulation {
-            files.extend(sim.node_sets_file.iter());
-        }
-        let mut sets: Option<NodeSets> = None;
-        for f in files {
-            let next = NodeSets::from_file(f).map_err(|e| e.named_by(&config.path))?;
-            sets = Some(match sets {
-                Some(s) => s.merged_with(&next)?,
-                None => next,
-            });
-        }
-        let sets = match (sets, extra) {
-            (Some(s), Some(e)) => s.merged_with(&e)?,
-            (Some(s), None) | (None, Some(s)) => s,
-            (None, None) => {
-                return Err(Error::InvalidArgument(format!(
-                    "{}: the config names no node_sets_file: give one with --node-sets FILE",
-                    a.file.display()
-                )));
-            }
-        };
+        let (sets, _) = NodeSets::of_circuit(&config, a.node_sets.as_deref(), "--node-sets FILE")?;
         let pops = match &a.population {
             Some(p) => vec![config.open_node_population(p)?],
             None => config
@@ -338,6 +316,7 @@ fn select(a: &NodeSetArgs, v: Verbosity) -> Result<()> {
         };
         (sets, pops)
     } else {
+        let extra = a.node_sets.as_ref().map(NodeSets::from_file).transpose()?;
         let Some(sets) = extra else {
             return Err(Error::InvalidArgument(format!(
                 "{}: a node file has no node sets: give the node-sets file with --node-sets FILE",

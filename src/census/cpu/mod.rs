@@ -45,7 +45,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::stream::{Chunk, NsynsSource, SpilledConnections, for_each_chunk};
+use super::stream::{Chunk, NsynsSource, SpilledConnections, for_each_chunk_filtered};
 use super::tables::{TableBuilder, Tables, TargetRuns, target_beyond, too_many_synapses};
 use super::{Census, CensusOptions, CountedBy, TargetSpace};
 use crate::error::{Location, Result};
@@ -331,7 +331,14 @@ fn first_target_beyond(
     space: &TargetSpace,
     at: &Location,
 ) -> crate::error::Error {
-    first_target_beyond_in(&chunk.targets, chunk.first_edge, limit, space, at)
+    let row = chunk.targets.iter().position(|&t| t >= limit).unwrap_or(0);
+    let target = chunk.targets.get(row).copied().unwrap_or(limit);
+    let edge = if chunk.targets.is_empty() {
+        chunk.first_edge
+    } else {
+        chunk.edge_id(row)
+    };
+    target_beyond(at, target, edge, space)
 }
 
 /// The error for the first of `targets` (rows from `first_edge` on) at or beyond `limit`.

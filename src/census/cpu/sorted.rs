@@ -75,75 +75,81 @@ pub(super) fn sorted_census(
     let mut single = TargetRuns::default();
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
-    let broke = for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
-        let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-        // An unsorted file almost always shows it in its first chunk: one quick scan spares
-        // counting a chunk of one-edge runs before giving up (15 ms of a 0.2 s shuffled census).
-        if chunk.first_edge == 0 && targets.windows(2).any(|w| w[1] < w[0]) {
-            return Ok(ControlFlow::Break(()));
-        }
-        // Continue the run carried over from the previous chunk.
-        let mut start = 0;
-        if let Some((t, run)) = pending.as_mut() {
-            start = targets.iter().position(|x| x != t).unwrap_or(targets.len());
-            run.extend_from_slice(&sources[..start]);
-            if start == targets.len() {
-                progress.inc(targets.len() as u64);
-                return Ok(ControlFlow::Continue(()));
-            }
-            if targets[start] < *t {
+    let broke = for_each_chunk_filtered(
+        pop,
+        options.chunk_len,
+        nsyns,
+        options.edge_filter.as_deref(),
+        |chunk: &Chunk| {
+            let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
+            // An unsorted file almost always shows it in its first chunk: one quick scan spares
+            // counting a chunk of one-edge runs before giving up (15 ms of a 0.2 s shuffled census).
+            if chunk.first_edge == 0 && targets.windows(2).any(|w| w[1] < w[0]) {
                 return Ok(ControlFlow::Break(()));
             }
-        }
-        // The last run may continue in the next chunk: carry it.
-        let last_t = targets[targets.len() - 1];
-        let mut end = targets.len();
-        while end > start && targets[end - 1] == last_t {
-            end -= 1;
-        }
-        let (mid_t, mid_s) = (&targets[start..end], &sources[start..end]);
-        let cuts = run_boundaries(mid_t, threads * 4);
-        pieces.resize_with(cuts.len() - 1, Default::default);
-        pieces
-            .par_iter_mut()
-            .zip(cuts.par_windows(2))
-            .try_for_each(|((piece, scratch), w)| {
-                count_sorted_segment(&mid_t[w[0]..w[1]], &mid_s[w[0]..w[1]], piece, scratch, at)
-            })?;
-        // Sorted by target iff every piece's targets increase and so do the pieces'.
-        let mut previous = pending.as_ref().map(|p| p.0);
-        for (piece, _) in &pieces {
-            let (Some(first), Some(last)) = (piece.first_target(), piece.last_target()) else {
-                continue;
-            };
-            if !piece.targets_increasing || previous.is_some_and(|p| p >= first) {
+            // Continue the run carried over from the previous chunk.
+            let mut start = 0;
+            if let Some((t, run)) = pending.as_mut() {
+                start = targets.iter().position(|x| x != t).unwrap_or(targets.len());
+                run.extend_from_slice(&sources[..start]);
+                if start == targets.len() {
+                    progress.inc(chunk.rows);
+                    return Ok(ControlFlow::Continue(()));
+                }
+                if targets[start] < *t {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+            // The last run may continue in the next chunk: carry it.
+            let last_t = targets[targets.len() - 1];
+            let mut end = targets.len();
+            while end > start && targets[end - 1] == last_t {
+                end -= 1;
+            }
+            let (mid_t, mid_s) = (&targets[start..end], &sources[start..end]);
+            let cuts = run_boundaries(mid_t, threads * 4);
+            pieces.resize_with(cuts.len() - 1, Default::default);
+            pieces
+                .par_iter_mut()
+                .zip(cuts.par_windows(2))
+                .try_for_each(|((piece, scratch), w)| {
+                    count_sorted_segment(&mid_t[w[0]..w[1]], &mid_s[w[0]..w[1]], piece, scratch, at)
+                })?;
+            // Sorted by target iff every piece's targets increase and so do the pieces'.
+            let mut previous = pending.as_ref().map(|p| p.0);
+            for (piece, _) in &pieces {
+                let (Some(first), Some(last)) = (piece.first_target(), piece.last_target()) else {
+                    continue;
+                };
+                if !piece.targets_increasing || previous.is_some_and(|p| p >= first) {
+                    return Ok(ControlFlow::Break(()));
+                }
+                previous = Some(last);
+            }
+            if previous.is_some_and(|p| p >= last_t) {
                 return Ok(ControlFlow::Break(()));
             }
-            previous = Some(last);
-        }
-        if previous.is_some_and(|p| p >= last_t) {
-            return Ok(ControlFlow::Break(()));
-        }
-        if let Some(limit) = space.n_targets
-            && last_t >= limit
-        {
-            return Err(first_target_beyond(chunk, limit, space, at));
-        }
-        if let Some((t, run)) = pending.take() {
-            single.reset();
-            count_run(t, &run, &mut Vec::new(), &mut single, at)?;
-            sources_sorted &= single.sources_sorted;
-            builder.push(&single)?;
-        }
-        for (piece, _) in &pieces {
-            sources_sorted &= piece.sources_sorted;
-            builder.push(piece)?;
-        }
-        add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
-        pending = Some((last_t, sources[end..].to_vec()));
-        progress.inc(targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
+            if let Some(limit) = space.n_targets
+                && last_t >= limit
+            {
+                return Err(first_target_beyond(chunk, limit, space, at));
+            }
+            if let Some((t, run)) = pending.take() {
+                single.reset();
+                count_run(t, &run, &mut Vec::new(), &mut single, at)?;
+                sources_sorted &= single.sources_sorted;
+                builder.push(&single)?;
+            }
+            for (piece, _) in &pieces {
+                sources_sorted &= piece.sources_sorted;
+                builder.push(piece)?;
+            }
+            add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
+            pending = Some((last_t, sources[end..].to_vec()));
+            progress.inc(chunk.rows);
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
     if broke.is_some() {
         return Ok(SortedAttempt::Unsorted);
     }

@@ -61,17 +61,23 @@ pub(super) fn spill_census<S: SourceId>(
         ),
         pop.size(),
     );
-    for_each_chunk::<()>(pop, options.chunk_len, None, |chunk| {
-        for (&t, &s) in chunk.targets.iter().zip(&chunk.sources) {
-            let p = part_of[t as usize] as usize;
-            let record = [t, s];
-            writers[p]
-                .write_all(bytemuck::cast_slice(&record))
-                .map_err(|e| io_err(&paths[p], e))?;
-        }
-        progress.inc(chunk.targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
+    for_each_chunk_filtered::<()>(
+        pop,
+        options.chunk_len,
+        None,
+        options.edge_filter.as_deref(),
+        |chunk| {
+            for (&t, &s) in chunk.targets.iter().zip(&chunk.sources) {
+                let p = part_of[t as usize] as usize;
+                let record = [t, s];
+                writers[p]
+                    .write_all(bytemuck::cast_slice(&record))
+                    .map_err(|e| io_err(&paths[p], e))?;
+            }
+            progress.inc(chunk.rows);
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
     for (w, path) in writers.into_iter().zip(&paths) {
         w.into_inner()
             .map_err(|e| io_err(path, e.into_error()))?

@@ -34,24 +34,30 @@ pub(super) fn unsorted_census(
     };
     let mut nsyns_acc: Vec<u64> = Vec::new();
     let with_nsyns = nsyns.is_some();
-    for_each_chunk::<()>(pop, options.chunk_len, nsyns, |chunk| {
-        for (i, &t) in chunk.targets.iter().enumerate() {
-            let ti = t as usize;
-            if ti >= degrees.synapses.len() {
-                if space.n_targets.is_some() {
-                    return Err(target_beyond(at, t, chunk.first_edge + i as u64, space));
+    for_each_chunk_filtered::<()>(
+        pop,
+        options.chunk_len,
+        nsyns,
+        options.edge_filter.as_deref(),
+        |chunk| {
+            for (i, &t) in chunk.targets.iter().enumerate() {
+                let ti = t as usize;
+                if ti >= degrees.synapses.len() {
+                    if space.n_targets.is_some() {
+                        return Err(target_beyond(at, t, chunk.edge_id(i), space));
+                    }
+                    degrees.synapses.resize(ti + 1, 0);
                 }
-                degrees.synapses.resize(ti + 1, 0);
+                degrees.synapses[ti] += 1;
             }
-            degrees.synapses[ti] += 1;
-        }
-        degrees.max_source = degrees
-            .max_source
-            .max(chunk.sources.iter().copied().max().unwrap_or(0));
-        add_nsyns(&mut nsyns_acc, &chunk.targets, chunk.nsyns.as_deref());
-        progress.inc(chunk.targets.len() as u64);
-        Ok(ControlFlow::Continue(()))
-    })?;
+            degrees.max_source = degrees
+                .max_source
+                .max(chunk.sources.iter().copied().max().unwrap_or(0));
+            add_nsyns(&mut nsyns_acc, &chunk.targets, chunk.nsyns.as_deref());
+            progress.inc(chunk.rows);
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
     if with_nsyns {
         *nsyns_total = Some(nsyns_acc);
     }
@@ -113,11 +119,17 @@ fn gather_census<S: SourceId>(pass: &Pass<'_>, degrees: &Degrees) -> Result<(Tab
         );
         let (t0, t1) = parts[0];
         let mut group = TargetGroup::<S>::new(&degrees.synapses, t0, t1);
-        for_each_chunk::<()>(pop, options.chunk_len, None, |chunk| {
-            group.scatter(&chunk.targets, &chunk.sources);
-            progress.inc(chunk.targets.len() as u64);
-            Ok(ControlFlow::Continue(()))
-        })?;
+        for_each_chunk_filtered::<()>(
+            pop,
+            options.chunk_len,
+            None,
+            options.edge_filter.as_deref(),
+            |chunk| {
+                group.scatter(&chunk.targets, &chunk.sources);
+                progress.inc(chunk.rows);
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
         builder.push(&group.count(at)?)?;
     } else {
         spill_census::<S>(pass, degrees, &parts, &mut builder)?;

@@ -23,11 +23,18 @@ impl Engine<'_> {
         let mut read = ReadStats::default();
         self.stats.passes += 1;
         let pop = self.pop;
-        let stopped = for_each_chunk(pop, self.chunk_len, nsyns, &mut read, |chunk| {
-            let r = self.sorted_chunk(chunk, &mut st);
-            progress.inc(chunk.targets.len() as u64);
-            r
-        });
+        let stopped = for_each_chunk(
+            pop,
+            self.chunk_len,
+            nsyns,
+            self.options.edge_filter.as_deref(),
+            &mut read,
+            |chunk| {
+                let r = self.sorted_chunk(chunk, &mut st);
+                progress.inc(chunk.rows);
+                r
+            },
+        );
         self.add_read(read);
         progress.waiting(&format!("{}: finishing on the GPU", pop.name()));
         if let Some(stop) = stopped? {
@@ -106,7 +113,7 @@ impl Engine<'_> {
             return Err(target_beyond(
                 &self.at,
                 targets[row.min(n - 1)],
-                chunk.first_edge + row as u64,
+                chunk.edge_id(row.min(n - 1)),
                 self.space,
             ));
         }
@@ -115,7 +122,7 @@ impl Engine<'_> {
             return Ok(ControlFlow::Break(Stop::Cpu(too_wide(
                 "target node",
                 targets[row.min(n - 1)],
-                chunk.first_edge + row as u64,
+                chunk.edge_id(row.min(n - 1)),
             ))));
         }
         if let Some(i) = scan.iter().find_map(|p| p.wide_source)
@@ -124,7 +131,7 @@ impl Engine<'_> {
             if !ctx.has_wide_kernels() {
                 return Ok(ControlFlow::Break(Stop::Cpu(no_wide_kernels(
                     sources[i],
-                    chunk.first_edge + i as u64,
+                    chunk.edge_id(i),
                 ))));
             }
             self.arena.make_wide(ctx, &mut self.asm, &mut self.stats)?;

@@ -37,11 +37,18 @@ impl Engine<'_> {
         let with_nsyns = nsyns.is_some();
         let mut read = ReadStats::default();
         self.stats.passes += 1;
-        let stopped = for_each_chunk(pop, self.chunk_len, nsyns, &mut read, |chunk| {
-            let r = self.degree_chunk(chunk, &mut st, &sc);
-            progress.inc(chunk.targets.len() as u64);
-            r
-        });
+        let stopped = for_each_chunk(
+            pop,
+            self.chunk_len,
+            nsyns,
+            self.options.edge_filter.as_deref(),
+            &mut read,
+            |chunk| {
+                let r = self.degree_chunk(chunk, &mut st, &sc);
+                progress.inc(chunk.rows);
+                r
+            },
+        );
         self.add_read(read);
         progress.waiting(&format!(
             "{}: finishing the in-degrees on the GPU",
@@ -152,7 +159,7 @@ impl Engine<'_> {
             return Err(target_beyond(
                 &self.at,
                 targets[row],
-                chunk.first_edge + row as u64,
+                chunk.edge_id(row),
                 self.space,
             ));
         }
@@ -160,13 +167,13 @@ impl Engine<'_> {
             return Ok(ControlFlow::Break(Stop::Cpu(too_wide(
                 "target node",
                 targets[i],
-                chunk.first_edge + i as u64,
+                chunk.edge_id(i),
             ))));
         }
         if st.wide_source.is_none()
             && let Some(i) = scans.iter().find_map(|p| p.wide_source)
         {
-            st.wide_source = Some((sources[i], chunk.first_edge + i as u64));
+            st.wide_source = Some((sources[i], chunk.edge_id(i)));
         }
         let max_t = scans.iter().map(|p| p.max_target).max().unwrap_or(0);
         st.max_target = Some(st.max_target.map_or(max_t, |m| m.max(max_t)));
@@ -275,11 +282,18 @@ impl Engine<'_> {
         let mut read = ReadStats::default();
         self.stats.passes += 1;
         let pop = self.pop;
-        let r = for_each_chunk::<()>(pop, self.chunk_len, None, &mut read, |chunk| {
-            self.scatter_chunk(chunk, &p, sc)?;
-            progress.inc(chunk.targets.len() as u64);
-            Ok(ControlFlow::Continue(()))
-        });
+        let r = for_each_chunk::<()>(
+            pop,
+            self.chunk_len,
+            None,
+            self.options.edge_filter.as_deref(),
+            &mut read,
+            |chunk| {
+                self.scatter_chunk(chunk, &p, sc)?;
+                progress.inc(chunk.rows);
+                Ok(ControlFlow::Continue(()))
+            },
+        );
         self.add_read(read);
         progress.waiting(&format!("{}: sorting the partition on the GPU", pop.name()));
         r?;

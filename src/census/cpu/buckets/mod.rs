@@ -468,10 +468,12 @@ pub(super) fn bucket_census(
     // Without nsyns, packed keys of contiguous columns are partitioned by the workers reading
     // their own rows; when some do not pack, the pairs are made again below, by the chunk
     // reader (which widens). Chunked columns stay with the chunk reader: blocks of the workers
-    // would split the stored chunks and decode each twice.
+    // would split the stored chunks and decode each twice. So does a census restricted to node
+    // sets: the chunk reader applies the filter (one place for every engine).
     let mut by_workers = false;
-    let contiguous =
-        !pop.source_ids().dataset().is_chunked() && !pop.target_ids().dataset().is_chunked();
+    let contiguous = !pop.source_ids().dataset().is_chunked()
+        && !pop.target_ids().dataset().is_chunked()
+        && options.edge_filter.is_none();
     if let (None, true, Pairs::Packed { sets, source_bits }) = (&nsyns, contiguous, &mut pairs) {
         match by_workers::partition(pass, &bucketing, sets, *source_bits)? {
             by_workers::Outcome::Done { any_source } => {
@@ -491,30 +493,36 @@ pub(super) fn bucket_census(
     let other_way = if by_workers {
         None
     } else {
-        for_each_chunk(pop, options.chunk_len, nsyns, |chunk: &Chunk| {
-            let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
-            // The ids are checked after they are partitioned (one pass over the chunk, not three);
-            // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
-            // (Targets past a known count are an error: whether they pack does not matter.)
-            let check_targets = space.n_targets.is_none();
-            let Some((max_target, max_source)) =
-                pairs.partition(&bucketing, targets, sources, check_targets, room, pairs_fit)
-            else {
-                return Ok(ControlFlow::Break(()));
-            };
-            if let Some(limit) = space.n_targets
-                && max_target >= limit
-            {
-                return Err(first_target_beyond(chunk, limit, space, at));
-            }
-            if (max_target | max_source) > u64::from(u32::MAX) {
-                return Ok(ControlFlow::Break(()));
-            }
-            source_max = source_max.max(max_source);
-            add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
-            progress.inc(targets.len() as u64);
-            Ok(ControlFlow::Continue(()))
-        })?
+        for_each_chunk_filtered(
+            pop,
+            options.chunk_len,
+            nsyns,
+            options.edge_filter.as_deref(),
+            |chunk: &Chunk| {
+                let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
+                // The ids are checked after they are partitioned (one pass over the chunk, not three);
+                // a chunk that fails the checks leaves its pairs behind, and the attempt with them.
+                // (Targets past a known count are an error: whether they pack does not matter.)
+                let check_targets = space.n_targets.is_none();
+                let Some((max_target, max_source)) =
+                    pairs.partition(&bucketing, targets, sources, check_targets, room, pairs_fit)
+                else {
+                    return Ok(ControlFlow::Break(()));
+                };
+                if let Some(limit) = space.n_targets
+                    && max_target >= limit
+                {
+                    return Err(first_target_beyond(chunk, limit, space, at));
+                }
+                if (max_target | max_source) > u64::from(u32::MAX) {
+                    return Ok(ControlFlow::Break(()));
+                }
+                source_max = source_max.max(max_source);
+                add_nsyns(&mut nsyns_acc, targets, chunk.nsyns.as_deref());
+                progress.inc(chunk.rows);
+                Ok(ControlFlow::Continue(()))
+            },
+        )?
     };
     if other_way.is_some() {
         return Ok(BucketAttempt::CountOtherwise);
