@@ -12,6 +12,9 @@
 #   ./dev.sh bench-python  the Python module's readers against neurodamus 4.2.9's in one Python
 #                     process, and sonata_census.count against the tool (about 3 min; options:
 #                     benches/python_readers.py --help)
+#   ./dev.sh bench-pathways  what --pathways, --direction both and --target-node-set cost over
+#                     the plain census, on a generated 1e7-edge circuit (about 2 min; options:
+#                     benches/pathways.py --help)
 #
 # The default build compiles HDF5 2.2 from source (crate hdf5-metno-src) and links it
 # statically: the first build takes minutes (release build about 4 on 2 cores), later ones
@@ -206,8 +209,15 @@ case "${1:-}" in
         VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --release --quiet -m python/Cargo.toml
         "$venv/bin/python" benches/python_readers.py --tool "$TARGET_DIR/release/sonata-census" "${@:2}"
         ;;
+    bench-pathways)
+        install_packages
+        ensure_cmake
+        cargo build --release
+        venv=$(python_env)
+        "$venv/bin/python" benches/pathways.py --tool "$TARGET_DIR/release/sonata-census" "${@:2}"
+        ;;
     *)
-        sed -n '2,11p' "$0" >&2
+        sed -n '2,14p' "$0" >&2
         exit 2
         ;;
 esac

@@ -47,6 +47,11 @@ class Census:
     (``"sorted_by_target_source"``, ``"sorted_by_target"`` or ``"unsorted"``: how the edge file
     is ordered), ``backend`` (``"cpu"``, ``"gpu: ADAPTER"``, or None for tables read from a
     file, which do not record the engine).
+
+    A census restricted to node sets (``count(config, target_node_set=...)``) has
+    ``table_kind`` ``"restricted"`` (else ``"full"``), ``target_node_set`` /
+    ``source_node_set`` (None when not given), ``population_edges`` (every edge of the
+    population; None when not restricted) beside ``edges`` (the edges counted).
     """
 
     __slots__ = (
@@ -58,6 +63,10 @@ class Census:
         "n_targets",
         "order",
         "backend",
+        "table_kind",
+        "target_node_set",
+        "source_node_set",
+        "population_edges",
     ) + TABLES
 
     def __init__(self, fields):
@@ -73,9 +82,15 @@ class Census:
 
     def __repr__(self):
         backend = f", backend={self.backend!r}" if self.backend is not None else ""
+        sets = [
+            f"{side} node set {name!r}"
+            for side, name in (("target", self.target_node_set), ("source", self.source_node_set))
+            if name is not None
+        ]
+        restricted = f" of {self.population_edges} ({', '.join(sets)})" if sets else ""
         return (
-            f"<Census {self.population!r}: {self.edges} edges, {self.connections} connections, "
-            f"{self.n_targets} targets, {self.order}{backend}>"
+            f"<Census {self.population!r}: {self.edges} edges{restricted}, "
+            f"{self.connections} connections, {self.n_targets} targets, {self.order}{backend}>"
         )
 
 
@@ -150,6 +165,9 @@ def count(
     spill_dir=None,
     output=None,
     force=False,
+    target_node_set=None,
+    source_node_set=None,
+    node_sets=None,
 ):
     """The census of the edge populations of the SONATA edge file ``path``.
 
@@ -167,6 +185,13 @@ def count(
     (default: the system's temporary folder). ``output``: also write the tables to this HDF5
     file, exactly as ``sonata-census count -o OUTPUT`` does (written under a temporary name and
     renamed when complete; an existing file is replaced only with ``force=True``).
+
+    ``target_node_set`` / ``source_node_set`` (a circuit config only, as the tool's
+    ``--target-node-set`` / ``--source-node-set``): count only the edges whose target (source)
+    is in that node set, evaluated on each edge population's target (source) node population
+    (a population lacking an attribute the set uses is an error). The sets come from the
+    circuit's ``node_sets_file`` with ``node_sets`` (a file) laid over it. The tables keep their
+    length (targets outside the set have none); ``Census.edges`` counts the edges counted.
 
     Returns ``{population: Census}`` in the order counted. Reads and counting run with the GIL
     released; Ctrl-C stops the count between chunks (``KeyboardInterrupt``) and leaves no file
@@ -188,8 +213,18 @@ def count(
             None if spill_dir is None else _path(spill_dir, "spill_dir"),
             None if output is None else _path(output, "output"),
             bool(force),
+            _set_name(target_node_set, "target_node_set"),
+            _set_name(source_node_set, "source_node_set"),
+            None if node_sets is None else _path(node_sets, "node_sets"),
         )
     )
+
+
+def _set_name(value, keyword):
+    """``value`` as a node set name (None passes), else a TypeError naming ``keyword``."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{keyword} must be a str (a node set name), not {type(value).__name__}")
 
 
 def read_tables(path, populations=None):

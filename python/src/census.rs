@@ -11,8 +11,15 @@ use std::path::{Path, PathBuf};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sonata_census::census::circuit::{circuit_populations, is_config_path};
-use sonata_census::census::output::CensusWriter;
+use std::sync::Arc;
+
+use sonata_census::census::circuit::{
+    CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
+};
+use sonata_census::census::derived::Direction;
+use sonata_census::census::filter::EdgeFilter;
+use sonata_census::census::output::{CensusWriter, Record};
+use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
 use sonata_census::census::{
     Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
@@ -30,7 +37,7 @@ use crate::detached;
 /// `force`. Arguments are checked by the Python wrapper (types, ranges); the library checks
 /// the rest.
 #[pyfunction]
-#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force))]
+#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force, target_node_set, source_node_set, node_sets))]
 #[allow(
     clippy::too_many_arguments,
     reason = "the keywords of sonata_census.count"
@@ -45,6 +52,9 @@ pub fn count<'py>(
     spill_dir: Option<PathBuf>,
     output: Option<PathBuf>,
     force: bool,
+    target_node_set: Option<String>,
+    source_node_set: Option<String>,
+    node_sets: Option<PathBuf>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let backend: Backend = backend.parse().map_err(crate::errors::to_py)?;
     let options = CensusOptions {
@@ -58,19 +68,43 @@ pub fn count<'py>(
         backend,
         ..CensusOptions::default()
     };
+    let restriction = NodeSetRestriction {
+        target_node_set,
+        source_node_set,
+        node_sets_file: node_sets,
+    };
     let counted = detached::run(py, || {
         count_file(
             &path,
             populations.as_deref(),
             &options,
+            &restriction,
             output.as_deref(),
             force,
         )
     })?;
     counted
         .into_iter()
-        .map(|(census, notes)| census_dict(py, census, &notes))
+        .map(|c| {
+            let d = census_dict(py, c.census, &c.notes)?;
+            set_restriction(&d, c.restriction.as_ref())?;
+            Ok(d)
+        })
         .collect()
+}
+
+/// One census of `count`, with what the dict adds to the tables.
+struct Counted {
+    census: Census,
+    notes: Vec<Note>,
+    restriction: Option<Restriction>,
+}
+
+/// One population to count: its node count and its restriction to node sets.
+struct Work {
+    population: EdgePopulation,
+    nodes_count: Option<u64>,
+    restricted: Option<(EdgeFilter, Restriction)>,
 }
 
 /// What `count` does without the GIL: the tool's `count` (the same checks in the same order,
@@ -79,9 +113,10 @@ fn count_file(
     path: &Path,
     populations: Option<&[String]>,
     options: &CensusOptions,
+    restriction: &NodeSetRestriction,
     output: Option<&Path>,
     force: bool,
-) -> Result<Vec<(Census, Vec<Note>)>> {
+) -> Result<Vec<Counted>> {
     if let Some(output) = output {
         if same_file(path, output) {
             // With force the finished census would be renamed over the edge file it counted.
@@ -99,8 +134,20 @@ fn count_file(
     // A circuit config (as the tool's `count CONFIG`): every edge population of the circuit,
     // each with its target node population's size.
     let config_mode = is_config_path(path);
+    if !config_mode && (!restriction.is_empty() || restriction.node_sets_file.is_some()) {
+        return Err(Error::InvalidArgument(format!(
+            "target_node_set, source_node_set and node_sets need a circuit config (node sets \
+             are evaluated on the node files it names), not the edge file {}",
+            path.display()
+        )));
+    }
+    if restriction.is_empty() && restriction.node_sets_file.is_some() {
+        return Err(Error::InvalidArgument(
+            "node_sets is used with target_node_set or source_node_set (give one)".into(),
+        ));
+    }
     let mut chosen = None;
-    let work: Vec<(EdgePopulation, Option<u64>)> = if config_mode {
+    let work: Vec<Work> = if config_mode {
         if options.nodes_count.is_some() {
             return Err(Error::InvalidArgument(format!(
                 "nodes_count does not apply to a circuit config ({}): each edge population is \
@@ -120,9 +167,28 @@ fn count_file(
                 output.display()
             )));
         }
-        pops.into_iter()
-            .map(|p| (p.population, Some(p.n_targets)))
-            .collect()
+        let sets = if restriction.is_empty() {
+            None
+        } else {
+            Some(CircuitNodeSets::read(
+                &config,
+                restriction,
+                "node_sets=FILE",
+            )?)
+        };
+        let mut work = Vec::new();
+        for p in pops {
+            let restricted = match &sets {
+                Some(sets) => Some(sets.restrict(&config, restriction, &p)?),
+                None => None,
+            };
+            work.push(Work {
+                population: p.population,
+                nodes_count: Some(p.n_targets),
+                restricted,
+            });
+        }
+        work
     } else {
         let file = EdgeFile::open(path)?;
         // Without `populations`, a broken population stops the run, and the error names the
@@ -132,7 +198,11 @@ fn count_file(
         let pops = c
             .opened
             .iter()
-            .map(|p| (p.clone(), options.nodes_count))
+            .map(|p| Work {
+                population: p.clone(),
+                nodes_count: options.nodes_count,
+                restricted: None,
+            })
             .collect();
         chosen = Some(c);
         pops
@@ -148,9 +218,14 @@ fn count_file(
     };
     let mut censuses = Vec::new();
     let mut warning = software_adapter_warning(options)?;
-    for (pop, nodes_count) in &work {
+    for w in &work {
+        let pop = &w.population;
         let options = CensusOptions {
-            nodes_count: *nodes_count,
+            nodes_count: w.nodes_count,
+            edge_filter: w
+                .restricted
+                .as_ref()
+                .map(|(filter, _)| Arc::new(filter.clone())),
             nodes_count_origin: if config_mode {
                 TargetOrigin::NodePopulation
             } else {
@@ -180,15 +255,50 @@ fn count_file(
             }
             _ => e,
         })?;
+        let restriction = w.restricted.as_ref().map(|(_, r)| r.clone());
         if let Some(writer) = writer.as_mut() {
-            writer.write_counted(&census, None, pop)?;
+            let record = Record {
+                input: Some(Provenance::of(
+                    pop,
+                    if restriction.is_some() {
+                        TableKind::Restricted
+                    } else {
+                        TableKind::Full
+                    },
+                )?),
+                restriction: restriction.clone(),
+                direction: Direction::Afferent,
+            };
+            writer.write_with(&census, None, &record)?;
         }
-        censuses.push((census, notes));
+        censuses.push(Counted {
+            census,
+            notes,
+            restriction,
+        });
     }
     if let Some(writer) = writer {
         writer.finish()?;
     }
     Ok(censuses)
+}
+
+/// The restriction keys of a census dict: `table_kind` (`"full"` or `"restricted"`), and for a
+/// restricted census `target_node_set`, `source_node_set` (None when not given) and
+/// `population_edges` (every edge of the population; `edges` counts those counted).
+fn set_restriction(d: &Bound<'_, PyDict>, r: Option<&Restriction>) -> PyResult<()> {
+    d.set_item(
+        "table_kind",
+        if r.is_some() {
+            TableKind::Restricted.as_str()
+        } else {
+            TableKind::Full.as_str()
+        },
+    )?;
+    d.set_item("target_node_set", r.and_then(|r| r.target_node_set.clone()))?;
+    d.set_item("source_node_set", r.and_then(|r| r.source_node_set.clone()))?;
+    d.set_item("population_edges", r.map(|r| r.population_edge_count))?;
+    Ok(())
 }
 
 /// `backend="gpu"` takes software adapters too, which are many times slower than the CPU
@@ -264,12 +374,16 @@ pub fn read_tables<'py>(
         let names = populations.unwrap_or_else(|| file.populations().to_vec());
         names
             .iter()
-            .map(|n| file.read(n, ConnectionTable::Read))
+            .map(|n| Ok((file.read(n, ConnectionTable::Read)?, file.restriction(n)?)))
             .collect::<Result<Vec<_>>>()
     })?;
     censuses
         .into_iter()
-        .map(|census| census_dict(py, census, &[]))
+        .map(|(census, restriction)| {
+            let d = census_dict(py, census, &[])?;
+            set_restriction(&d, restriction.as_ref())?;
+            Ok(d)
+        })
         .collect()
 }
 

@@ -10,11 +10,14 @@ repository (skipped with a message when absent, as the Rust tests do).
 import os
 import subprocess
 import types
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+
+import sonata_census
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO.parent / "shared" / "sonata_samples"
@@ -238,3 +241,23 @@ def neurodamus_readable_copy(path, folder):
     return copy if changed else None
 
 
+
+
+@pytest.fixture
+def count_on():
+    """`sonata_census.count(*args, backend=BACKEND, **kwargs)` for census tests written once for
+    both engines: the GPU engine on whatever adapter exists (its software-adapter warning
+    silenced); without one the test is skipped, or fails under SONATA_CENSUS_REQUIRE_GPU=1 as
+    the Rust GPU tests."""
+
+    def run(backend, *args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                return sonata_census.count(*args, backend=backend, **kwargs)
+            except RuntimeError as e:
+                if backend != "gpu" or os.environ.get("SONATA_CENSUS_REQUIRE_GPU") == "1":
+                    raise
+                pytest.skip(f"no GPU adapter: {e}")
+
+    return run
