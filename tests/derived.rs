@@ -124,11 +124,7 @@ fn efferent_tables_equal_the_naive_recount_for_every_budget_and_input() {
                 origin: ORIGIN_NODE_POPULATION.into(),
             },
         ] {
-            let want = naive_efferent(
-                &pairs,
-                space.n_sources.unwrap_or(largest),
-                &space.origin,
-            );
+            let want = naive_efferent(&pairs, space.n_sources.unwrap_or(largest), &space.origin);
             for budget in [1u64, 12, 100, 1000, 1 << 30] {
                 let what = format!("case {case}, {space:?}, budget {budget}");
                 let in_memory = ConnectionRows::new(&memory, None).unwrap();
@@ -219,7 +215,9 @@ fn write_efferent_file(
     )
     .unwrap();
     let e = match budget {
-        Some(b) => w.write_efferent(&census.population, &rows, &space, b).unwrap(),
+        Some(b) => w
+            .write_efferent(&census.population, &rows, &space, b)
+            .unwrap(),
         None => {
             let e = transpose_in_memory(&rows, &space, 1 << 30).unwrap();
             w.write_efferent_tables(&census.population, &e).unwrap();
@@ -253,8 +251,16 @@ fn efferent_files_round_trip_and_are_byte_identical_however_written() {
             write_efferent_file(&c, &memory, None, direction, Some(1 << 30));
             assert_eq!(streamed.source_offsets, want.source_offsets);
             let bytes = std::fs::read(&a).unwrap();
-            assert_eq!(bytes, std::fs::read(&b).unwrap(), "case {case} {direction:?}");
-            assert_eq!(bytes, std::fs::read(&c).unwrap(), "case {case} {direction:?}");
+            assert_eq!(
+                bytes,
+                std::fs::read(&b).unwrap(),
+                "case {case} {direction:?}"
+            );
+            assert_eq!(
+                bytes,
+                std::fs::read(&c).unwrap(),
+                "case {case} {direction:?}"
+            );
 
             let file = CensusFile::open(&a).unwrap();
             assert_eq!(file.populations(), ["p"]);
@@ -266,11 +272,17 @@ fn efferent_files_round_trip_and_are_byte_identical_however_written() {
             assert!(skipped.target_node_id.is_empty());
             match direction {
                 Direction::Efferent => {
-                    let err = file.read("p", ConnectionTable::Read).unwrap_err().to_string();
+                    let err = file
+                        .read("p", ConnectionTable::Read)
+                        .unwrap_err()
+                        .to_string();
                     assert!(err.contains("efferent tables only"), "{err}");
                 }
                 _ => {
-                    assert_eq!(file.read("p", ConnectionTable::Read).unwrap().edge_count, n as u64);
+                    assert_eq!(
+                        file.read("p", ConnectionTable::Read).unwrap().edge_count,
+                        n as u64
+                    );
                 }
             }
         }
@@ -295,7 +307,9 @@ fn efferent_files_round_trip_and_are_byte_identical_however_written() {
 /// integer `region` and a float `x`; returns the per-node values as text.
 fn node_file(path: &Path, n: usize, rng: &mut Rng) -> (Vec<String>, Vec<String>, Vec<i64>) {
     let table = ["L5_TPC", "L4_SS", "L23_PC", "L1_DAC"];
-    let mtype: Vec<u32> = (0..n).map(|_| rng.below(table.len() as u64) as u32).collect();
+    let mtype: Vec<u32> = (0..n)
+        .map(|_| rng.below(table.len() as u64) as u32)
+        .collect();
     let layers = ["L6", "L2", "L4"];
     let layer: Vec<&str> = (0..n).map(|_| layers[rng.below(3) as usize]).collect();
     let region: Vec<i64> = (0..n).map(|_| rng.below(5) as i64 * 7 - 10).collect();
@@ -309,11 +323,17 @@ fn node_file(path: &Path, n: usize, rng: &mut Rng) -> (Vec<String>, Vec<String>,
             .f32s("x", &x);
     });
     (
-        mtype.iter().map(|&c| table[c as usize].to_string()).collect(),
+        mtype
+            .iter()
+            .map(|&c| table[c as usize].to_string())
+            .collect(),
         layer.iter().map(|s| s.to_string()).collect(),
         region,
     )
 }
+
+/// Source values, target values, synapses, connections, pair counts.
+type NaiveMatrix = (Vec<String>, Vec<String>, Vec<u64>, Vec<u64>, Vec<u64>);
 
 /// The naive pathway matrix of per-node labels `label` (as text), the selected sources and
 /// targets, and `pairs`; values ordered by `order`.
@@ -323,13 +343,21 @@ fn naive_matrix(
     order: &[String],
     sources: &BTreeSet<u64>,
     targets: &BTreeSet<u64>,
-) -> (Vec<String>, Vec<String>, Vec<u64>, Vec<u64>, Vec<u64>) {
+) -> NaiveMatrix {
     let values = |set: &BTreeSet<u64>| -> Vec<String> {
         let present: BTreeSet<&String> = set.iter().map(|&v| &label[v as usize]).collect();
-        order.iter().filter(|v| present.contains(v)).cloned().collect()
+        order
+            .iter()
+            .filter(|v| present.contains(v))
+            .cloned()
+            .collect()
     };
     let (sv, tv) = (values(sources), values(targets));
-    let pos = |vals: &[String], node: u64| vals.iter().position(|v| *v == label[node as usize]).unwrap();
+    let pos = |vals: &[String], node: u64| {
+        vals.iter()
+            .position(|v| *v == label[node as usize])
+            .unwrap()
+    };
     let (ns, nt) = (sv.len(), tv.len());
     let mut syn = vec![0u64; ns * nt];
     let mut conn = vec![0u64; ns * nt];
@@ -374,7 +402,9 @@ fn pathway_matrices_equal_the_naive_recount() {
     region_order.sort_unstable();
     region_order.dedup();
     let region_order: Vec<String> = region_order.iter().map(i64::to_string).collect();
-    let mtype_order: Vec<String> = ["L5_TPC", "L4_SS", "L23_PC", "L1_DAC"].map(String::from).to_vec();
+    let mtype_order: Vec<String> = ["L5_TPC", "L4_SS", "L23_PC", "L1_DAC"]
+        .map(String::from)
+        .to_vec();
     let mut layer_order: Vec<String> = layer.clone();
     layer_order.sort();
     layer_order.dedup();
@@ -448,7 +478,9 @@ fn pathway_errors_and_empty_tables() {
     let nodes = NodeFile::open(&nodes_path).unwrap();
     let cells = nodes.population("cells").unwrap();
     for (attr, words) in [("x", "floating-point"), ("nope", "nope")] {
-        let err = NodeValues::read(&cells, attr, None).unwrap_err().to_string();
+        let err = NodeValues::read(&cells, attr, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'cells'") && err.contains(words), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }

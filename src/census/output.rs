@@ -215,7 +215,12 @@ impl CensusWriter {
             if let Some(name) = &r.source_node_set {
                 write_str_attr(&group, schema::SOURCE_NODE_SET, name, &at)?;
             }
-            write_str_attr(&group, schema::NODE_SETS_FILE, &r.node_sets_file_text(), &at)?;
+            write_str_attr(
+                &group,
+                schema::NODE_SETS_FILE,
+                &r.node_sets_file_text(),
+                &at,
+            )?;
         }
         write_str_attr(&group, schema::DIRECTION, record.direction.as_str(), &at)?;
         if record.direction.afferent() {
@@ -268,13 +273,9 @@ impl CensusWriter {
         )?;
         match spilled {
             Some(table) => {
-                write_blocks::<u64>(
-                    &conns,
-                    leaf(schema::SOURCE_NODE_ID),
-                    table.len(),
-                    at,
-                    |w| table.for_each_source_block(w),
-                )?;
+                write_blocks::<u64>(&conns, leaf(schema::SOURCE_NODE_ID), table.len(), at, |w| {
+                    table.for_each_source_block(w)
+                })?;
                 write_blocks::<u32>(&conns, leaf(schema::SYNAPSE_COUNT), table.len(), at, |w| {
                     table.for_each_count_block(w)
                 })?;

@@ -364,8 +364,8 @@ impl CensusFile {
             .group(schema::PATHWAYS)
             .at(&at.dataset(schema::PATHWAYS))?;
         let mut out = Vec::new();
-        for attr in crate::sonata::column::ordered_member_names(&pg)
-            .at(&at.dataset(schema::PATHWAYS))?
+        for attr in
+            crate::sonata::column::ordered_member_names(&pg).at(&at.dataset(schema::PATHWAYS))?
         {
             let path = format!("{}/{attr}", schema::PATHWAYS);
             let ag = pg.group(&attr).at(&at.dataset(&path))?;
@@ -412,8 +412,8 @@ pub(crate) fn read_attr_u64(g: &hdf5::Group, attr: &str, at: &Location) -> Resul
 }
 
 fn is_census_group(g: &hdf5::Group) -> bool {
-    let afferent = schema::REQUIRED.iter().all(|d| g.link_exists(d))
-        && g.link_exists(schema::TARGET_OFFSETS);
+    let afferent =
+        schema::REQUIRED.iter().all(|d| g.link_exists(d)) && g.link_exists(schema::TARGET_OFFSETS);
     (afferent || is_efferent_only(g)) && g.attr(schema::EDGE_COUNT).is_ok()
 }
 

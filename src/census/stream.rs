@@ -255,7 +255,10 @@ impl SpilledConnections {
     ///
     /// # Errors
     /// Read errors naming the spill file, or the first error of `f`.
-    pub fn for_each_block(&self, mut f: impl FnMut(u64, &[u64], &[u32]) -> Result<()>) -> Result<()> {
+    pub fn for_each_block(
+        &self,
+        mut f: impl FnMut(u64, &[u64], &[u32]) -> Result<()>,
+    ) -> Result<()> {
         use std::io::Read;
         let open = |name: &str| {
             let path = self.dir.path().join(name);

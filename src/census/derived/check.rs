@@ -81,9 +81,7 @@ pub(crate) fn efferent(
     if hist_conns != u128::from(connections) {
         return bad(
             schema::SYNAPSES_PER_CONNECTION,
-            format!(
-                "counts {hist_conns} connections, but the efferent tables have {connections}"
-            ),
+            format!("counts {hist_conns} connections, but the efferent tables have {connections}"),
         );
     }
     Ok(())
@@ -137,7 +135,11 @@ pub(crate) fn efferent_table(e: &Efferent, at: &Location) -> Result<()> {
 
 /// Reads one pathway group `g` (attribute `attribute`, at `at`) and checks its shapes, and that
 /// no cell has more connections than synapses.
-pub(crate) fn read_pathway(g: &hdf5::Group, attribute: &str, at: &Location) -> Result<PathwayMatrix> {
+pub(crate) fn read_pathway(
+    g: &hdf5::Group,
+    attribute: &str,
+    at: &Location,
+) -> Result<PathwayMatrix> {
     let u64s = |name: &str| -> Result<Vec<u64>> {
         g.dataset(name)
             .and_then(|d| d.read_raw::<u64>())
@@ -147,10 +149,7 @@ pub(crate) fn read_pathway(g: &hdf5::Group, attribute: &str, at: &Location) -> R
     let target_values = read_values(g, schema::PATHWAY_TARGET_VALUES, at)?;
     let (n_s, n_t) = (source_values.len(), target_values.len());
     let matrix = |name: &str| -> Result<Vec<u64>> {
-        let shape = g
-            .dataset(name)
-            .map(|d| d.shape())
-            .at(&at.dataset(name))?;
+        let shape = g.dataset(name).map(|d| d.shape()).at(&at.dataset(name))?;
         if shape != [n_s, n_t] {
             return Err(Error::invalid(
                 at.dataset(name),
@@ -170,8 +169,16 @@ pub(crate) fn read_pathway(g: &hdf5::Group, attribute: &str, at: &Location) -> R
         target_values,
     };
     for (name, len, want) in [
-        (schema::PATHWAY_SOURCE_NODE_COUNT, m.source_node_count.len(), n_s),
-        (schema::PATHWAY_TARGET_NODE_COUNT, m.target_node_count.len(), n_t),
+        (
+            schema::PATHWAY_SOURCE_NODE_COUNT,
+            m.source_node_count.len(),
+            n_s,
+        ),
+        (
+            schema::PATHWAY_TARGET_NODE_COUNT,
+            m.target_node_count.len(),
+            n_t,
+        ),
     ] {
         if len != want {
             return Err(Error::invalid(

@@ -102,9 +102,9 @@ impl<'a> ConnectionRows<'a> {
     /// Where the table's population is, for messages: [`ConnectionRows::with_location`]'s, else
     /// the census of the population.
     pub fn location(&self) -> Location {
-        self.at.clone().unwrap_or_else(|| {
-            Location::file("<census>").population(&self.census.population)
-        })
+        self.at
+            .clone()
+            .unwrap_or_else(|| Location::file("<census>").population(&self.census.population))
     }
 
     /// Calls `f` on consecutive blocks of at most [`ROW_BLOCK`] rows in table (target) order,

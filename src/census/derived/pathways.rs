@@ -98,7 +98,9 @@ impl NodeValues {
         let unsupported = |what: &str| {
             Error::invalid(
                 pop.location().clone(),
-                format!("attribute '{attribute}' {what}: pathways group nodes by string, @library or integer attributes"),
+                format!(
+                    "attribute '{attribute}' {what}: pathways group nodes by string, @library or integer attributes"
+                ),
             )
         };
         // The kind of the column, from an empty read (also: a missing attribute's error).
@@ -153,9 +155,7 @@ impl NodeValues {
                     .map(|(c, v)| (order.get(&v).copied(), v, c as u32))
                     .collect();
                 // Values outside the enumeration (mixed groups) after those in it.
-                sorted.sort_by(|a, b| {
-                    (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1))
-                });
+                sorted.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
                 let remap = remapping(sorted.iter().map(|x| x.2), sorted.len());
                 remap_codes(&mut codes, &remap);
                 PathwayValues::Strings(sorted.into_iter().map(|x| x.1).collect())
@@ -170,7 +170,9 @@ impl NodeValues {
                             let mut out = Vec::with_capacity(v.len());
                             for x in v {
                                 out.push(i64::try_from(x).map_err(|_| {
-                                    unsupported(&format!("holds {x}, above the int64 values pathways record"))
+                                    unsupported(&format!(
+                                        "holds {x}, above the int64 values pathways record"
+                                    ))
                                 })?);
                             }
                             out
@@ -290,7 +292,8 @@ pub fn compute_many(
     let accumulate = |acc: &mut [u64], targets: &[u64], sources: &[u64], counts: &[u32]| {
         for (k, (_, sv, tv)) in attributes.iter().enumerate() {
             let t_len = shape[k].1;
-            let (syn, conn) = acc[base[k]..base[k] + 2 * shape[k].0 * t_len].split_at_mut(shape[k].0 * t_len);
+            let (syn, conn) =
+                acc[base[k]..base[k] + 2 * shape[k].0 * t_len].split_at_mut(shape[k].0 * t_len);
             for ((&t, &s), &n) in targets.iter().zip(sources).zip(counts) {
                 let cs = sv.codes[s as usize];
                 let ct = tv.codes[t as usize];
