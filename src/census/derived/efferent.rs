@@ -14,7 +14,7 @@
 
 use super::{ConnectionRows, Efferent};
 use crate::census::limits;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::memory::{gib, memory_text};
 use crate::sonata::EdgePopulation;
 use crate::sonata::index::{EdgeIndex, IndexDirection};
@@ -65,25 +65,30 @@ impl SourceSpace {
             }
         };
         if let Some(n) = space.n_sources {
-            check_source_count(n, &space.origin, &pop.location().to_string())?;
+            check_source_count(n, &space.origin, pop.location())?;
         }
         Ok(space)
     }
 }
 
 /// Errors when `n` sources need more per-source table memory than the machine has (the bound of
-/// the per-target tables, [`limits::max_targets`]).
-fn check_source_count(n: u64, origin: &str, at: &str) -> Result<()> {
+/// the per-target tables, [`limits::max_targets`]): the number comes from the circuit's files
+/// (node files, index, ids), so a corrupt one is an error naming the population, not an
+/// allocation abort.
+fn check_source_count(n: u64, origin: &str, at: &Location) -> Result<()> {
     let max = limits::max_targets();
     if n <= max {
         return Ok(());
     }
-    Err(Error::InvalidArgument(format!(
-        "{at}: {origin} gives {n} source nodes, which need {} of per-source tables, more than \
-         this machine's memory (RAM + swap: {}); the ids are probably corrupt",
-        gib(n.saturating_mul(BYTES_PER_SOURCE)),
-        memory_text()
-    )))
+    Err(Error::invalid(
+        at.clone(),
+        format!(
+            "{origin} gives {n} source nodes, which need {} of per-source tables, more than \
+             this machine's memory (RAM + swap: {}); the ids are probably corrupt",
+            gib(n.saturating_mul(BYTES_PER_SOURCE)),
+            memory_text()
+        ),
+    ))
 }
 
 /// Transposes `rows` by source: returns the per-source tables (`target_node_id` and
@@ -94,7 +99,7 @@ fn check_source_count(n: u64, origin: &str, at: &str) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::InvalidData`] naming the population when a source id is at or beyond a fixed
-/// `n_sources`; [`Error::InvalidArgument`] when the per-source tables cannot fit in memory; read
+/// `n_sources`, or when the per-source tables cannot fit in memory; read
 /// errors of spill files; [`Error::Interrupted`]; the first error of `sink`.
 pub fn transpose(
     rows: &ConnectionRows<'_>,
@@ -104,7 +109,7 @@ pub fn transpose(
 ) -> Result<Efferent> {
     let at = rows.location();
     if let Some(n) = space.n_sources {
-        check_source_count(n, &space.origin, &at.to_string())?;
+        check_source_count(n, &space.origin, &at)?;
     }
     // Pass 1: connections and synapses per source.
     let mut connections: Vec<u64> = vec![0; space.n_sources.unwrap_or(0) as usize];
@@ -125,7 +130,7 @@ pub fn transpose(
                     }
                     None => {
                         let len = s.saturating_add(1);
-                        check_source_count(len, &space.origin, &at.to_string())?;
+                        check_source_count(len, &space.origin, &at)?;
                         connections.resize(len as usize, 0);
                         synapses.resize(len as usize, 0);
                     }

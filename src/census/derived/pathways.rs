@@ -116,26 +116,18 @@ impl NodeValues {
             ));
         }
         let mut codes = vec![NOT_COUNTED; usize::try_from(size).unwrap_or(usize::MAX)];
-        let all: Vec<u64>;
-        let ids: &[u64] = match selected {
-            Some(ids) => ids,
-            None => {
-                all = (0..size).collect();
-                &all
-            }
-        };
         let values = match kind {
             AttributeValues::Float(_) => return Err(unsupported("holds floating-point values")),
             AttributeValues::Str(_) => {
                 let mut interner: Interner<String> = Interner::new();
-                for block in ids.chunks(NODE_BLOCK) {
-                    crate::interrupt::check()?;
+                for_each_id_block(selected, size, |block| {
                     let (block_codes, table) = pop.interned(attribute, block)?;
                     let global: Vec<u32> = table.iter().map(|v| interner.code(v)).collect();
                     for (&id, &c) in block.iter().zip(&block_codes) {
                         codes[id as usize] = global[c as usize];
                     }
-                }
+                    Ok(())
+                })?;
                 // An @library attribute keeps its enumeration order; other strings ascend.
                 let order: HashMap<String, usize> = pop
                     .enumeration_values(attribute)
@@ -162,8 +154,7 @@ impl NodeValues {
             }
             AttributeValues::Int(_) | AttributeValues::UInt(_) => {
                 let mut interner: Interner<i64> = Interner::new();
-                for block in ids.chunks(NODE_BLOCK) {
-                    crate::interrupt::check()?;
+                for_each_id_block(selected, size, |block| {
                     let values: Vec<i64> = match pop.attribute(attribute, block)? {
                         AttributeValues::Int(v) => v,
                         AttributeValues::UInt(v) => {
@@ -187,7 +178,8 @@ impl NodeValues {
                     for (&id, v) in block.iter().zip(&values) {
                         codes[id as usize] = interner.code(v);
                     }
-                }
+                    Ok(())
+                })?;
                 let mut sorted: Vec<(i64, u32)> = interner
                     .values
                     .into_iter()
@@ -212,6 +204,36 @@ impl NodeValues {
             node_count,
         })
     }
+}
+
+/// Calls `f` on consecutive blocks of at most [`NODE_BLOCK`] ids of `selected` (every id below
+/// `size` when `None`, made a block at a time), checking for interruption between blocks.
+fn for_each_id_block(
+    selected: Option<&[u64]>,
+    size: u64,
+    mut f: impl FnMut(&[u64]) -> Result<()>,
+) -> Result<()> {
+    match selected {
+        Some(ids) => {
+            for block in ids.chunks(NODE_BLOCK) {
+                crate::interrupt::check()?;
+                f(block)?;
+            }
+        }
+        None => {
+            let mut block = Vec::with_capacity(NODE_BLOCK.min(size as usize));
+            let mut first = 0u64;
+            while first < size {
+                crate::interrupt::check()?;
+                let end = size.min(first + NODE_BLOCK as u64);
+                block.clear();
+                block.extend(first..end);
+                f(&block)?;
+                first = end;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `remap[old] = new` from the old codes listed in their new order.
