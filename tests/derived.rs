@@ -287,6 +287,20 @@ fn efferent_files_round_trip_and_are_byte_identical_however_written() {
             }
         }
     }
+    // Tables that disagree are refused: n_sources one more than the tables' length.
+    let a = dir.path().join("a1.h5");
+    locked(|| {
+        let f = hdf5::File::open_rw(&a).unwrap();
+        let attr = f.group("p/efferent").unwrap().attr("n_sources").unwrap();
+        let n: u64 = attr.read_scalar().unwrap();
+        attr.write_scalar(&(n + 1)).unwrap();
+    });
+    let err = CensusFile::open(&a)
+        .unwrap()
+        .efferent("p", ConnectionTable::Skip)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidData { .. }), "{err}");
+    assert!(err.to_string().contains("n_sources"), "{err}");
     // Afferent-only files have no efferent tables.
     let (sources, targets) = random_edges(&mut rng, 100, 10);
     let path = edge_file(dir.path(), "plain.h5", &sources, &targets);
@@ -475,6 +489,18 @@ fn pathway_errors_and_empty_tables() {
     let mut rng = Rng(3);
     let nodes_path = dir.path().join("nodes.h5");
     node_file(&nodes_path, 10, &mut rng);
+    // A column of unsigned values, one above i64::MAX.
+    locked(|| {
+        let f = hdf5::File::open_rw(&nodes_path).unwrap();
+        let mut big = vec![1u64; 10];
+        big[3] = u64::MAX;
+        f.group("nodes/cells/0")
+            .unwrap()
+            .new_dataset_builder()
+            .with_data(&big)
+            .create("big")
+            .unwrap();
+    });
     let nodes = NodeFile::open(&nodes_path).unwrap();
     let cells = nodes.population("cells").unwrap();
     for (attr, words) in [("x", "floating-point"), ("nope", "nope")] {
@@ -484,6 +510,17 @@ fn pathway_errors_and_empty_tables() {
         assert!(err.contains("'cells'") && err.contains(words), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
+    // Unsigned values above i64::MAX cannot be recorded as int64.
+    let err = NodeValues::read(&cells, "big", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'big'") && err.contains(&u64::MAX.to_string()),
+        "{err}"
+    );
+    let small = NodeValues::read(&cells, "big", Some(&[0, 1, 2])).unwrap();
+    assert_eq!(small.values, PathwayValues::Integers(vec![1]));
+    assert_eq!(small.node_count, [3]);
     // A node id of the table beyond the node values.
     let path = edge_file(dir.path(), "e.h5", &[12, 1], &[0, 1]);
     let (memory, _, _) = censuses(&path, dir.path(), 10);
