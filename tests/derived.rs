@@ -585,3 +585,69 @@ fn pathway_matrices_round_trip() {
     want.sort_by(|a, b| a.attribute.cmp(&b.attribute));
     assert_eq!(CensusFile::open(&out).unwrap().pathways("p").unwrap(), want);
 }
+
+/// The cost of pathways and of the efferent transposition against the census's own (run with
+/// `cargo test --release --features testing --test derived -- --ignored --nocapture`).
+#[test]
+#[ignore = "timing, release builds only"]
+fn timing_of_derived_tables_against_the_census() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(1);
+    let n_nodes = 100_000usize;
+    let nodes_path = dir.path().join("nodes.h5");
+    node_file(&nodes_path, n_nodes, &mut rng);
+    let n_edges = 4_000_000usize;
+    let mut pairs: Vec<(u64, u64)> = (0..n_edges)
+        .map(|_| (rng.below(n_nodes as u64), rng.below(n_nodes as u64)))
+        .collect();
+    pairs.sort_unstable_by_key(|&(s, t)| (t, s));
+    let sources: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+    let targets: Vec<u64> = pairs.iter().map(|p| p.1).collect();
+    let path = edge_file(dir.path(), "e.h5", &sources, &targets);
+    let started = std::time::Instant::now();
+    let (_, census, spilled) = censuses(&path, dir.path(), n_nodes as u64);
+    // censuses() counts twice (in memory and spilled).
+    let census_s = started.elapsed().as_secs_f64() / 2.0;
+    let nodes = NodeFile::open(&nodes_path).unwrap();
+    let cells = nodes.population("cells").unwrap();
+    let rows = ConnectionRows::new(&census, spilled.as_ref()).unwrap();
+    let started = std::time::Instant::now();
+    let values: Vec<(&str, NodeValues)> = ["mtype", "layer", "region"]
+        .into_iter()
+        .map(|a| (a, NodeValues::read(&cells, a, None).unwrap()))
+        .collect();
+    let read_s = started.elapsed().as_secs_f64();
+    let args: Vec<(&str, &NodeValues, &NodeValues)> =
+        values.iter().map(|(a, v)| (*a, v, v)).collect();
+    let started = std::time::Instant::now();
+    compute_many(&rows, &args, true).unwrap();
+    let pathways_s = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let mut sum = 0u64;
+    rows.for_each_block(|b| {
+        sum += b.counts.len() as u64;
+        Ok(())
+    })
+    .unwrap();
+    let scan_s = started.elapsed().as_secs_f64();
+    let (memory, _, _) = censuses(&path, dir.path(), n_nodes as u64);
+    let in_memory = ConnectionRows::new(&memory, None).unwrap();
+    let started = std::time::Instant::now();
+    compute_many(&in_memory, &args, true).unwrap();
+    let memory_s = started.elapsed().as_secs_f64();
+    eprintln!(
+        "scan of the spilled rows {scan_s:.3} s; pathways in memory {memory_s:.3} s ({sum} rows)"
+    );
+    let space = SourceSpace {
+        n_sources: Some(n_nodes as u64),
+        origin: ORIGIN_NODE_POPULATION.into(),
+    };
+    let started = std::time::Instant::now();
+    transpose(&rows, &space, 1 << 30, |_, _, _| Ok(())).unwrap();
+    let efferent_s = started.elapsed().as_secs_f64();
+    eprintln!(
+        "census {census_s:.3} s; node values {read_s:.3} s; pathways (3 attributes) \
+         {pathways_s:.3} s ({:.0}% of the census with the node values); efferent {efferent_s:.3} s",
+        100.0 * (read_s + pathways_s) / census_s
+    );
+}

@@ -300,7 +300,7 @@ pub fn compute_many(
             )));
         }
     }
-    // The cells of every matrix, one after another: synapses then connections per matrix.
+    // The cells of every matrix, one after another (row-major each), as (synapses, connections).
     let shape: Vec<(usize, usize)> = attributes
         .iter()
         .map(|(_, s, t)| (s.values.len(), t.values.len()))
@@ -309,26 +309,39 @@ pub fn compute_many(
     let mut cells = 0usize;
     for &(s, t) in &shape {
         base.push(cells);
-        cells += 2 * s * t;
+        cells += s * t;
     }
-    let accumulate = |acc: &mut [u64], targets: &[u64], sources: &[u64], counts: &[u32]| {
-        for (k, (_, sv, tv)) in attributes.iter().enumerate() {
-            let t_len = shape[k].1;
-            let (syn, conn) =
-                acc[base[k]..base[k] + 2 * shape[k].0 * t_len].split_at_mut(shape[k].0 * t_len);
-            for ((&t, &s), &n) in targets.iter().zip(sources).zip(counts) {
-                let cs = sv.codes[s as usize];
-                let ct = tv.codes[t as usize];
-                if cs == NOT_COUNTED || ct == NOT_COUNTED {
+    if cells >= NOT_COUNTED as usize {
+        return Err(Error::InvalidArgument(format!(
+            "pathway matrices of {cells} cells do not fit in memory (attributes of too many values)"
+        )));
+    }
+    // Each node's codes of every attribute side by side, so that a row costs one random access
+    // per side however many attributes there are (the accumulation is bound by those accesses):
+    // sources as the first cell of their matrix row, targets as their column.
+    let k = attributes.len();
+    let sources_packed = pack(
+        &(0..k)
+            .map(|a| (attributes[a].1, shape[a].1, base[a]))
+            .collect::<Vec<_>>(),
+    );
+    let targets_packed = pack(&attributes.iter().map(|a| (a.2, 1, 0)).collect::<Vec<_>>());
+    let accumulate = |acc: &mut [[u64; 2]], targets: &[u64], sources: &[u64], counts: &[u32]| {
+        for ((&t, &s), &n) in targets.iter().zip(sources).zip(counts) {
+            let (so, to) = (s as usize * k, t as usize * k);
+            let row = &sources_packed[so..so + k];
+            let column = &targets_packed[to..to + k];
+            for (&r, &c) in row.iter().zip(column) {
+                if r == NOT_COUNTED || c == NOT_COUNTED {
                     continue;
                 }
-                let cell = cs as usize * t_len + ct as usize;
-                syn[cell] += u64::from(n);
-                conn[cell] += 1;
+                let cell = &mut acc[(r + c) as usize];
+                cell[0] += u64::from(n);
+                cell[1] += 1;
             }
         }
     };
-    let mut acc = vec![0u64; cells];
+    let mut acc = vec![[0u64; 2]; cells];
     rows.for_each_block(|block| {
         // Ids are checked once per block so that the accumulation indexes freely.
         let max_source = block.sources.iter().copied().max().unwrap_or(0);
@@ -355,20 +368,20 @@ pub fn compute_many(
                 .zip(block.sources.par_chunks(PARALLEL_ROWS))
                 .zip(block.counts.par_chunks(PARALLEL_ROWS))
                 .fold(
-                    || vec![0u64; cells],
+                    || vec![[0u64; 2]; cells],
                     |mut local, ((t, s), n)| {
                         accumulate(&mut local, t, s, n);
                         local
                     },
                 )
                 .reduce(
-                    || vec![0u64; cells],
+                    || vec![[0u64; 2]; cells],
                     |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                        add_cells(&mut a, &b);
                         a
                     },
                 );
-            acc.iter_mut().zip(&partial).for_each(|(x, y)| *x += y);
+            add_cells(&mut acc, &partial);
         } else {
             accumulate(&mut acc, block.targets, block.sources, block.counts);
         }
@@ -377,8 +390,9 @@ pub fn compute_many(
     let mut out = Vec::with_capacity(attributes.len());
     for (k, (attr, sv, tv)) in attributes.iter().enumerate() {
         let (n_s, n_t) = shape[k];
-        let syn = acc[base[k]..base[k] + n_s * n_t].to_vec();
-        let conn = acc[base[k] + n_s * n_t..base[k] + 2 * n_s * n_t].to_vec();
+        let matrix = &acc[base[k]..base[k] + n_s * n_t];
+        let syn: Vec<u64> = matrix.iter().map(|c| c[0]).collect();
+        let conn: Vec<u64> = matrix.iter().map(|c| c[1]).collect();
         let mut pair_count = Vec::with_capacity(n_s * n_t);
         for &ni in &sv.node_count {
             for &nj in &tv.node_count {
@@ -404,4 +418,28 @@ pub fn compute_many(
         });
     }
     Ok(out)
+}
+
+fn add_cells(a: &mut [[u64; 2]], b: &[[u64; 2]]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x[0] += y[0];
+        x[1] += y[1];
+    }
+}
+
+/// Each node's codes of every attribute side by side: for attribute `a` given as
+/// `(values, scale, offset)`, entry `node * k + a` is `offset + code * scale` ([`NOT_COUNTED`]
+/// for nodes not counted).
+fn pack(sides: &[(&NodeValues, usize, usize)]) -> Vec<u32> {
+    let k = sides.len();
+    let nodes = sides.iter().map(|s| s.0.codes.len()).max().unwrap_or(0);
+    let mut packed = vec![NOT_COUNTED; nodes * k];
+    for (a, &(values, scale, offset)) in sides.iter().enumerate() {
+        for (node, &c) in values.codes.iter().enumerate() {
+            if c != NOT_COUNTED {
+                packed[node * k + a] = (offset + c as usize * scale) as u32;
+            }
+        }
+    }
+    packed
 }
