@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
-use super::derived::Direction;
+use super::derived::efferent::{SourceSpace, transpose};
+use super::derived::{ConnectionRows, Direction, Efferent, PathwayMatrix, PathwayValues};
 use super::provenance::{Provenance, Restriction};
 use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
@@ -297,6 +298,138 @@ impl CensusWriter {
         Ok(())
     }
 
+    /// Writes the efferent tables of census population `population` (written before by
+    /// [`CensusWriter::write_with`]) as `/<population>/efferent/`, transposing `rows` with
+    /// [`transpose`]: the efferent connection table is streamed into the file, so memory is the
+    /// per-source tables and one buffer of `memory_budget` bytes. Returns the per-source tables
+    /// (without the connection table). The file is byte-identical to
+    /// [`CensusWriter::write_efferent_tables`] of the same tables.
+    ///
+    /// # Errors
+    /// As [`transpose`]; HDF5 write errors; [`Error::InvalidArgument`] when the population's
+    /// group was not written.
+    pub fn write_efferent(
+        &mut self,
+        population: &str,
+        rows: &ConnectionRows<'_>,
+        space: &SourceSpace,
+        memory_budget: u64,
+    ) -> Result<Efferent> {
+        crate::interrupt::check()?;
+        let at = Location::file(&self.path).population(population);
+        let group = self.population_group(population)?;
+        let (efferent, target_ds, count_ds) = efferent_table(&group, rows.len(), &at)?;
+        let e = transpose(rows, space, memory_budget, |first, targets, counts| {
+            let a = first as usize;
+            if let Some(ds) = &target_ds {
+                ds.write_slice(targets, a..a + targets.len())
+                    .at(&at.dataset(schema::TARGET_NODE_ID))?;
+            }
+            if let Some(ds) = &count_ds {
+                ds.write_slice(counts, a..a + counts.len())
+                    .at(&at.dataset(schema::EFFERENT_SYNAPSE_COUNT))?;
+            }
+            Ok(())
+        })
+        .map_err(Error::writing)?;
+        efferent_tables(&efferent, &e, &at).map_err(Error::writing)?;
+        Ok(e)
+    }
+
+    /// Writes efferent tables held in memory (with their connection table, as
+    /// [`super::derived::efferent::transpose_in_memory`] gives) as `/<population>/efferent/`:
+    /// byte-identical to [`CensusWriter::write_efferent`].
+    ///
+    /// # Errors
+    /// HDF5 write errors; [`Error::InvalidArgument`] when the population's group was not
+    /// written or the tables' lengths disagree.
+    pub fn write_efferent_tables(&mut self, population: &str, e: &Efferent) -> Result<()> {
+        crate::interrupt::check()?;
+        let at = Location::file(&self.path).population(population);
+        let rows = e.source_offsets.last().copied().unwrap_or(0);
+        if e.target_node_id.len() as u64 != rows || e.synapse_count.len() as u64 != rows {
+            return Err(Error::InvalidArgument(format!(
+                "efferent tables of '{population}': {} targets and {} synapse counts, but the \
+                 offsets end at {rows}",
+                e.target_node_id.len(),
+                e.synapse_count.len()
+            )));
+        }
+        let group = self.population_group(population)?;
+        let (efferent, target_ds, count_ds) = efferent_table(&group, rows, &at)?;
+        if let Some(ds) = &target_ds {
+            ds.write_slice(&e.target_node_id, 0..e.target_node_id.len())
+                .at(&at.dataset(schema::TARGET_NODE_ID))
+                .map_err(Error::writing)?;
+        }
+        if let Some(ds) = &count_ds {
+            ds.write_slice(&e.synapse_count, 0..e.synapse_count.len())
+                .at(&at.dataset(schema::EFFERENT_SYNAPSE_COUNT))
+                .map_err(Error::writing)?;
+        }
+        efferent_tables(&efferent, e, &at).map_err(Error::writing)
+    }
+
+    /// Writes pathway matrices of census population `population` (written before by
+    /// [`CensusWriter::write_with`]) as `/<population>/pathways/<ATTR>/`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when an attribute name contains `/` (it cannot name an HDF5
+    /// group), two matrices have one attribute, a matrix's shapes disagree, or the population's
+    /// group was not written; HDF5 write errors.
+    pub fn write_pathways(&mut self, population: &str, matrices: &[PathwayMatrix]) -> Result<()> {
+        crate::interrupt::check()?;
+        let at = Location::file(&self.path).population(population);
+        for (k, m) in matrices.iter().enumerate() {
+            if m.attribute.contains('/') || m.attribute.is_empty() || m.attribute == "." {
+                return Err(Error::InvalidArgument(format!(
+                    "node attribute '{}' cannot name a pathway group (HDF5 group names cannot \
+                     contain '/')",
+                    m.attribute
+                )));
+            }
+            if matrices[..k].iter().any(|o| o.attribute == m.attribute) {
+                return Err(Error::InvalidArgument(format!(
+                    "node attribute '{}' is given twice for pathways",
+                    m.attribute
+                )));
+            }
+            let cells = m.source_values.len() * m.target_values.len();
+            if m.source_node_count.len() != m.source_values.len()
+                || m.target_node_count.len() != m.target_values.len()
+                || m.synapses.len() != cells
+                || m.connections.len() != cells
+                || m.pair_count.len() != cells
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "pathway matrix of '{}': table lengths disagree with {} x {} values",
+                    m.attribute,
+                    m.source_values.len(),
+                    m.target_values.len()
+                )));
+            }
+        }
+        if matrices.is_empty() {
+            return Ok(());
+        }
+        let group = self.population_group(population)?;
+        write_pathway_groups(&group, matrices, &at).map_err(Error::writing)
+    }
+
+    /// The group of census population `population`, written before.
+    fn population_group(&self, population: &str) -> Result<hdf5::Group> {
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
+        file.group(population).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "population '{population}' has no group in the census file yet (write its \
+                 census first)"
+            ))
+        })
+    }
+
     /// Closes the file and moves it to its final path (replacing an existing file only when
     /// `force` was given), as [`crate::outputs::persist`].
     ///
@@ -382,4 +515,152 @@ fn write_str_attr(group: &hdf5::Group, name: &str, value: &str, at: &Location) -
         .create(name)
         .and_then(|a| a.write_scalar(&v))
         .at(&at2)
+}
+
+/// Creates `efferent/` and `efferent/connections/` with the connection table's two datasets,
+/// empty, of `rows` elements (`None`: an empty table, written whole here, as [`write_blocks`]
+/// does). Both efferent writers create the same objects in the same order, so their files are
+/// byte-identical.
+#[allow(clippy::type_complexity, reason = "a private helper's three handles")]
+fn efferent_table(
+    group: &hdf5::Group,
+    rows: u64,
+    at: &Location,
+) -> Result<(hdf5::Group, Option<hdf5::Dataset>, Option<hdf5::Dataset>)> {
+    let efferent = group
+        .create_group_builder()
+        .obj_track_times(false)
+        .create(schema::EFFERENT)
+        .at(&at.dataset(schema::EFFERENT))
+        .map_err(Error::writing)?;
+    let conns = efferent
+        .create_group_builder()
+        .obj_track_times(false)
+        .create(leaf(schema::EFFERENT_CONNECTIONS))
+        .at(&at.dataset(schema::EFFERENT_CONNECTIONS))
+        .map_err(Error::writing)?;
+    if rows == 0 {
+        write_dataset::<u64>(&conns, leaf(schema::TARGET_NODE_ID), &[], at)
+            .map_err(Error::writing)?;
+        write_dataset::<u32>(&conns, leaf(schema::EFFERENT_SYNAPSE_COUNT), &[], at)
+            .map_err(Error::writing)?;
+        return Ok((efferent, None, None));
+    }
+    let empty = |name: &str, path: &str, u32s: bool| -> Result<hdf5::Dataset> {
+        let builder = conns.new_dataset_builder().obj_track_times(false);
+        let builder = if u32s {
+            builder.empty::<u32>()
+        } else {
+            builder.empty::<u64>()
+        };
+        builder
+            .shape(rows as usize)
+            .create(name)
+            .at(&at.dataset(path))
+            .map_err(Error::writing)
+    };
+    let targets = empty(leaf(schema::TARGET_NODE_ID), schema::TARGET_NODE_ID, false)?;
+    let counts = empty(
+        leaf(schema::EFFERENT_SYNAPSE_COUNT),
+        schema::EFFERENT_SYNAPSE_COUNT,
+        true,
+    )?;
+    Ok((efferent, Some(targets), Some(counts)))
+}
+
+/// The per-source tables and attributes of `efferent/`, after its connection table.
+fn efferent_tables(efferent: &hdf5::Group, e: &Efferent, at: &Location) -> Result<()> {
+    let at = at.dataset(schema::EFFERENT);
+    write_scalar_attr(efferent, schema::N_SOURCES, e.n_sources, &at)?;
+    write_str_attr(efferent, schema::N_SOURCES_ORIGIN, &e.n_sources_origin, &at)?;
+    write_dataset(
+        efferent,
+        leaf(schema::SOURCE_SYNAPSE_COUNT),
+        &e.source_synapse_count,
+        &at,
+    )?;
+    write_dataset(
+        efferent,
+        leaf(schema::SOURCE_CONNECTION_COUNT),
+        &e.source_connection_count,
+        &at,
+    )?;
+    let conns = efferent
+        .group(leaf(schema::EFFERENT_CONNECTIONS))
+        .at(&at.dataset(schema::EFFERENT_CONNECTIONS))?;
+    write_dataset(&conns, leaf(schema::SOURCE_OFFSETS), &e.source_offsets, &at)
+}
+
+/// `pathways/<ATTR>/` for each matrix (checked by [`CensusWriter::write_pathways`]).
+fn write_pathway_groups(
+    group: &hdf5::Group,
+    matrices: &[PathwayMatrix],
+    at: &Location,
+) -> Result<()> {
+    let pathways = group
+        .create_group_builder()
+        .obj_track_times(false)
+        .create(schema::PATHWAYS)
+        .at(&at.dataset(schema::PATHWAYS))?;
+    for m in matrices {
+        let path = format!("{}/{}", schema::PATHWAYS, m.attribute);
+        let at = at.dataset(&path);
+        let g = pathways
+            .create_group_builder()
+            .obj_track_times(false)
+            .create(m.attribute.as_str())
+            .at(&at)?;
+        write_values(&g, schema::PATHWAY_SOURCE_VALUES, &m.source_values, &at)?;
+        write_values(&g, schema::PATHWAY_TARGET_VALUES, &m.target_values, &at)?;
+        write_dataset(
+            &g,
+            schema::PATHWAY_SOURCE_NODE_COUNT,
+            &m.source_node_count,
+            &at,
+        )?;
+        write_dataset(
+            &g,
+            schema::PATHWAY_TARGET_NODE_COUNT,
+            &m.target_node_count,
+            &at,
+        )?;
+        let shape = (m.source_values.len(), m.target_values.len());
+        for (name, data) in [
+            (schema::PATHWAY_SYNAPSES, &m.synapses),
+            (schema::PATHWAY_CONNECTIONS, &m.connections),
+            (schema::PATHWAY_PAIR_COUNT, &m.pair_count),
+        ] {
+            let view = ndarray::ArrayView2::from_shape(shape, data).map_err(|e| {
+                Error::InvalidArgument(format!("pathway matrix of '{}': {e}", m.attribute))
+            })?;
+            g.new_dataset_builder()
+                .obj_track_times(false)
+                .with_data(view)
+                .create(name)
+                .at(&at.dataset(name))?;
+        }
+    }
+    Ok(())
+}
+
+/// A pathway group's values: variable-length UTF-8 text (as [`write_str_attr`]) or int64.
+fn write_values(g: &hdf5::Group, name: &str, values: &PathwayValues, at: &Location) -> Result<()> {
+    match values {
+        PathwayValues::Integers(v) => write_dataset(g, name, v, at),
+        PathwayValues::Strings(v) => {
+            let mut text = Vec::with_capacity(v.len());
+            for s in v {
+                text.push(s.parse::<VarLenUnicode>().map_err(|_| {
+                    Error::invalid(at.dataset(name), format!("value {s:?} contains a NUL byte"))
+                })?);
+            }
+            let at = at.dataset(name);
+            g.new_dataset_builder()
+                .obj_track_times(false)
+                .with_data(&text)
+                .create(name)
+                .at(&at)?;
+            Ok(())
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
 
-use super::derived::{Direction, Efferent, PathwayMatrix};
+use super::derived::{Direction, Efferent, PathwayMatrix, check as derived_check};
 use super::provenance::{Provenance, Restriction, TableKind};
 use super::schema::{self, UNKNOWN_POPULATION};
 use super::{Census, Sortedness};
@@ -63,8 +63,10 @@ impl CensusFile {
             return Err(Error::invalid(
                 at,
                 format!(
-                    "not a census table file (no group with {} and an {} attribute){hint}",
+                    "not a census table file (no group with {} (or {} alone) and an {} \
+                     attribute){hint}",
                     schema::REQUIRED.join(", "),
+                    schema::SOURCE_SYNAPSE_COUNT,
                     schema::EDGE_COUNT
                 ),
             ));
@@ -160,6 +162,13 @@ impl CensusFile {
                 });
             }
         };
+        if is_efferent_only(&g) {
+            return Err(Error::invalid(
+                at,
+                "holds efferent tables only (no per-target tables): read them with the efferent \
+                 reader (CensusFile::efferent)",
+            ));
+        }
         let u64s = |dataset: &str| read_u64s(&g, dataset, &at);
         let attr_u64 = |attr: &str| read_attr_u64(&g, attr, &at);
         let attr_flag = |attr: &str| -> Result<bool> {
@@ -299,8 +308,44 @@ impl CensusFile {
     /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] naming the dataset that cannot be read;
     /// [`Error::InvalidData`] when the tables disagree.
     pub fn efferent(&self, name: &str, connections: ConnectionTable) -> Result<Option<Efferent>> {
-        let _ = (name, connections);
-        todo!("helper: efferent tables")
+        let g = self.census_group(name)?;
+        if !g.link_exists(schema::EFFERENT) {
+            return Ok(None);
+        }
+        let at = Location::file(&self.path).population(name);
+        let eg = g
+            .group(schema::EFFERENT)
+            .at(&at.dataset(schema::EFFERENT))?;
+        let e_at = at.dataset(schema::EFFERENT);
+        let mut e = Efferent {
+            n_sources: read_attr_u64(&eg, schema::N_SOURCES, &e_at)?,
+            n_sources_origin: self
+                .text_attr(&eg, name, schema::N_SOURCES_ORIGIN)?
+                .unwrap_or_default(),
+            source_synapse_count: read_u64s(&g, schema::SOURCE_SYNAPSE_COUNT, &at)?,
+            source_connection_count: read_u64s(&g, schema::SOURCE_CONNECTION_COUNT, &at)?,
+            source_offsets: read_u64s(&g, schema::SOURCE_OFFSETS, &at)?,
+            target_node_id: Vec::new(),
+            synapse_count: Vec::new(),
+        };
+        let edge_count = read_attr_u64(&g, schema::EDGE_COUNT, &at)?;
+        // The afferent total, when the group has the afferent tables.
+        let afferent_connections = if g.link_exists(schema::TARGET_OFFSETS) {
+            read_u64s(&g, schema::TARGET_OFFSETS, &at)?.last().copied()
+        } else {
+            None
+        };
+        let hist = read_u64s(&g, schema::SYNAPSES_PER_CONNECTION, &at)?;
+        derived_check::efferent(&e, edge_count, afferent_connections, &hist, &at)?;
+        if connections == ConnectionTable::Read {
+            e.target_node_id = read_u64s(&g, schema::TARGET_NODE_ID, &at)?;
+            e.synapse_count = g
+                .dataset(schema::EFFERENT_SYNAPSE_COUNT)
+                .and_then(|d| d.read_raw::<u32>())
+                .at(&at.dataset(schema::EFFERENT_SYNAPSE_COUNT))?;
+            derived_check::efferent_table(&e, &at)?;
+        }
+        Ok(Some(e))
     }
 
     /// The pathway matrices of census population `name`, one per attribute in the file's order
@@ -310,8 +355,23 @@ impl CensusFile {
     /// [`Error::PopulationNotFound`]; [`Error::Hdf5`] naming the dataset that cannot be read;
     /// [`Error::InvalidData`] when shapes disagree.
     pub fn pathways(&self, name: &str) -> Result<Vec<PathwayMatrix>> {
-        let _ = name;
-        todo!("helper: pathway matrices")
+        let g = self.census_group(name)?;
+        if !g.link_exists(schema::PATHWAYS) {
+            return Ok(Vec::new());
+        }
+        let at = Location::file(&self.path).population(name);
+        let pg = g
+            .group(schema::PATHWAYS)
+            .at(&at.dataset(schema::PATHWAYS))?;
+        let mut out = Vec::new();
+        for attr in
+            crate::sonata::column::ordered_member_names(&pg).at(&at.dataset(schema::PATHWAYS))?
+        {
+            let path = format!("{}/{attr}", schema::PATHWAYS);
+            let ag = pg.group(&attr).at(&at.dataset(&path))?;
+            out.push(derived_check::read_pathway(&ag, &attr, &at.dataset(&path))?);
+        }
+        Ok(out)
     }
 }
 
@@ -352,9 +412,22 @@ pub(crate) fn read_attr_u64(g: &hdf5::Group, attr: &str, at: &Location) -> Resul
 }
 
 fn is_census_group(g: &hdf5::Group) -> bool {
-    schema::REQUIRED.iter().all(|d| g.link_exists(d))
-        && g.link_exists(schema::TARGET_OFFSETS)
-        && g.attr(schema::EDGE_COUNT).is_ok()
+    let afferent =
+        schema::REQUIRED.iter().all(|d| g.link_exists(d)) && g.link_exists(schema::TARGET_OFFSETS);
+    (afferent || is_efferent_only(g)) && g.attr(schema::EDGE_COUNT).is_ok()
+}
+
+/// A group of efferent tables alone (`count --direction efferent`): no per-target tables.
+fn is_efferent_only(g: &hdf5::Group) -> bool {
+    g.link_exists(schema::SYNAPSES_PER_CONNECTION)
+        && g.link_exists(schema::SOURCE_SYNAPSE_COUNT)
+        && !g.link_exists(schema::TARGET_SYNAPSE_COUNT)
+        // HDF5 may hang on a damaged global heap, where the attribute's text is.
+        && crate::sonata::global_heap::check(&Location::file(g.filename())).is_ok()
+        && g
+            .attr(schema::DIRECTION)
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .is_ok_and(|v| v.as_str() == Direction::Efferent.as_str())
 }
 
 /// Checks that the tables describe one census: lengths match `n_targets`, the offsets match the

@@ -307,3 +307,42 @@ impl SpilledConnections {
         Ok(())
     }
 }
+
+impl SpilledConnections {
+    /// Calls `f(first, sources, counts)` on consecutive blocks of both columns together (equal
+    /// lengths), for readers that need each connection whole (the derived tables,
+    /// [`super::derived`]). Memory: one block of each column.
+    ///
+    /// # Errors
+    /// Read errors naming the spill file, or the first error of `f`.
+    pub fn for_each_block(
+        &self,
+        mut f: impl FnMut(u64, &[u64], &[u32]) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::Read;
+        let open = |name: &str| {
+            let path = self.dir.path().join(name);
+            std::fs::File::open(&path)
+                .map(|file| (file, path.clone()))
+                .map_err(|e| io_error(&path, e))
+        };
+        let (mut sources_file, sources_path) = open(SOURCES_FILE)?;
+        let (mut counts_file, counts_path) = open(COUNTS_FILE)?;
+        let block = (self.len as usize).min(READ_BACK_BLOCK);
+        let mut sources = vec![0u64; block];
+        let mut counts = vec![0u32; block];
+        let mut first = 0u64;
+        while first < self.len {
+            let n = ((self.len - first) as usize).min(READ_BACK_BLOCK);
+            sources_file
+                .read_exact(bytemuck::cast_slice_mut(&mut sources[..n]))
+                .map_err(|e| io_error(&sources_path, e))?;
+            counts_file
+                .read_exact(bytemuck::cast_slice_mut(&mut counts[..n]))
+                .map_err(|e| io_error(&counts_path, e))?;
+            f(first, &sources[..n], &counts[..n])?;
+            first += n as u64;
+        }
+        Ok(())
+    }
+}

@@ -5,8 +5,150 @@
 //!
 //! The layout they are written in is [`super::schema`]'s.
 
+pub(crate) mod check;
 pub mod efferent;
 pub mod pathways;
+
+use super::{Census, SpilledConnections};
+use crate::error::{Error, Location, Result};
+
+/// Rows per block that [`ConnectionRows::for_each_block`] hands out (about 20 MiB of the three
+/// columns): large enough that per-block work is negligible, small enough that memory stays flat.
+pub const ROW_BLOCK: usize = 1 << 20;
+
+/// The afferent connection table of a census (CSR by target), from memory or from its spill
+/// files: what the derived tables are computed from.
+#[derive(Debug, Clone)]
+pub struct ConnectionRows<'a> {
+    census: &'a Census,
+    spilled: Option<&'a SpilledConnections>,
+    at: Option<Location>,
+}
+
+/// One block of connection rows, in target order: row `first + k` is the connection from
+/// `sources[k]` to `targets[k]` of `counts[k]` synapses.
+#[derive(Debug, Clone, Copy)]
+pub struct RowBlock<'b> {
+    /// Index of the first row in the table.
+    pub first: u64,
+    /// Target of each row.
+    pub targets: &'b [u64],
+    /// Source of each row.
+    pub sources: &'b [u64],
+    /// Synapses of each row.
+    pub counts: &'b [u32],
+}
+
+impl<'a> ConnectionRows<'a> {
+    /// The table of `census`, in `spilled` when the census's own table went to disk
+    /// ([`super::census_population_spilled`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the table is neither in the census nor spilled (a census
+    /// read with [`super::reader::ConnectionTable::Skip`]), or its length is not the offsets'.
+    pub fn new(census: &'a Census, spilled: Option<&'a SpilledConnections>) -> Result<Self> {
+        let n = census.connection_count();
+        let (sources, counts) = match spilled {
+            Some(t) => (t.len(), t.len()),
+            None => (
+                census.source_node_id.len() as u64,
+                census.synapse_count.len() as u64,
+            ),
+        };
+        if sources != n || counts != n {
+            return Err(Error::InvalidArgument(format!(
+                "population '{}': the connection table has {sources} rows, but the census counts                  {n} connections (a census read without its connection table?)",
+                census.population
+            )));
+        }
+        if census.target_offsets.len() as u64 != census.n_targets.saturating_add(1) {
+            return Err(Error::InvalidArgument(format!(
+                "population '{}': {} target offsets for {} targets",
+                census.population,
+                census.target_offsets.len(),
+                census.n_targets
+            )));
+        }
+        Ok(ConnectionRows {
+            census,
+            spilled,
+            at: None,
+        })
+    }
+
+    /// The census whose table this is.
+    pub fn census(&self) -> &'a Census {
+        self.census
+    }
+
+    /// Number of rows (connections).
+    pub fn len(&self) -> u64 {
+        self.census.connection_count()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// These rows with errors about them located at `at` (the edge population counted:
+    /// [`crate::EdgePopulation::location`]); the census itself does not know its file.
+    #[must_use]
+    pub fn with_location(mut self, at: Location) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// Where the table's population is, for messages: [`ConnectionRows::with_location`]'s, else
+    /// the census of the population.
+    pub fn location(&self) -> Location {
+        self.at
+            .clone()
+            .unwrap_or_else(|| Location::file("<census>").population(&self.census.population))
+    }
+
+    /// Calls `f` on consecutive blocks of at most [`ROW_BLOCK`] rows in table (target) order,
+    /// checking for interruption between blocks. Memory: one block.
+    ///
+    /// # Errors
+    /// Read errors of the spill files, [`Error::Interrupted`], or the first error of `f`.
+    pub fn for_each_block(&self, mut f: impl FnMut(RowBlock<'_>) -> Result<()>) -> Result<()> {
+        let offsets = &self.census.target_offsets;
+        // The target of the next row: offsets are ascending, so one cursor walks them once.
+        let mut target = 0usize;
+        let mut targets: Vec<u64> = Vec::new();
+        let mut emit = |first: u64, sources: &[u64], counts: &[u32]| -> Result<()> {
+            crate::interrupt::check()?;
+            targets.clear();
+            for row in first..first + sources.len() as u64 {
+                while target + 1 < offsets.len() && offsets[target + 1] <= row {
+                    target += 1;
+                }
+                targets.push(target as u64);
+            }
+            f(RowBlock {
+                first,
+                targets: &targets,
+                sources,
+                counts,
+            })
+        };
+        match self.spilled {
+            Some(table) => table.for_each_block(&mut emit),
+            None => {
+                let sources = &self.census.source_node_id;
+                let counts = &self.census.synapse_count;
+                let mut first = 0usize;
+                while first < sources.len() {
+                    let end = (first + ROW_BLOCK).min(sources.len());
+                    emit(first as u64, &sources[first..end], &counts[first..end])?;
+                    first = end;
+                }
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Which tables a census writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,1 +1,445 @@
 //! Pathway matrices: connections grouped by a node attribute of their source and target.
+//!
+//! This file owns the per-node values of an attribute ([`NodeValues`]: a code per node into the
+//! attribute's values) and the matrices ([`compute`], [`compute_many`]), computed in one pass
+//! over a census's connection table (in memory or spilled, [`super::ConnectionRows`]).
+//!
+//! For source value `i` and target value `j` (`S` source values, `T` target values, row-major):
+//! - `synapses[i][j]`: the synapses, i.e. edge rows, from source nodes of value `i` to target
+//!   nodes of value `j` (the sum of the connections' synapse counts; bmtk's `nsyns`
+//!   multiplicity is not included);
+//! - `connections[i][j]`: the connections (distinct (source, target) pairs) among them;
+//! - `pair_count[i][j] = n_i * n_j - d_ij`: the possible connections, where `n_i` counts the
+//!   source nodes of value `i`, `n_j` the target nodes of value `j` (of the node sets, when the
+//!   census is restricted), and `d_ij`, only when the edge population connects a node
+//!   population to itself, the nodes counted on both sides with source value `i` and target
+//!   value `j` (a node does not connect to itself);
+//! - the connection probability is `connections[i][j] / pair_count[i][j]`.
+//!
+//! Values keep the attribute's order: an `@library` attribute's enumeration order, else
+//! ascending (strings by bytes, integers as `i64`); only values some counted node has are kept.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::{ConnectionRows, PathwayMatrix, PathwayValues};
+use crate::error::{Error, Result};
+use crate::sonata::attributes::AttributeValues;
+use crate::sonata::nodes::NodePopulation;
+
+/// The code of a node outside the selection: it is not counted.
+pub const NOT_COUNTED: u32 = u32::MAX;
+
+/// Node ids read per block of attribute values: bounds the memory of the read (values as
+/// strings or `i64`) whatever the population's size.
+const NODE_BLOCK: usize = 1 << 20;
+
+/// Matrices up to this many cells (all attributes together) are accumulated in parallel, one
+/// copy per worker; larger ones (integer attributes of many values) sequentially, one copy.
+const PARALLEL_CELLS: usize = 1 << 16;
+
+/// Rows per parallel work item.
+const PARALLEL_ROWS: usize = 1 << 15;
+
+/// The values of a node attribute over one node population: `codes[node]` indexes `values`
+/// ([`NOT_COUNTED`] for nodes outside the selection), `node_count[v]` counts the nodes counted
+/// with value `v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeValues {
+    /// The values some counted node has, in the attribute's order.
+    pub values: PathwayValues,
+    /// Per node id: its value's index, or [`NOT_COUNTED`].
+    pub codes: Vec<u32>,
+    /// Per value: the nodes counted with it.
+    pub node_count: Vec<u64>,
+}
+
+/// Interning of values while reading: a code per distinct value, in first-seen order.
+struct Interner<K> {
+    index: HashMap<K, u32>,
+    values: Vec<K>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Interner<K> {
+    fn new() -> Self {
+        Interner {
+            index: HashMap::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn code(&mut self, value: &K) -> u32 {
+        if let Some(&c) = self.index.get(value) {
+            return c;
+        }
+        let c = self.values.len() as u32;
+        self.index.insert(value.clone(), c);
+        self.values.push(value.clone());
+        c
+    }
+}
+
+impl NodeValues {
+    /// Reads attribute `attribute` of `pop` for the nodes `selected` (sorted node ids of a node
+    /// set; `None`: every node), in blocks of ids. String and `@library` attributes give
+    /// [`PathwayValues::Strings`], integer attributes [`PathwayValues::Integers`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] naming the population and attribute when the attribute is
+    /// missing, holds floating-point values, or an unsigned value above `i64::MAX`;
+    /// [`Error::InvalidArgument`] for a selected id beyond the population; read errors.
+    pub fn read(
+        pop: &NodePopulation,
+        attribute: &str,
+        selected: Option<&[u64]>,
+    ) -> Result<NodeValues> {
+        let size = pop.size();
+        let unsupported = |what: &str| {
+            Error::invalid(
+                pop.location().clone(),
+                format!(
+                    "attribute '{attribute}' {what}: pathways group nodes by string, @library or integer attributes"
+                ),
+            )
+        };
+        // The kind of the column, from an empty read (also: a missing attribute's error).
+        let kind = pop.attribute(attribute, &[])?;
+        // 4 B per node: a corrupt size is an error, not an allocation abort.
+        if size > crate::census::limits::max_targets() {
+            return Err(Error::invalid(
+                pop.location().clone(),
+                format!(
+                    "{size} nodes do not fit in this machine's memory (RAM + swap: {})",
+                    crate::memory::memory_text()
+                ),
+            ));
+        }
+        let mut codes = vec![NOT_COUNTED; usize::try_from(size).unwrap_or(usize::MAX)];
+        let values = match kind {
+            AttributeValues::Float(_) => return Err(unsupported("holds floating-point values")),
+            AttributeValues::Str(_) => {
+                let mut interner: Interner<String> = Interner::new();
+                for_each_id_block(selected, size, |block| {
+                    let (block_codes, table) = pop.interned(attribute, block)?;
+                    let global: Vec<u32> = table.iter().map(|v| interner.code(v)).collect();
+                    for (&id, &c) in block.iter().zip(&block_codes) {
+                        codes[id as usize] = global[c as usize];
+                    }
+                    Ok(())
+                })?;
+                // An @library attribute keeps its enumeration order; other strings ascend.
+                let order: HashMap<String, usize> = pop
+                    .enumeration_values(attribute)
+                    .map(|table| {
+                        table
+                            .into_iter()
+                            .enumerate()
+                            .map(|(k, v)| (v, k))
+                            .rev()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut sorted: Vec<(Option<usize>, String, u32)> = interner
+                    .values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(c, v)| (order.get(&v).copied(), v, c as u32))
+                    .collect();
+                // Values outside the enumeration (mixed groups) after those in it.
+                sorted.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
+                let remap = remapping(sorted.iter().map(|x| x.2), sorted.len());
+                remap_codes(&mut codes, &remap);
+                PathwayValues::Strings(sorted.into_iter().map(|x| x.1).collect())
+            }
+            AttributeValues::Int(_) | AttributeValues::UInt(_) => {
+                let mut interner: Interner<i64> = Interner::new();
+                for_each_id_block(selected, size, |block| {
+                    let values: Vec<i64> = match pop.attribute(attribute, block)? {
+                        AttributeValues::Int(v) => v,
+                        AttributeValues::UInt(v) => {
+                            let mut out = Vec::with_capacity(v.len());
+                            for x in v {
+                                out.push(i64::try_from(x).map_err(|_| {
+                                    unsupported(&format!(
+                                        "holds {x}, above the int64 values pathways record"
+                                    ))
+                                })?);
+                            }
+                            out
+                        }
+                        other => {
+                            return Err(unsupported(&format!(
+                                "holds {} values in some groups and integers in others",
+                                other.type_name()
+                            )));
+                        }
+                    };
+                    for (&id, v) in block.iter().zip(&values) {
+                        codes[id as usize] = interner.code(v);
+                    }
+                    Ok(())
+                })?;
+                let mut sorted: Vec<(i64, u32)> = interner
+                    .values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(c, v)| (v, c as u32))
+                    .collect();
+                sorted.sort_unstable();
+                let remap = remapping(sorted.iter().map(|x| x.1), sorted.len());
+                remap_codes(&mut codes, &remap);
+                PathwayValues::Integers(sorted.into_iter().map(|x| x.0).collect())
+            }
+        };
+        let mut node_count = vec![0u64; values.len()];
+        for &c in &codes {
+            if c != NOT_COUNTED {
+                node_count[c as usize] += 1;
+            }
+        }
+        Ok(NodeValues {
+            values,
+            codes,
+            node_count,
+        })
+    }
+}
+
+/// Calls `f` on consecutive blocks of at most [`NODE_BLOCK`] ids of `selected` (every id below
+/// `size` when `None`, made a block at a time), checking for interruption between blocks.
+fn for_each_id_block(
+    selected: Option<&[u64]>,
+    size: u64,
+    mut f: impl FnMut(&[u64]) -> Result<()>,
+) -> Result<()> {
+    match selected {
+        Some(ids) => {
+            for block in ids.chunks(NODE_BLOCK) {
+                crate::interrupt::check()?;
+                f(block)?;
+            }
+        }
+        None => {
+            let mut block = Vec::with_capacity(NODE_BLOCK.min(size as usize));
+            let mut first = 0u64;
+            while first < size {
+                crate::interrupt::check()?;
+                let end = size.min(first + NODE_BLOCK as u64);
+                block.clear();
+                block.extend(first..end);
+                f(&block)?;
+                first = end;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `remap[old] = new` from the old codes listed in their new order.
+fn remapping(old_in_new_order: impl Iterator<Item = u32>, len: usize) -> Vec<u32> {
+    let mut remap = vec![NOT_COUNTED; len];
+    for (new, old) in old_in_new_order.enumerate() {
+        remap[old as usize] = new as u32;
+    }
+    remap
+}
+
+fn remap_codes(codes: &mut [u32], remap: &[u32]) {
+    for c in codes.iter_mut() {
+        if *c != NOT_COUNTED {
+            *c = remap[*c as usize];
+        }
+    }
+}
+
+/// The pathway matrix of one attribute from `rows`: see the module documentation.
+/// `same_population`: the edge population connects a node population to itself (the
+/// diagonal correction of `pair_count`).
+///
+/// # Errors
+/// As [`compute_many`].
+pub fn compute(
+    rows: &ConnectionRows<'_>,
+    attribute: &str,
+    sources: &NodeValues,
+    targets: &NodeValues,
+    same_population: bool,
+) -> Result<PathwayMatrix> {
+    let mut out = compute_many(rows, &[(attribute, sources, targets)], same_population)?;
+    out.pop()
+        .ok_or_else(|| Error::InvalidArgument("no pathway matrix was computed".into()))
+}
+
+/// The pathway matrices of several attributes `(attribute, source values, target values)`, in
+/// one pass over `rows`. A row whose source or target is [`NOT_COUNTED`] is skipped.
+///
+/// # Errors
+/// [`Error::InvalidData`] naming the population when a node id of the table is beyond its node
+/// values; [`Error::InvalidArgument`] when `same_population` but the two sides' node values
+/// differ in length, or an attribute name contains `/`; read errors of spill files;
+/// [`Error::Interrupted`].
+pub fn compute_many(
+    rows: &ConnectionRows<'_>,
+    attributes: &[(&str, &NodeValues, &NodeValues)],
+    same_population: bool,
+) -> Result<Vec<PathwayMatrix>> {
+    let at = rows.location();
+    for (attr, s, t) in attributes {
+        if attr.contains('/') {
+            return Err(Error::InvalidArgument(format!(
+                "node attribute '{attr}' cannot name a pathway group: it contains '/'"
+            )));
+        }
+        if same_population && s.codes.len() != t.codes.len() {
+            return Err(Error::InvalidArgument(format!(
+                "attribute '{attr}': the source and target node values cover {} and {} nodes, \
+                 but the edge population connects one node population to itself",
+                s.codes.len(),
+                t.codes.len()
+            )));
+        }
+    }
+    // The cells of every matrix, one after another (row-major each), as (synapses, connections).
+    let shape: Vec<(usize, usize)> = attributes
+        .iter()
+        .map(|(_, s, t)| (s.values.len(), t.values.len()))
+        .collect();
+    let mut base = Vec::with_capacity(shape.len());
+    let mut cells = 0usize;
+    for &(s, t) in &shape {
+        base.push(cells);
+        cells += s * t;
+    }
+    if cells >= NOT_COUNTED as usize {
+        return Err(Error::InvalidArgument(format!(
+            "pathway matrices of {cells} cells do not fit in memory (attributes of too many values)"
+        )));
+    }
+    // Each node's codes of every attribute side by side, so that a row costs one random access
+    // per side however many attributes there are (the accumulation is bound by those accesses):
+    // sources as the first cell of their matrix row, targets as their column.
+    let k = attributes.len();
+    let sources_packed = pack(
+        &(0..k)
+            .map(|a| (attributes[a].1, shape[a].1, base[a]))
+            .collect::<Vec<_>>(),
+    );
+    let targets_packed = pack(&attributes.iter().map(|a| (a.2, 1, 0)).collect::<Vec<_>>());
+    let accumulate = |acc: &mut [[u64; 2]], targets: &[u64], sources: &[u64], counts: &[u32]| {
+        for ((&t, &s), &n) in targets.iter().zip(sources).zip(counts) {
+            let (so, to) = (s as usize * k, t as usize * k);
+            let row = &sources_packed[so..so + k];
+            let column = &targets_packed[to..to + k];
+            for (&r, &c) in row.iter().zip(column) {
+                if r == NOT_COUNTED || c == NOT_COUNTED {
+                    continue;
+                }
+                let cell = &mut acc[(r + c) as usize];
+                cell[0] += u64::from(n);
+                cell[1] += 1;
+            }
+        }
+    };
+    let mut acc = vec![[0u64; 2]; cells];
+    rows.for_each_block(|block| {
+        // Ids are checked once per block so that the accumulation indexes freely.
+        let max_source = block.sources.iter().copied().max().unwrap_or(0);
+        let max_target = block.targets.last().copied().unwrap_or(0);
+        for (attr, sv, tv) in attributes {
+            for (side, max, len) in [
+                ("source", max_source, sv.codes.len()),
+                ("target", max_target, tv.codes.len()),
+            ] {
+                if !block.sources.is_empty() && max >= len as u64 {
+                    return Err(Error::invalid(
+                        at.clone(),
+                        format!(
+                            "{side} node id {max} is beyond the {len} nodes whose '{attr}' was read"
+                        ),
+                    ));
+                }
+            }
+        }
+        if cells <= PARALLEL_CELLS && block.sources.len() > PARALLEL_ROWS {
+            let partial = block
+                .targets
+                .par_chunks(PARALLEL_ROWS)
+                .zip(block.sources.par_chunks(PARALLEL_ROWS))
+                .zip(block.counts.par_chunks(PARALLEL_ROWS))
+                .fold(
+                    || vec![[0u64; 2]; cells],
+                    |mut local, ((t, s), n)| {
+                        accumulate(&mut local, t, s, n);
+                        local
+                    },
+                )
+                .reduce(
+                    || vec![[0u64; 2]; cells],
+                    |mut a, b| {
+                        add_cells(&mut a, &b);
+                        a
+                    },
+                );
+            add_cells(&mut acc, &partial);
+        } else {
+            accumulate(&mut acc, block.targets, block.sources, block.counts);
+        }
+        Ok(())
+    })?;
+    let mut out = Vec::with_capacity(attributes.len());
+    for (k, (attr, sv, tv)) in attributes.iter().enumerate() {
+        let (n_s, n_t) = shape[k];
+        let matrix = &acc[base[k]..base[k] + n_s * n_t];
+        let syn: Vec<u64> = matrix.iter().map(|c| c[0]).collect();
+        let conn: Vec<u64> = matrix.iter().map(|c| c[1]).collect();
+        let mut pair_count = Vec::with_capacity(n_s * n_t);
+        for &ni in &sv.node_count {
+            for &nj in &tv.node_count {
+                pair_count.push(ni.saturating_mul(nj));
+            }
+        }
+        if same_population {
+            for (&cs, &ct) in sv.codes.iter().zip(&tv.codes) {
+                if cs != NOT_COUNTED && ct != NOT_COUNTED {
+                    pair_count[cs as usize * n_t + ct as usize] -= 1;
+                }
+            }
+        }
+        out.push(PathwayMatrix {
+            attribute: (*attr).to_string(),
+            source_values: sv.values.clone(),
+            target_values: tv.values.clone(),
+            source_node_count: sv.node_count.clone(),
+            target_node_count: tv.node_count.clone(),
+            synapses: syn,
+            connections: conn,
+            pair_count,
+        });
+    }
+    Ok(out)
+}
+
+fn add_cells(a: &mut [[u64; 2]], b: &[[u64; 2]]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x[0] += y[0];
+        x[1] += y[1];
+    }
+}
+
+/// Each node's codes of every attribute side by side: for attribute `a` given as
+/// `(values, scale, offset)`, entry `node * k + a` is `offset + code * scale` ([`NOT_COUNTED`]
+/// for nodes not counted).
+fn pack(sides: &[(&NodeValues, usize, usize)]) -> Vec<u32> {
+    let k = sides.len();
+    let nodes = sides.iter().map(|s| s.0.codes.len()).max().unwrap_or(0);
+    let mut packed = vec![NOT_COUNTED; nodes * k];
+    for (a, &(values, scale, offset)) in sides.iter().enumerate() {
+        for (node, &c) in values.codes.iter().enumerate() {
+            if c != NOT_COUNTED {
+                packed[node * k + a] = (offset + c as usize * scale) as u32;
+            }
+        }
+    }
+    packed
+}
