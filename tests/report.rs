@@ -734,7 +734,12 @@ struct HandGroup {
     /// The `direction` attribute; `None`: not written (files of earlier versions).
     direction: Option<&'static str>,
     /// (target node set, source node set, node_sets_file, population_edge_count).
-    restriction: Option<(Option<&'static str>, Option<&'static str>, &'static str, u64)>,
+    restriction: Option<(
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        u64,
+    )>,
     n_sources: u64,
     pathways: Vec<HandPathway>,
 }
@@ -779,12 +784,8 @@ fn matrix_dataset(g: &hdf5::Group, name: &str, rows: usize, cols: usize, data: &
 fn values_dataset(g: &hdf5::Group, name: &str, values: &Values) {
     match values {
         Values::Text(v) => {
-            let v: Vec<hdf5::types::VarLenUnicode> =
-                v.iter().map(|s| s.parse().unwrap()).collect();
-            g.new_dataset_builder()
-                .with_data(&v)
-                .create(name)
-                .unwrap();
+            let v: Vec<hdf5::types::VarLenUnicode> = v.iter().map(|s| s.parse().unwrap()).collect();
+            g.new_dataset_builder().with_data(&v).create(name).unwrap();
         }
         Values::Int(v) => dataset(g, name, v),
     }
@@ -801,7 +802,10 @@ impl Values {
 
 /// The efferent tables of `p` with `n_sources` sources:
 /// (synapses per source, connections per source, offsets, targets, synapses per connection).
-#[allow(clippy::type_complexity, reason = "test helper: the five columns of the schema")]
+#[allow(
+    clippy::type_complexity,
+    reason = "test helper: the five columns of the schema"
+)]
 fn efferent_of(p: &Pop, n_sources: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>, Vec<u32>) {
     let mut pairs: BTreeMap<(u64, u64), u64> = BTreeMap::new();
     for (&s, &t) in p.sources.iter().zip(&p.targets) {
@@ -825,6 +829,7 @@ fn efferent_of(p: &Pop, n_sources: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u6
 
 /// The matrices of `pw` over `p`'s edges: (synapses, connections, pair_count, source node
 /// count, target node count), with source nodes `0..n_sources` and targets `0..n_targets`.
+#[allow(clippy::type_complexity, reason = "test helper: the five columns of the schema")]
 fn pathway_of(
     p: &Pop,
     n_sources: u64,
@@ -949,7 +954,11 @@ fn pathway_pop(name: &'static str) -> Pop {
 fn mtype_pathway() -> HandPathway {
     HandPathway {
         attribute: "mtype",
-        source_values: Values::Text(vec!["L23_PC", "L5_TTPC", "L6_BPC_with_a_name_too_long_to_show"]),
+        source_values: Values::Text(vec![
+            "L23_PC",
+            "L5_TTPC",
+            "L6_BPC_with_a_name_too_long_to_show",
+        ]),
         target_values: Values::Text(vec!["L23_PC", "L5_TTPC"]),
         source_value_of: |s| (s % 3) as usize,
         // Targets 25..30 (no edges) are all L5_TTPC.
@@ -1111,7 +1120,10 @@ fn restricted_efferent_and_pathway_tables_are_reported() {
         assert_eq!(h["direction"], if k == 0 { "both" } else { "efferent" });
         // The mtype pathway: totals of the matrices.
         let pathways = j["pathways"].as_array().unwrap();
-        let pk = pathways.iter().position(|p| p["attribute"] == "mtype").unwrap();
+        let pk = pathways
+            .iter()
+            .position(|p| p["attribute"] == "mtype")
+            .unwrap();
         let pw = &pathways[pk];
         let (psyn, pconn, pairs, ..) = pathway_of(&p, 40, &mtype_pathway());
         assert_eq!(pw["attribute"], "mtype");
@@ -1128,12 +1140,24 @@ fn restricted_efferent_and_pathway_tables_are_reported() {
             let svg_rel = f["svg"].as_str().unwrap();
             assert!(html.contains(&format!("src=\"{svg_rel}\"")), "{svg_rel}");
             let (w, hgt, rgb) = decode_png(&out.join(f["png"].as_str().unwrap()));
-            assert_eq!((w, hgt), (f["width"].as_u64().unwrap() as u32, f["height"].as_u64().unwrap() as u32));
+            assert_eq!(
+                (w, hgt),
+                (
+                    f["width"].as_u64().unwrap() as u32,
+                    f["height"].as_u64().unwrap() as u32
+                )
+            );
             assert!(w >= 800 && hgt >= 500);
             assert!(dark_pixels(&rgb) > 500, "{svg_rel}: no text");
             let svg = std::fs::read_to_string(out.join(svg_rel)).unwrap();
             roxmltree::Document::parse(&svg).unwrap();
-            for label in ["source mtype", "target mtype", "L23_PC", "L5_TTPC", "L6_BPC_with_a_name_too_…"] {
+            for label in [
+                "source mtype",
+                "target mtype",
+                "L23_PC",
+                "L5_TTPC",
+                "L6_BPC_with_a_name_too_…",
+            ] {
                 assert!(svg.contains(label), "{svg_rel}: no {label}");
             }
         }
@@ -1143,7 +1167,10 @@ fn restricted_efferent_and_pathway_tables_are_reported() {
     let r = &both["restriction"];
     assert_eq!(r["target_node_set"], "Layer5 <targets>");
     assert_eq!(r["source_node_set"], "Excitatory");
-    assert_eq!(r["node_sets_files"], serde_json::json!(["node_sets.json", "extra.json"]));
+    assert_eq!(
+        r["node_sets_files"],
+        serde_json::json!(["node_sets.json", "extra.json"])
+    );
     assert_eq!(r["population_edge_count"], 1000);
     assert_eq!(r["edges_counted"], 300);
     let h = html_values(&html, "both");
@@ -1173,6 +1200,11 @@ fn restricted_efferent_and_pathway_tables_are_reported() {
     let s2 = locked(|| write_report(&tables, &again, &options(800, 500))).unwrap();
     for f in &s2.files {
         let rel = f.strip_prefix(&again).unwrap();
-        assert_eq!(std::fs::read(out.join(rel)).unwrap(), std::fs::read(f).unwrap(), "{}", rel.display());
+        assert_eq!(
+            std::fs::read(out.join(rel)).unwrap(),
+            std::fs::read(f).unwrap(),
+            "{}",
+            rel.display()
+        );
     }
 }

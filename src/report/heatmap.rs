@@ -127,7 +127,9 @@ impl HeatmapSpec {
             if Some(len) != cells {
                 return Err(Error::invalid(
                     at.dataset(&format!("pathways/{}/{name}", m.attribute)),
-                    format!("{len} cells, but there are {rows} source values and {cols} target values"),
+                    format!(
+                        "{len} cells, but there are {rows} source values and {cols} target values"
+                    ),
                 ));
             }
         }
@@ -138,9 +140,7 @@ impl HeatmapSpec {
                     Measure::Synapses => Some(syn as f64),
                     Measure::Connections => Some(conn as f64),
                     Measure::Probability => (pairs > 0).then(|| conn as f64 / pairs as f64),
-                    Measure::SynapsesPerConnection => {
-                        (conn > 0).then(|| syn as f64 / conn as f64)
-                    }
+                    Measure::SynapsesPerConnection => (conn > 0).then(|| syn as f64 / conn as f64),
                 }
             })
             .collect();
@@ -331,7 +331,8 @@ impl Layout {
                 .iter()
                 .map(|t| text_width(t, tick_font))
                 .fold(0.0f64, f64::max);
-        let bar_col = (22.0 * s + 6.0 * s + tick_w + 10.0 * s + text_height(desc_font)).max(legend_w);
+        let bar_col =
+            (22.0 * s + 6.0 * s + tick_w + 10.0 * s + text_height(desc_font)).max(legend_w);
         let right = 24.0 * s + bar_col + margin;
         let max = f64::from(super::MAX_SIZE);
         let w = (left + cols as f64 * cell0 + right)
@@ -440,7 +441,11 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 
 /// The colour at `t` in `[0, 1]`.
 fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (VIRIDIS.len() - 1) as f64;
     let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
     let f = x - i as f64;
@@ -616,7 +621,11 @@ fn cell_values<DB: DrawingBackend>(
             Some(sc) if v > 0.0 => sc.t(v) > 0.55,
             _ => true,
         };
-        let colour = if light { BLACK.mix(0.85) } else { WHITE.mix(1.0) };
+        let colour = if light {
+            BLACK.mix(0.85)
+        } else {
+            WHITE.mix(1.0)
+        };
         let (i, j) = (k / cols, k % cols);
         root.draw(&Text::new(
             text,
@@ -648,7 +657,9 @@ fn colour_bar<DB: DrawingBackend>(
     let x = l.bar_x as i32;
     let top = l.y0 as i32;
     // At least 120 px at scale 1 even for a one-row matrix, so that the ticks fit.
-    let len = (rows as f64 * l.cell).max(160.0 * s).min(f64::from(l.height) - l.y0 - 60.0 * s);
+    let len = (rows as f64 * l.cell)
+        .max(160.0 * s)
+        .min(f64::from(l.height) - l.y0 - 60.0 * s);
     let len = len.max(20.0) as i32;
     let mut legend_y = top;
     if let Some(sc) = scale {
@@ -704,7 +715,7 @@ fn colour_bar<DB: DrawingBackend>(
     let swatch = (16.0 * s) as i32;
     let step = swatch + (8.0 * s) as i32;
     let mut entries: Vec<(Option<RGBColor>, String)> = Vec::new();
-    if spec.values.iter().any(|v| *v == Some(0.0)) || scale.is_none() {
+    if spec.values.contains(&Some(0.0)) || scale.is_none() {
         entries.push((Some(NONE_COLOUR), "none (0)".to_string()));
     }
     if !spec.blank_means.is_empty() {
@@ -731,7 +742,11 @@ mod tests {
     use super::*;
     use crate::census::derived::PathwayValues;
 
-    fn matrix(rows: usize, cols: usize, f: impl Fn(usize, usize) -> (u64, u64, u64)) -> PathwayMatrix {
+    fn matrix(
+        rows: usize,
+        cols: usize,
+        f: impl Fn(usize, usize) -> (u64, u64, u64),
+    ) -> PathwayMatrix {
         let cells: Vec<(u64, u64, u64)> = (0..rows * cols).map(|k| f(k / cols, k % cols)).collect();
         PathwayMatrix {
             attribute: "mtype".into(),
@@ -762,9 +777,15 @@ mod tests {
             let spec = HeatmapSpec::of(m, measure, "pop", &at()).unwrap();
             let layout = Layout::of(&spec, 960, 600);
             assert!(layout.width >= 960 && layout.height >= 600, "{layout:?}");
-            assert!(layout.width <= super::super::MAX_SIZE && layout.height <= super::super::MAX_SIZE);
+            assert!(
+                layout.width <= super::super::MAX_SIZE && layout.height <= super::super::MAX_SIZE
+            );
             let png = render_png(&spec, 960, 600, "t").unwrap();
-            assert_eq!(png, render_png(&spec, 960, 600, "t").unwrap(), "{measure:?}");
+            assert_eq!(
+                png,
+                render_png(&spec, 960, 600, "t").unwrap(),
+                "{measure:?}"
+            );
             assert!(png.starts_with(b"\x89PNG"));
             let decoder = png::Decoder::new(std::io::Cursor::new(&png));
             let reader = decoder.read_info().unwrap();
@@ -774,11 +795,20 @@ mod tests {
             );
             let svg = render_svg(&spec, 960, 600, "t").unwrap();
             if let Ok(d) = std::env::var("HEATMAP_DUMP") {
-                let f = format!("{d}/{}_{}x{}", measure.stem(), spec.row_labels.len(), spec.col_labels.len());
+                let f = format!(
+                    "{d}/{}_{}x{}",
+                    measure.stem(),
+                    spec.row_labels.len(),
+                    spec.col_labels.len()
+                );
                 std::fs::write(format!("{f}.svg"), &svg).unwrap();
                 std::fs::write(format!("{f}.png"), &png).unwrap();
             }
-            assert_eq!(svg, render_svg(&spec, 960, 600, "t").unwrap(), "{measure:?}");
+            assert_eq!(
+                svg,
+                render_svg(&spec, 960, 600, "t").unwrap(),
+                "{measure:?}"
+            );
             assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
             for l in labels {
                 assert!(svg_has_text(&svg, l), "{measure:?}: no label {l}");
@@ -838,7 +868,10 @@ mod tests {
         let m = matrix(4, 3, |_, _| (0, 0, 9));
         let svgs = render_all(&m, &["S3", "20"]);
         assert!(svgs[0].contains("none (0)"));
-        assert!(!svgs[0].contains("(log scale)"), "no colour bar without a positive value");
+        assert!(
+            !svgs[0].contains("(log scale)"),
+            "no colour bar without a positive value"
+        );
     }
 
     #[test]
@@ -857,7 +890,11 @@ mod tests {
     fn empty_and_bad_shapes() {
         let m = matrix(0, 3, |_, _| (0, 0, 0));
         let spec = HeatmapSpec::of(&m, Measure::Synapses, "pop", &at()).unwrap();
-        assert!(render_svg(&spec, 960, 600, "t").unwrap().contains("the matrix is empty"));
+        assert!(
+            render_svg(&spec, 960, 600, "t")
+                .unwrap()
+                .contains("the matrix is empty")
+        );
         render_png(&spec, 960, 600, "t").unwrap();
         let mut m = matrix(2, 2, |_, _| (1, 1, 1));
         m.pair_count.pop();

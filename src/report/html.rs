@@ -263,7 +263,8 @@ fn pathway_section(h: &mut String, p: &PopulationSummary, k: usize, m: &PathwayS
             "connection probability",
             "connection_probability",
             m.connection_probability,
-            m.connection_probability.map_or_else(dash, |v| format!("{v:.4}")),
+            m.connection_probability
+                .map_or_else(dash, |v| format!("{v:.4}")),
         ),
         (
             "synapses per connection",
@@ -283,7 +284,10 @@ fn pathway_section(h: &mut String, p: &PopulationSummary, k: usize, m: &PathwayS
     h.push_str("</table>\n<div class=\"plots\">\n");
     let attr = &m.attribute;
     for (caption, files) in [
-        (format!("Synapses by source and target {attr}"), &m.plots.synapses),
+        (
+            format!("Synapses by source and target {attr}"),
+            &m.plots.synapses,
+        ),
         (
             format!("Connections by source and target {attr}"),
             &m.plots.connections,

@@ -1,27 +1,41 @@
 //! Visual report of a census table file: per population, PNG and SVG histograms of synapses per
-//! target, connections per target and synapses per connection, an `index.html` page with the
-//! summary numbers and the plots, and `summary.json` with the same numbers.
+//! target, connections per target and synapses per connection (and per source, with efferent
+//! tables), heatmaps of its pathway matrices, an `index.html` page with the summary numbers and
+//! the plots, and `summary.json` with the same numbers.
 //!
 //! Layout of the report folder:
 //! ```text
 //! DIR/index.html                                  the page (self-contained, relative links)
 //! DIR/summary.json                                the numbers (ReportSummary as JSON)
-//! DIR/<population>/synapses_per_target.{png,svg}
-//! DIR/<population>/connections_per_target.{png,svg}
+//! DIR/<population>/synapses_per_target.{png,svg}     not for an efferent-only census
+//! DIR/<population>/connections_per_target.{png,svg}  not for an efferent-only census
+//! DIR/<population>/synapses_per_source.{png,svg}     only with efferent tables
+//! DIR/<population>/connections_per_source.{png,svg}  only with efferent tables
 //! DIR/<population>/synapses_per_connection.{png,svg}
 //! DIR/<population>/nsyns_per_target.{png,svg}      only for a bmtk census with `nsyns`
+//! DIR/<population>/pathways_<attr>_synapses.{png,svg}                  per pathway attribute:
+//! DIR/<population>/pathways_<attr>_connections.{png,svg}               heatmaps of the matrix
+//! DIR/<population>/pathways_<attr>_probability.{png,svg}               (connections ÷ pairs)
+//! DIR/<population>/pathways_<attr>_synapses_per_connection.{png,svg}
 //! ```
 //! With bmtk `nsyns` an edge row stands for several synapses: the census tables (and so the
-//! first three plots) count edge rows, and the page, `summary.json` and the fourth plot give the
-//! synapses (`target_nsyns_total`) beside them, each labelled with what it counts.
+//! histograms of the tables) count edge rows, and the page, `summary.json` and the `nsyns` plot
+//! give the synapses (`target_nsyns_total`) beside them, each labelled with what it counts.
+//! A census restricted to node sets names them (and the node-sets files, and the population's
+//! edges beside those counted) on the page and in `summary.json`, which also records each
+//! population's `direction` and the totals of each pathway attribute. The optional tables are
+//! read only when the group records them ([`tables`]), so files of earlier versions give the
+//! report they gave.
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
-//! `_` (made unique when two names collide). Every file is first written into a temporary
-//! folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place when all
-//! are complete, `index.html` last; an existing report file is replaced only with `force`, and
-//! never when it is not a regular file ([`crate::outputs`]'s rules). `DIR` is created when
-//! missing, but not its parent. The staging folder (and `DIR` when created) is registered with
-//! [`crate::interrupt`], so a signal leaves neither behind. The same tables give byte-identical
-//! files.
+//! `_` (made unique when two names collide); `<attr>` is the pathway attribute, made safe the
+//! same way (unique within its population). Heatmaps are at least the size asked, larger when
+//! the matrix needs room for its labels ([`heatmap`]). Every file is first written into a
+//! temporary folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place
+//! when all are complete, `index.html` last; an existing report file is replaced only with
+//! `force`, and never when it is not a regular file ([`crate::outputs`]'s rules). `DIR` is
+//! created when missing, but not its parent. The staging folder (and `DIR` when created) is
+//! registered with [`crate::interrupt`], so a signal leaves neither behind. The same tables give
+//! byte-identical files.
 
 pub mod binning;
 pub mod heatmap;

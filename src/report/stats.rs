@@ -243,8 +243,7 @@ impl PopulationSummary {
             targets: afferent.then_some(t.n_targets),
             targets_with_synapses: afferent.then_some(with),
             targets_without_synapses: afferent.then(|| t.n_targets.saturating_sub(with)),
-            synapses_per_target: afferent
-                .then(|| Distribution::of_values(&t.target_synapse_count)),
+            synapses_per_target: afferent.then(|| Distribution::of_values(&t.target_synapse_count)),
             nsyns_per_target: t.target_nsyns_total.as_deref().map(Distribution::of_values),
             connections_per_target: afferent
                 .then(|| Distribution::of_values(&t.target_connection_count)),

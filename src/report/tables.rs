@@ -49,11 +49,10 @@ pub(crate) fn read(file: &CensusFile, path: &Path, name: &str) -> Result<Populat
     let efferent = if direction.efferent() {
         let e = file.efferent(name, ConnectionTable::Skip)?.ok_or_else(|| {
             Error::invalid(
-                Location::file(path).population(name).dataset(schema::EFFERENT),
-                format!(
-                    "missing: the group's direction is '{}'",
-                    direction.as_str()
-                ),
+                Location::file(path)
+                    .population(name)
+                    .dataset(schema::EFFERENT),
+                format!("missing: the group's direction is '{}'", direction.as_str()),
             )
         })?;
         Some(e)
@@ -151,8 +150,7 @@ fn check_against_efferent(t: &Census, e: &Efferent, at: &Location) -> Result<()>
         .map(|(k, &x)| k as u128 * u128::from(x))
         .sum();
     let connections = sum(&e.source_connection_count);
-    if hist.first().is_some_and(|&z| z != 0) || hist_conns != connections || hist_syns != synapses
-    {
+    if hist.first().is_some_and(|&z| z != 0) || hist_conns != connections || hist_syns != synapses {
         return Err(Error::invalid(
             at.dataset(schema::SYNAPSES_PER_CONNECTION),
             format!(
