@@ -829,7 +829,10 @@ fn efferent_of(p: &Pop, n_sources: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u6
 
 /// The matrices of `pw` over `p`'s edges: (synapses, connections, pair_count, source node
 /// count, target node count), with source nodes `0..n_sources` and targets `0..n_targets`.
-#[allow(clippy::type_complexity, reason = "test helper: the five columns of the schema")]
+#[allow(
+    clippy::type_complexity,
+    reason = "test helper: the five columns of the schema"
+)]
 fn pathway_of(
     p: &Pop,
     n_sources: u64,

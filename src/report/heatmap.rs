@@ -30,6 +30,11 @@ const FAMILY: &str = "sans-serif";
 /// Labels longer than this many characters are cut with an ellipsis.
 pub const MAX_LABEL_CHARS: usize = 24;
 
+/// Most cells drawn (400 × 400): beyond, a cell would be under a pixel in the largest image and
+/// the SVG tens of megabytes, so the heatmap states the size instead (the numbers stay in the
+/// census file and `summary.json`).
+pub const MAX_CELLS: usize = 160_000;
+
 /// The grey of a zero ("none"): outside viridis, so it cannot be read as a small value.
 const NONE_COLOUR: RGBColor = RGBColor(214, 214, 214);
 
@@ -206,6 +211,12 @@ impl HeatmapSpec {
         })
     }
 
+    /// Whether the matrix is drawn: it has cells, and at most [`MAX_CELLS`].
+    fn drawable(&self) -> bool {
+        let cells = self.row_labels.len().saturating_mul(self.col_labels.len());
+        cells > 0 && cells <= MAX_CELLS
+    }
+
     /// `(smallest, largest)` positive value, or `None` when there is none.
     fn positive_range(&self) -> Option<(f64, f64)> {
         let mut range: Option<(f64, f64)> = None;
@@ -304,7 +315,12 @@ impl Layout {
     /// needs room for its labels, at most [`super::MAX_SIZE`] a side).
     pub fn of(spec: &HeatmapSpec, width: u32, height: u32) -> Layout {
         let s = scale(height);
-        let (rows, cols) = (spec.row_labels.len(), spec.col_labels.len());
+        // A matrix not drawn is a message in an image of the size asked.
+        let (rows, cols) = if spec.drawable() {
+            (spec.row_labels.len(), spec.col_labels.len())
+        } else {
+            (0, 0)
+        };
         let n = rows.max(cols).max(1) as f64;
         // A first cell size: large for a few values, at least 14 px (a readable label) for many.
         let cell0 = (560.0 * s / n).clamp(14.0, 90.0 * s);
@@ -312,6 +328,7 @@ impl Layout {
         let widest = |labels: &[String]| {
             labels
                 .iter()
+                .take(if spec.drawable() { usize::MAX } else { 0 })
                 .map(|l| text_width(l, label_font))
                 .fold(0.0f64, f64::max)
         };
@@ -504,9 +521,19 @@ fn draw<DB: DrawingBackend>(
             .color(&grey),
     ))?;
     let (rows, cols) = (spec.row_labels.len(), spec.col_labels.len());
-    if rows == 0 || cols == 0 {
+    if !spec.drawable() {
+        let message = if rows == 0 || cols == 0 {
+            "no values: the matrix is empty".to_string()
+        } else {
+            format!(
+                "{} × {} values: too many cells to draw (at most {})",
+                group_digits(rows as u64),
+                group_digits(cols as u64),
+                group_digits(MAX_CELLS as u64)
+            )
+        };
         root.draw(&Text::new(
-            "no values: the matrix is empty".to_string(),
+            message,
             ((l.width / 2) as i32, (l.height / 2) as i32),
             font(20.0 * s)
                 .pos(Pos::new(HPos::Center, VPos::Center))
@@ -896,6 +923,16 @@ mod tests {
                 .contains("the matrix is empty")
         );
         render_png(&spec, 960, 600, "t").unwrap();
+        // Too many cells: a message, in an image of the size asked.
+        let m = matrix(1, MAX_CELLS + 1, |_, _| (1, 1, 1));
+        let spec = HeatmapSpec::of(&m, Measure::Synapses, "pop", &at()).unwrap();
+        let l = Layout::of(&spec, 960, 600);
+        assert_eq!((l.width, l.height), (960, 600));
+        assert!(
+            render_svg(&spec, 960, 600, "t")
+                .unwrap()
+                .contains("too many cells to draw")
+        );
         let mut m = matrix(2, 2, |_, _| (1, 1, 1));
         m.pair_count.pop();
         let e = HeatmapSpec::of(&m, Measure::Probability, "pop", &at()).unwrap_err();

@@ -441,4 +441,74 @@ mod tests {
         let odd = [0u64, 1, 1, 1];
         assert_eq!(Distribution::of_frequencies(&odd).median, Some(2.0));
     }
+
+    fn files(stem: &str) -> HeatmapFiles {
+        HeatmapFiles {
+            png: format!("{stem}.png"),
+            svg: format!("{stem}.svg"),
+            width: 960,
+            height: 600,
+        }
+    }
+
+    #[test]
+    fn pathway_totals_and_ratios() {
+        use crate::census::derived::PathwayValues;
+        let m = PathwayMatrix {
+            attribute: "layer".into(),
+            source_values: PathwayValues::Integers(vec![1, 2]),
+            target_values: PathwayValues::Strings(vec!["a".into()]),
+            source_node_count: vec![3, 4],
+            target_node_count: vec![5],
+            synapses: vec![6, 0],
+            connections: vec![3, 0],
+            pair_count: vec![15, 20],
+        };
+        let plots = PathwayPlots {
+            synapses: files("s"),
+            connections: files("c"),
+            probability: files("p"),
+            synapses_per_connection: files("spc"),
+        };
+        let p = PathwaySummary::of(&m, plots.clone());
+        assert_eq!((p.source_values, p.target_values), (2, 1));
+        assert_eq!((p.source_nodes, p.target_nodes), (7, 5));
+        assert_eq!((p.synapses, p.connections, p.pair_count), (6, 3, 35));
+        assert_eq!(p.connection_probability, Some(3.0 / 35.0));
+        assert_eq!(p.synapses_per_connection, Some(2.0));
+        let empty = PathwayMatrix {
+            synapses: vec![0, 0],
+            connections: vec![0, 0],
+            pair_count: vec![0, 0],
+            ..m
+        };
+        let p = PathwaySummary::of(&empty, plots);
+        assert_eq!(p.connection_probability, None);
+        assert_eq!(p.synapses_per_connection, None);
+    }
+
+    #[test]
+    fn efferent_numbers() {
+        let e = Efferent {
+            n_sources: 4,
+            n_sources_origin: "test".into(),
+            source_synapse_count: vec![0, 5, 1, 0],
+            source_connection_count: vec![0, 2, 1, 0],
+            source_offsets: vec![0, 0, 2, 3, 3],
+            target_node_id: Vec::new(),
+            synapse_count: Vec::new(),
+        };
+        let s = EfferentSummary::of(&e);
+        assert_eq!(
+            (
+                s.sources,
+                s.sources_with_synapses,
+                s.sources_without_synapses
+            ),
+            (4, 2, 2)
+        );
+        assert_eq!(s.connections, 3);
+        assert_eq!(s.synapses_per_source.max, Some(5));
+        assert_eq!(s.connections_per_source.median, Some(0.5));
+    }
 }
