@@ -511,7 +511,12 @@ fn draw<DB: DrawingBackend>(
             .color(&dark),
     ))?;
     root.draw(&Text::new(
-        spec.subtitle.clone(),
+        // Cells too small for every label: say that only some are written.
+        if l.stride > 1 {
+            format!("{} · every {}th label shown", spec.subtitle, l.stride)
+        } else {
+            spec.subtitle.clone()
+        },
         (
             (l.width / 2) as i32,
             (margin + text_height(title_font) * 1.5) as i32,
