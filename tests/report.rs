@@ -706,3 +706,508 @@ fn tiny_populations_get_whole_ticks_and_axes_that_end_at_the_largest_value() {
         assert_eq!(y, strs(&["0", "1"]), "{rel}: count axis");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15's tables (restricted censuses, efferent tables, pathway matrices), written by hand
+// with the `hdf5` crate exactly as src/census/schema.rs lays them out, so that these tests check
+// the reader of those tables as much as the report.
+
+/// Values of a pathway attribute: text or int64.
+enum Values {
+    Text(Vec<&'static str>),
+    Int(Vec<i64>),
+}
+
+/// One pathway attribute of a hand-written group: the attribute value of each source node and
+/// each target node (indices into the values).
+struct HandPathway {
+    attribute: &'static str,
+    source_values: Values,
+    target_values: Values,
+    source_value_of: fn(u64) -> usize,
+    target_value_of: fn(u64) -> usize,
+}
+
+/// One hand-written census group.
+struct HandGroup {
+    pop: Pop,
+    /// The `direction` attribute; `None`: not written (files of earlier versions).
+    direction: Option<&'static str>,
+    /// (target node set, source node set, node_sets_file, population_edge_count).
+    restriction: Option<(
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        u64,
+    )>,
+    n_sources: u64,
+    pathways: Vec<HandPathway>,
+}
+
+fn str_attr(g: &hdf5::Group, name: &str, value: &str) {
+    let v: hdf5::types::VarLenUnicode = value.parse().unwrap();
+    g.new_attr::<hdf5::types::VarLenUnicode>()
+        .create(name)
+        .unwrap()
+        .write_scalar(&v)
+        .unwrap();
+}
+
+fn u64_attr(g: &hdf5::Group, name: &str, value: u64) {
+    g.new_attr::<u64>()
+        .create(name)
+        .unwrap()
+        .write_scalar(&value)
+        .unwrap();
+}
+
+fn u8_attr(g: &hdf5::Group, name: &str, value: u8) {
+    g.new_attr::<u8>()
+        .create(name)
+        .unwrap()
+        .write_scalar(&value)
+        .unwrap();
+}
+
+fn dataset<T: hdf5::H5Type + Copy>(g: &hdf5::Group, name: &str, data: &[T]) {
+    g.new_dataset_builder()
+        .with_data(data)
+        .create(name)
+        .unwrap();
+}
+
+fn matrix_dataset(g: &hdf5::Group, name: &str, rows: usize, cols: usize, data: &[u64]) {
+    let a = ndarray::Array2::from_shape_vec((rows, cols), data.to_vec()).unwrap();
+    g.new_dataset_builder().with_data(&a).create(name).unwrap();
+}
+
+fn values_dataset(g: &hdf5::Group, name: &str, values: &Values) {
+    match values {
+        Values::Text(v) => {
+            let v: Vec<hdf5::types::VarLenUnicode> = v.iter().map(|s| s.parse().unwrap()).collect();
+            g.new_dataset_builder().with_data(&v).create(name).unwrap();
+        }
+        Values::Int(v) => dataset(g, name, v),
+    }
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::Text(v) => v.len(),
+            Values::Int(v) => v.len(),
+        }
+    }
+}
+
+/// The efferent tables of `p` with `n_sources` sources:
+/// (synapses per source, connections per source, offsets, targets, synapses per connection).
+#[allow(
+    clippy::type_complexity,
+    reason = "test helper: the five columns of the schema"
+)]
+fn efferent_of(p: &Pop, n_sources: u64) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>, Vec<u32>) {
+    let mut pairs: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+    for (&s, &t) in p.sources.iter().zip(&p.targets) {
+        *pairs.entry((s, t)).or_default() += 1;
+    }
+    let mut syn = vec![0u64; n_sources as usize];
+    let mut conn = vec![0u64; n_sources as usize];
+    let (mut tgt, mut cnt) = (Vec::new(), Vec::new());
+    for (&(s, t), &n) in &pairs {
+        syn[s as usize] += n;
+        conn[s as usize] += 1;
+        tgt.push(t);
+        cnt.push(n as u32);
+    }
+    let mut offsets = vec![0u64];
+    for &c in &conn {
+        offsets.push(offsets.last().unwrap() + c);
+    }
+    (syn, conn, offsets, tgt, cnt)
+}
+
+/// The matrices of `pw` over `p`'s edges: (synapses, connections, pair_count, source node
+/// count, target node count), with source nodes `0..n_sources` and targets `0..n_targets`.
+#[allow(
+    clippy::type_complexity,
+    reason = "test helper: the five columns of the schema"
+)]
+fn pathway_of(
+    p: &Pop,
+    n_sources: u64,
+    pw: &HandPathway,
+) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>) {
+    let (rows, cols) = (pw.source_values.len(), pw.target_values.len());
+    let mut syn = vec![0u64; rows * cols];
+    let mut conn = vec![0u64; rows * cols];
+    let mut pairs = std::collections::BTreeSet::new();
+    for (&s, &t) in p.sources.iter().zip(&p.targets) {
+        let k = (pw.source_value_of)(s) * cols + (pw.target_value_of)(t);
+        syn[k] += 1;
+        if pairs.insert((s, t)) {
+            conn[k] += 1;
+        }
+    }
+    let mut src_n = vec![0u64; rows];
+    for s in 0..n_sources {
+        src_n[(pw.source_value_of)(s)] += 1;
+    }
+    let mut tgt_n = vec![0u64; cols];
+    for t in 0..p.n_targets {
+        tgt_n[(pw.target_value_of)(t)] += 1;
+    }
+    // Source and target populations differ here: no node is on both sides.
+    let pair_count = (0..rows * cols)
+        .map(|k| src_n[k / cols] * tgt_n[k % cols])
+        .collect();
+    (syn, conn, pair_count, src_n, tgt_n)
+}
+
+/// Writes `groups` into a new census table file, following src/census/schema.rs.
+fn write_by_hand(path: &Path, groups: &[HandGroup]) {
+    locked(|| {
+        let file = hdf5::File::create(path).unwrap();
+        for hg in groups {
+            let p = &hg.pop;
+            let c = naive_census(&p.sources, &p.targets, Some(p.n_targets));
+            let g = file.create_group(p.name).unwrap();
+            str_attr(&g, "source_node_population", "src");
+            str_attr(&g, "target_node_population", "tgt");
+            u64_attr(&g, "edge_count", c.edge_count);
+            u8_attr(&g, "sorted_by_target", u8::from(c.sortedness.by_target));
+            u8_attr(
+                &g,
+                "sorted_by_target_source",
+                u8::from(c.sortedness.by_target_source),
+            );
+            str_attr(&g, "sonata_census_version", "test");
+            if let Some((tset, sset, files, population_edges)) = hg.restriction {
+                str_attr(&g, "table_kind", "restricted");
+                u64_attr(&g, "population_edge_count", population_edges);
+                if let Some(t) = tset {
+                    str_attr(&g, "target_node_set", t);
+                }
+                if let Some(s) = sset {
+                    str_attr(&g, "source_node_set", s);
+                }
+                str_attr(&g, "node_sets_file", files);
+            }
+            let direction = hg.direction.unwrap_or("afferent");
+            if let Some(d) = hg.direction {
+                str_attr(&g, "direction", d);
+            }
+            if direction != "efferent" {
+                u64_attr(&g, "n_targets", c.n_targets);
+                dataset(&g, "target_synapse_count", &c.target_synapse_count);
+                dataset(&g, "target_connection_count", &c.target_connection_count);
+                let conns = g.create_group("connections").unwrap();
+                dataset(&conns, "target_offsets", &c.target_offsets);
+                dataset(&conns, "source_node_id", &c.source_node_id);
+                dataset(&conns, "synapse_count", &c.synapse_count);
+            }
+            dataset(&g, "synapses_per_connection", &c.synapses_per_connection);
+            if direction != "afferent" {
+                let (syn, conn, offsets, tgt, cnt) = efferent_of(p, hg.n_sources);
+                let e = g.create_group("efferent").unwrap();
+                u64_attr(&e, "n_sources", hg.n_sources);
+                str_attr(&e, "n_sources_origin", "the source node population's size");
+                dataset(&e, "source_synapse_count", &syn);
+                dataset(&e, "source_connection_count", &conn);
+                let ec = e.create_group("connections").unwrap();
+                dataset(&ec, "source_offsets", &offsets);
+                dataset(&ec, "target_node_id", &tgt);
+                dataset(&ec, "synapse_count", &cnt);
+            }
+            if !hg.pathways.is_empty() {
+                let pg = g.create_group("pathways").unwrap();
+                for pw in &hg.pathways {
+                    let (syn, conn, pairs, src_n, tgt_n) = pathway_of(p, hg.n_sources, pw);
+                    let (rows, cols) = (pw.source_values.len(), pw.target_values.len());
+                    let a = pg.create_group(pw.attribute).unwrap();
+                    values_dataset(&a, "source_values", &pw.source_values);
+                    values_dataset(&a, "target_values", &pw.target_values);
+                    dataset(&a, "source_node_count", &src_n);
+                    dataset(&a, "target_node_count", &tgt_n);
+                    matrix_dataset(&a, "synapses", rows, cols, &syn);
+                    matrix_dataset(&a, "connections", rows, cols, &conn);
+                    matrix_dataset(&a, "pair_count", rows, cols, &pairs);
+                }
+            }
+        }
+    });
+}
+
+/// 300 edges from 40 sources onto 30 targets (sources 35..40 and targets 25..30 without any).
+fn pathway_pop(name: &'static str) -> Pop {
+    let mut rng = Rng(23);
+    let (mut sources, mut targets) = (Vec::new(), Vec::new());
+    for _ in 0..300 {
+        sources.push(rng.below(35));
+        targets.push(rng.below(25));
+    }
+    Pop {
+        name,
+        sources,
+        targets,
+        n_targets: 30,
+    }
+}
+
+fn mtype_pathway() -> HandPathway {
+    HandPathway {
+        attribute: "mtype",
+        source_values: Values::Text(vec![
+            "L23_PC",
+            "L5_TTPC",
+            "L6_BPC_with_a_name_too_long_to_show",
+        ]),
+        target_values: Values::Text(vec!["L23_PC", "L5_TTPC"]),
+        source_value_of: |s| (s % 3) as usize,
+        // Targets 25..30 (no edges) are all L5_TTPC.
+        target_value_of: |t| usize::from(t >= 10),
+    }
+}
+
+fn layer_pathway() -> HandPathway {
+    HandPathway {
+        attribute: "cell layer",
+        source_values: Values::Int(vec![2, 5]),
+        target_values: Values::Int(vec![2, 4, 6]),
+        source_value_of: |s| usize::from(s >= 20),
+        target_value_of: |t| (t % 3) as usize,
+    }
+}
+
+#[test]
+fn a_group_without_the_new_attributes_reads_as_afferent_with_no_new_plots() {
+    // Files of earlier versions: no direction, no restriction, no efferent or pathways group.
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("old.h5");
+    write_by_hand(
+        &tables,
+        &[HandGroup {
+            pop: pathway_pop("old"),
+            direction: None,
+            restriction: None,
+            n_sources: 40,
+            pathways: Vec::new(),
+        }],
+    );
+    let out = dir.path().join("report");
+    let summary = locked(|| write_report(&tables, &out, &options(800, 500))).unwrap();
+    assert_eq!(summary.files.len(), 6 + 2);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let j = &json["populations"][0];
+    assert_eq!(j["direction"], "afferent");
+    assert_eq!(j["restriction"], serde_json::Value::Null);
+    assert_eq!(j["efferent"], serde_json::Value::Null);
+    assert_eq!(j["pathways"], serde_json::json!([]));
+    assert_eq!(j["plots"]["synapses_per_source"], serde_json::Value::Null);
+    assert_eq!(j["targets"], 30);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(!html.contains("Restricted census") && !html.contains("Pathways by"));
+}
+
+#[test]
+fn restricted_efferent_and_pathway_tables_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("census.h5");
+    write_by_hand(
+        &tables,
+        &[
+            HandGroup {
+                pop: pathway_pop("both"),
+                direction: Some("both"),
+                restriction: Some((
+                    Some("Layer5 <targets>"),
+                    Some("Excitatory"),
+                    "node_sets.json; extra.json",
+                    1000,
+                )),
+                n_sources: 40,
+                pathways: vec![mtype_pathway(), layer_pathway()],
+            },
+            HandGroup {
+                pop: pathway_pop("efferent_only"),
+                direction: Some("efferent"),
+                restriction: None,
+                n_sources: 40,
+                pathways: vec![mtype_pathway()],
+            },
+        ],
+    );
+    let out = dir.path().join("report");
+    let summary = locked(|| write_report(&tables, &out, &options(800, 500))).unwrap();
+    let rel: Vec<String> = summary
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(&out).unwrap().display().to_string())
+        .collect();
+    let mut want = Vec::new();
+    for stem in [
+        "synapses_per_target",
+        "connections_per_target",
+        "synapses_per_source",
+        "connections_per_source",
+        "synapses_per_connection",
+    ] {
+        want.push(format!("both/{stem}"));
+    }
+    for attr in ["mtype", "cell_layer"] {
+        for m in [
+            "synapses",
+            "connections",
+            "probability",
+            "synapses_per_connection",
+        ] {
+            want.push(format!("both/pathways_{attr}_{m}"));
+        }
+    }
+    // Efferent-only: no per-target plots.
+    for stem in [
+        "synapses_per_source",
+        "connections_per_source",
+        "synapses_per_connection",
+        "pathways_mtype_synapses",
+        "pathways_mtype_connections",
+        "pathways_mtype_probability",
+        "pathways_mtype_synapses_per_connection",
+    ] {
+        want.push(format!("efferent_only/{stem}"));
+    }
+    let mut want: Vec<String> = want
+        .iter()
+        .flat_map(|w| [format!("{w}.png"), format!("{w}.svg")])
+        .collect();
+    want.push("summary.json".into());
+    want.push("index.html".into());
+    // index.html last; the pathway attributes come in the file's order (by name here).
+    assert_eq!(rel.last().map(String::as_str), Some("index.html"));
+    let (mut rel, mut want) = (rel, want);
+    rel.sort();
+    want.sort();
+    assert_eq!(rel, want);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for (k, name) in ["both", "efferent_only"].into_iter().enumerate() {
+        let j = &json["populations"][k];
+        let p = pathway_pop(name);
+        let e = expected(&p);
+        let (syn, conn, ..) = efferent_of(&p, 40);
+        assert_eq!(j["population"], name);
+        assert_eq!(j["edges"], 300);
+        assert_eq!(j["connections"], e.connections, "{name}");
+        let ej = &j["efferent"];
+        assert_eq!(ej["sources"], 40);
+        assert_eq!(ej["connections"], e.connections);
+        let with = syn.iter().filter(|&&x| x > 0).count() as u64;
+        assert_eq!(ej["sources_with_synapses"], with);
+        assert_eq!(ej["sources_without_synapses"], 40 - with);
+        for (key, values) in [
+            ("synapses_per_source", &syn),
+            ("connections_per_source", &conn),
+        ] {
+            let [_, median, min, max] = stats(values);
+            assert_eq!(ej[key]["median"], median, "{name} {key}");
+            assert_eq!(ej[key]["min"], min, "{name} {key}");
+            assert_eq!(ej[key]["max"], max, "{name} {key}");
+        }
+        let [_, median, ..] = stats(&e.syn_per_conn);
+        assert_eq!(j["synapses_per_connection"]["median"], median, "{name}");
+        let h = html_values(&html, name);
+        assert_eq!(h["efferent.sources"], "40");
+        assert_eq!(h["direction"], if k == 0 { "both" } else { "efferent" });
+        // The mtype pathway: totals of the matrices.
+        let pathways = j["pathways"].as_array().unwrap();
+        let pk = pathways
+            .iter()
+            .position(|p| p["attribute"] == "mtype")
+            .unwrap();
+        let pw = &pathways[pk];
+        let (psyn, pconn, pairs, ..) = pathway_of(&p, 40, &mtype_pathway());
+        assert_eq!(pw["attribute"], "mtype");
+        assert_eq!(pw["source_values"], 3);
+        assert_eq!(pw["target_values"], 2);
+        assert_eq!(pw["synapses"], psyn.iter().sum::<u64>());
+        assert_eq!(pw["connections"], pconn.iter().sum::<u64>());
+        assert_eq!(pw["pair_count"], pairs.iter().sum::<u64>());
+        assert_eq!(pw["pair_count"], 40 * 30);
+        assert_eq!(h[&format!("pathways.{pk}.attribute")], "mtype");
+        assert_eq!(h[&format!("pathways.{pk}.synapses")], "300");
+        for m in ["synapses", "probability"] {
+            let f = &pw["plots"][m];
+            let svg_rel = f["svg"].as_str().unwrap();
+            assert!(html.contains(&format!("src=\"{svg_rel}\"")), "{svg_rel}");
+            let (w, hgt, rgb) = decode_png(&out.join(f["png"].as_str().unwrap()));
+            assert_eq!(
+                (w, hgt),
+                (
+                    f["width"].as_u64().unwrap() as u32,
+                    f["height"].as_u64().unwrap() as u32
+                )
+            );
+            assert!(w >= 800 && hgt >= 500);
+            assert!(dark_pixels(&rgb) > 500, "{svg_rel}: no text");
+            let svg = std::fs::read_to_string(out.join(svg_rel)).unwrap();
+            roxmltree::Document::parse(&svg).unwrap();
+            for label in [
+                "source mtype",
+                "target mtype",
+                "L23_PC",
+                "L5_TTPC",
+                "L6_BPC_with_a_name_too_…",
+            ] {
+                assert!(svg.contains(label), "{svg_rel}: no {label}");
+            }
+        }
+    }
+    let both = &json["populations"][0];
+    // Restricted: the node sets and both edge counts, in the JSON and on the page.
+    let r = &both["restriction"];
+    assert_eq!(r["target_node_set"], "Layer5 <targets>");
+    assert_eq!(r["source_node_set"], "Excitatory");
+    assert_eq!(
+        r["node_sets_files"],
+        serde_json::json!(["node_sets.json", "extra.json"])
+    );
+    assert_eq!(r["population_edge_count"], 1000);
+    assert_eq!(r["edges_counted"], 300);
+    let h = html_values(&html, "both");
+    assert_eq!(h["target_node_set"], "Layer5 &lt;targets&gt;");
+    assert_eq!(h["source_node_set"], "Excitatory");
+    assert_eq!(h["population_edge_count"], "1000");
+    assert!(html.contains("node_sets.json; extra.json"));
+    assert_eq!(both["targets"], 30);
+    let layer = both["pathways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["attribute"] == "cell layer")
+        .unwrap();
+    assert_eq!(layer["source_values"], 2);
+    assert_eq!(layer["target_values"], 3);
+    assert_eq!(layer["synapses"], 300);
+    // Efferent-only: no per-target numbers or plots.
+    let eff = &json["populations"][1];
+    assert_eq!(eff["targets"], serde_json::Value::Null);
+    assert_eq!(eff["synapses_per_target"], serde_json::Value::Null);
+    assert_eq!(eff["plots"]["synapses_per_target"], serde_json::Value::Null);
+    assert!(!html_values(&html, "efferent_only").contains_key("targets"));
+
+    // The same tables give the same bytes.
+    let again = dir.path().join("again");
+    let s2 = locked(|| write_report(&tables, &again, &options(800, 500))).unwrap();
+    for f in &s2.files {
+        let rel = f.strip_prefix(&again).unwrap();
+        assert_eq!(
+            std::fs::read(out.join(rel)).unwrap(),
+            std::fs::read(f).unwrap(),
+            "{}",
+            rel.display()
+        );
+    }
+}

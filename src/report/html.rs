@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use super::ReportSummary;
-use super::stats::{Distribution, PlotFiles, PopulationSummary};
+use super::stats::{Distribution, HeatmapFiles, PathwaySummary, PlotFiles, PopulationSummary};
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:2rem auto;max-width:1500px;padding:0 1.5rem;color:#1b1b1b}
@@ -19,7 +19,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600}
 .plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1rem}
 figure{margin:.5rem 0}img{width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:.9rem;color:#555}.meta{color:#555;font-size:.9rem}code{font-size:.95em}
-.note{background:#f6f6f0;border-left:3px solid #c9b458;padding:.4rem .8rem;max-width:60rem}";
+.note{background:#f6f6f0;border-left:3px solid #c9b458;padding:.4rem .8rem;max-width:60rem}
+h3{font-size:1.1rem;margin-top:1.5rem}";
 
 /// Renders the page.
 pub fn render(summary: &ReportSummary, width: u32, height: u32) -> String {
@@ -55,13 +56,48 @@ pub fn render(summary: &ReportSummary, width: u32, height: u32) -> String {
 fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
     let _ = write!(
         h,
-        "\n<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"meta\">{} → {} · edges {}</p>\n",
+        "\n<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"meta\">{} → {} · edges {} · \
+         <span data-key=\"direction\" data-value=\"{5}\">{5} tables</span></p>\n",
         esc(&anchor(&p.population)),
         esc(&p.population),
         esc(&p.source_node_population),
         esc(&p.target_node_population),
-        esc(&p.order)
+        esc(&p.order),
+        esc(&p.direction),
     );
+    if let Some(r) = &p.restriction {
+        let set = |key: &str, side: &str, name: &Option<String>| match name {
+            Some(n) => format!(
+                "{side} node set <code data-key=\"{key}\" data-value=\"{0}\">{0}</code>",
+                esc(n)
+            ),
+            None => format!("every {side} node"),
+        };
+        let files = if r.node_sets_files.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (node sets from <code>{}</code>)",
+                esc(&r.node_sets_files.join("; "))
+            )
+        };
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Restricted census: {} and {}{files}; it counts {} of the \
+             population's <span data-key=\"population_edge_count\" \
+             data-value=\"{}\">{}</span> edges.</p>",
+            set("source_node_set", "source", &r.source_node_set),
+            set("target_node_set", "target", &r.target_node_set),
+            group_digits(r.edges_counted),
+            r.population_edge_count,
+            group_digits(r.population_edge_count),
+        );
+    }
+    if p.targets.is_none() {
+        h.push_str(
+            "<p class=\"note\">Efferent-only census: per-source tables, no per-target ones.</p>\n",
+        );
+    }
     if p.has_nsyns() {
         let _ = writeln!(
             h,
@@ -86,35 +122,64 @@ fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
         row_int(h, "synapses (edges)", "edges", p.edges);
     }
     row_int(h, "connections", "connections", p.connections);
-    row_int(h, "targets", "targets", p.targets);
-    row_int(
-        h,
-        &format!("targets with ≥ 1 {row}"),
-        "targets_with_synapses",
+    if let (Some(targets), Some(with), Some(without)) = (
+        p.targets,
         p.targets_with_synapses,
-    );
-    row_int(
-        h,
-        &format!("targets with no {row}s"),
-        "targets_without_synapses",
         p.targets_without_synapses,
-    );
+    ) {
+        row_int(h, "targets", "targets", targets);
+        row_int(
+            h,
+            &format!("targets with ≥ 1 {row}"),
+            "targets_with_synapses",
+            with,
+        );
+        row_int(
+            h,
+            &format!("targets with no {row}s"),
+            "targets_without_synapses",
+            without,
+        );
+    }
+    if let Some(e) = &p.efferent {
+        row_int(h, "sources", "efferent.sources", e.sources);
+        row_int(
+            h,
+            &format!("sources with ≥ 1 {row}"),
+            "efferent.sources_with_synapses",
+            e.sources_with_synapses,
+        );
+        row_int(
+            h,
+            &format!("sources with no {row}s"),
+            "efferent.sources_without_synapses",
+            e.sources_without_synapses,
+        );
+    }
     h.push_str("</table>\n<table>\n<tr><th></th><th>mean</th><th>median</th><th>min</th><th>max</th></tr>\n");
-    row_dist(
-        h,
-        &format!("{row}s per target"),
-        "synapses_per_target",
-        &p.synapses_per_target,
-    );
+    if let Some(d) = &p.synapses_per_target {
+        row_dist(h, &format!("{row}s per target"), "synapses_per_target", d);
+    }
     if let Some(d) = &p.nsyns_per_target {
         row_dist(h, "synapses (nsyns) per target", "nsyns_per_target", d);
     }
-    row_dist(
-        h,
-        "connections per target",
-        "connections_per_target",
-        &p.connections_per_target,
-    );
+    if let Some(d) = &p.connections_per_target {
+        row_dist(h, "connections per target", "connections_per_target", d);
+    }
+    if let Some(e) = &p.efferent {
+        row_dist(
+            h,
+            &format!("{row}s per source"),
+            "efferent.synapses_per_source",
+            &e.synapses_per_source,
+        );
+        row_dist(
+            h,
+            "connections per source",
+            "efferent.connections_per_source",
+            &e.connections_per_source,
+        );
+    }
     row_dist(
         h,
         &format!("{row}s per connection"),
@@ -140,11 +205,19 @@ fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
     let plots = [
         (
             format!("{row}s per target (in-degree)"),
-            Some(&p.plots.synapses_per_target),
+            p.plots.synapses_per_target.as_ref(),
         ),
         (
             "Connections (distinct sources) per target".to_string(),
-            Some(&p.plots.connections_per_target),
+            p.plots.connections_per_target.as_ref(),
+        ),
+        (
+            format!("{row}s per source (out-degree)"),
+            p.plots.synapses_per_source.as_ref(),
+        ),
+        (
+            "Connections (distinct targets) per source".to_string(),
+            p.plots.connections_per_source.as_ref(),
         ),
         (
             format!("{row}s per connection"),
@@ -160,7 +233,85 @@ fn population(h: &mut String, p: &PopulationSummary, width: u32, height: u32) {
             figure(h, &caption, &p.population, files, width, height);
         }
     }
-    h.push_str("</div>\n</section>\n");
+    h.push_str("</div>\n");
+    for (k, pathway) in p.pathways.iter().enumerate() {
+        pathway_section(h, p, k, pathway);
+    }
+    h.push_str("</section>\n");
+}
+
+/// The totals and heatmaps of one pathway attribute (the `k`-th of population `p`).
+fn pathway_section(h: &mut String, p: &PopulationSummary, k: usize, m: &PathwaySummary) {
+    let key = |field: &str| format!("pathways.{k}.{field}");
+    let _ = writeln!(
+        h,
+        "<h3>Pathways by <code data-key=\"{}\" data-value=\"{1}\">{1}</code></h3>\n<table>",
+        key("attribute"),
+        esc(&m.attribute)
+    );
+    for (label, field, v) in [
+        ("source values (rows)", "source_values", m.source_values),
+        ("target values (columns)", "target_values", m.target_values),
+        ("synapses", "synapses", m.synapses),
+        ("connections", "connections", m.connections),
+        ("possible connections", "pair_count", m.pair_count),
+    ] {
+        row_int(h, label, &key(field), v);
+    }
+    for (label, field, v, text) in [
+        (
+            "connection probability",
+            "connection_probability",
+            m.connection_probability,
+            m.connection_probability
+                .map_or_else(dash, |v| format!("{v:.4}")),
+        ),
+        (
+            "synapses per connection",
+            "synapses_per_connection",
+            m.synapses_per_connection,
+            m.synapses_per_connection
+                .map_or_else(dash, |v| format!("{v:.2}")),
+        ),
+    ] {
+        let data = v.map_or_else(|| "null".to_string(), |v| format!("{v}"));
+        let _ = writeln!(
+            h,
+            "<tr><th>{label}</th><td class=\"n\" data-key=\"{}\" data-value=\"{data}\">{text}</td></tr>",
+            key(field)
+        );
+    }
+    h.push_str("</table>\n<div class=\"plots\">\n");
+    let attr = &m.attribute;
+    for (caption, files) in [
+        (
+            format!("Synapses by source and target {attr}"),
+            &m.plots.synapses,
+        ),
+        (
+            format!("Connections by source and target {attr}"),
+            &m.plots.connections,
+        ),
+        (
+            format!("Connection probability by source and target {attr}"),
+            &m.plots.probability,
+        ),
+        (
+            format!("Mean synapses per connection by source and target {attr}"),
+            &m.plots.synapses_per_connection,
+        ),
+    ] {
+        heatmap_figure(h, &caption, &p.population, files);
+    }
+    h.push_str("</div>\n");
+}
+
+fn heatmap_figure(h: &mut String, caption: &str, population: &str, f: &HeatmapFiles) {
+    let plot = PlotFiles {
+        png: f.png.clone(),
+        svg: f.svg.clone(),
+    };
+    figure(h, caption, population, &plot, f.width, f.height);
 }
 
 fn figure(h: &mut String, caption: &str, population: &str, f: &PlotFiles, width: u32, height: u32) {

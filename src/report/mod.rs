@@ -1,32 +1,48 @@
 //! Visual report of a census table file: per population, PNG and SVG histograms of synapses per
-//! target, connections per target and synapses per connection, an `index.html` page with the
-//! summary numbers and the plots, and `summary.json` with the same numbers.
+//! target, connections per target and synapses per connection (and per source, with efferent
+//! tables), heatmaps of its pathway matrices, an `index.html` page with the summary numbers and
+//! the plots, and `summary.json` with the same numbers.
 //!
 //! Layout of the report folder:
 //! ```text
 //! DIR/index.html                                  the page (self-contained, relative links)
 //! DIR/summary.json                                the numbers (ReportSummary as JSON)
-//! DIR/<population>/synapses_per_target.{png,svg}
-//! DIR/<population>/connections_per_target.{png,svg}
+//! DIR/<population>/synapses_per_target.{png,svg}     not for an efferent-only census
+//! DIR/<population>/connections_per_target.{png,svg}  not for an efferent-only census
+//! DIR/<population>/synapses_per_source.{png,svg}     only with efferent tables
+//! DIR/<population>/connections_per_source.{png,svg}  only with efferent tables
 //! DIR/<population>/synapses_per_connection.{png,svg}
 //! DIR/<population>/nsyns_per_target.{png,svg}      only for a bmtk census with `nsyns`
+//! DIR/<population>/pathways_<attr>_synapses.{png,svg}                  per pathway attribute:
+//! DIR/<population>/pathways_<attr>_connections.{png,svg}               heatmaps of the matrix
+//! DIR/<population>/pathways_<attr>_probability.{png,svg}               (connections ÷ pairs)
+//! DIR/<population>/pathways_<attr>_synapses_per_connection.{png,svg}
 //! ```
 //! With bmtk `nsyns` an edge row stands for several synapses: the census tables (and so the
-//! first three plots) count edge rows, and the page, `summary.json` and the fourth plot give the
-//! synapses (`target_nsyns_total`) beside them, each labelled with what it counts.
+//! histograms of the tables) count edge rows, and the page, `summary.json` and the `nsyns` plot
+//! give the synapses (`target_nsyns_total`) beside them, each labelled with what it counts.
+//! A census restricted to node sets names them (and the node-sets files, and the population's
+//! edges beside those counted) on the page and in `summary.json`, which also records each
+//! population's `direction` and the totals of each pathway attribute. The optional tables are
+//! read only when the group records them ([`tables`]), so files of earlier versions give the
+//! report they gave.
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
-//! `_` (made unique when two names collide). Every file is first written into a temporary
-//! folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place when all
-//! are complete, `index.html` last; an existing report file is replaced only with `force`, and
-//! never when it is not a regular file ([`crate::outputs`]'s rules). `DIR` is created when
-//! missing, but not its parent. The staging folder (and `DIR` when created) is registered with
-//! [`crate::interrupt`], so a signal leaves neither behind. The same tables give byte-identical
-//! files.
+//! `_` (made unique when two names collide); `<attr>` is the pathway attribute, made safe the
+//! same way (unique within its population). Heatmaps are at least the size asked, larger when
+//! the matrix needs room for its labels ([`heatmap`]). Every file is first written into a
+//! temporary folder inside `DIR` (`.sonata-census-report-XXXXXX.partial/`) and moved into place
+//! when all are complete, `index.html` last; an existing report file is replaced only with
+//! `force`, and never when it is not a regular file ([`crate::outputs`]'s rules). `DIR` is
+//! created when missing, but not its parent. The staging folder (and `DIR` when created) is
+//! registered with [`crate::interrupt`], so a signal leaves neither behind. The same tables give
+//! byte-identical files.
 
 pub mod binning;
+pub mod heatmap;
 pub mod html;
 pub mod plot;
 pub mod stats;
+mod tables;
 mod text;
 
 use std::collections::HashSet;
@@ -35,12 +51,16 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::Census;
-use crate::census::reader::{CensusFile, ConnectionTable, nsyns_total};
+use crate::census::derived::{Direction, PathwayMatrix};
+use crate::census::reader::{CensusFile, nsyns_total};
 use crate::error::{Error, Result};
 use binning::{Bins, Spacing, bin_frequencies, bin_values};
+use heatmap::{HeatmapSpec, Measure};
 use html::group_digits;
 use plot::PlotSpec;
-use stats::{PlotFiles, PopulationPlots, PopulationSummary};
+use stats::{
+    HeatmapFiles, PathwayPlots, PathwaySummary, PlotFiles, PopulationPlots, PopulationSummary,
+};
 
 /// Options of [`write_report`].
 #[derive(Debug, Clone)]
@@ -97,6 +117,62 @@ const PLOTS: [&str; 3] = [
 /// The plot of synapses (sum of bmtk `nsyns`) per target, for censuses that have them.
 const NSYNS_PLOT: &str = "nsyns_per_target";
 
+/// The plots of the efferent tables, for censuses that have them.
+const SOURCE_PLOTS: [&str; 2] = ["synapses_per_source", "connections_per_source"];
+
+/// What a population's report holds, known before anything is drawn: which tables it has, and
+/// its pathway matrices (read whole: `S × T` cells, small beside the per-target tables).
+struct Plan {
+    direction: Direction,
+    nsyns: bool,
+    pathways: Vec<PathwayMatrix>,
+    /// The file name part of each pathway attribute (sanitised, unique in the population).
+    pathway_stems: Vec<String>,
+}
+
+impl Plan {
+    fn of(file: &CensusFile, tables_path: &Path, name: &str) -> Result<Plan> {
+        let direction = file.direction(name)?;
+        let pathways = tables::pathways(file, tables_path, name)?;
+        let attributes: Vec<String> = pathways.iter().map(|m| m.attribute.clone()).collect();
+        Ok(Plan {
+            direction,
+            nsyns: file.has_nsyns(name),
+            pathway_stems: unique_names(&attributes, &[]),
+            pathways,
+        })
+    }
+
+    /// The stems of every plot file, in the order they are drawn.
+    fn plot_stems(&self) -> Vec<String> {
+        let mut stems: Vec<String> = Vec::new();
+        if self.direction.afferent() {
+            stems.extend(PLOTS[..2].iter().map(|s| s.to_string()));
+        }
+        if self.direction.efferent() {
+            stems.extend(SOURCE_PLOTS.iter().map(|s| s.to_string()));
+        }
+        stems.push(PLOTS[2].to_string());
+        if self.nsyns {
+            stems.push(NSYNS_PLOT.to_string());
+        }
+        for attr in &self.pathway_stems {
+            for m in Measure::ALL {
+                stems.push(format!("pathways_{attr}_{}", m.stem()));
+            }
+        }
+        stems
+    }
+}
+
+/// The files of a pathway's heatmaps are made four at a time: one missing is a bug here, not
+/// bad input, but reported as an error rather than a panic.
+fn missing_heatmap(attribute: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "internal error: a heatmap of pathway attribute '{attribute}' was not drawn"
+    ))
+}
+
 /// Writes the report of `tables` into `out_dir` (created when missing; its parent must exist).
 ///
 /// # Errors
@@ -140,10 +216,15 @@ pub fn write_report(
         names
     };
     let folders = folder_names(&names);
+    // What each population has decides its files: read its tables' layout (and its pathway
+    // matrices, small) first, so that every path is known before anything is written.
+    let mut plans = Vec::with_capacity(names.len());
+    for name in &names {
+        plans.push(Plan::of(&file, tables, name)?);
+    }
     let mut relative: Vec<PathBuf> = Vec::new();
-    for (folder, name) in folders.iter().zip(&names) {
-        let nsyns = file.has_nsyns(name).then_some(NSYNS_PLOT);
-        for stem in PLOTS.into_iter().chain(nsyns) {
+    for (folder, plan) in folders.iter().zip(&plans) {
+        for stem in plan.plot_stems() {
             for ext in ["png", "svg"] {
                 relative.push(Path::new(folder).join(format!("{stem}.{ext}")));
             }
@@ -155,7 +236,9 @@ pub fn write_report(
 
     let created = crate::outputs::create_output_folder(out_dir)?;
     let registered = created.then(|| crate::interrupt::register_created_folder(out_dir));
-    let result = build_and_install(tables, &file, out_dir, &names, &folders, &relative, options);
+    let result = build_and_install(
+        tables, &file, out_dir, &names, &folders, plans, &relative, options,
+    );
     if result.is_err() && created {
         // Only succeeds when empty: nothing of ours stays behind, nothing of anyone else goes.
         let _ = std::fs::remove_dir(out_dir);
@@ -164,12 +247,17 @@ pub fn write_report(
     result
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the pieces write_report has checked, passed on as they are"
+)]
 fn build_and_install(
     tables_path: &Path,
     file: &CensusFile,
     out_dir: &Path,
     names: &[String],
     folders: &[String],
+    plans: Vec<Plan>,
     relative: &[PathBuf],
     options: &ReportOptions,
 ) -> Result<ReportSummary> {
@@ -190,36 +278,91 @@ fn build_and_install(
         populations: Vec::new(),
         files: Vec::new(),
     };
-    for (name, folder) in names.iter().zip(folders) {
-        // One population at a time: only its per-target tables are in memory.
-        // Without the connection table, which no number or plot needs.
-        let t = file.read(name, ConnectionTable::Skip)?;
+    for ((name, folder), plan) in names.iter().zip(folders).zip(plans) {
+        // One population at a time: only its per-target (and per-source) tables are in memory,
+        // without the connection tables, which no number or plot needs.
+        let tables = tables::read(file, tables_path, name)?;
+        let t = &tables.census;
         let dir = staging.path().join(folder);
         create_dir(&dir)?;
+        let afferent = tables.direction.afferent();
+        let per_source = tables.efferent.is_some();
         let plots = PopulationPlots {
-            synapses_per_target: plot_files(folder, PLOTS[0]),
-            connections_per_target: plot_files(folder, PLOTS[1]),
+            synapses_per_target: afferent.then(|| plot_files(folder, PLOTS[0])),
+            connections_per_target: afferent.then(|| plot_files(folder, PLOTS[1])),
+            synapses_per_source: per_source.then(|| plot_files(folder, SOURCE_PLOTS[0])),
+            connections_per_source: per_source.then(|| plot_files(folder, SOURCE_PLOTS[1])),
             synapses_per_connection: plot_files(folder, PLOTS[2]),
             nsyns_per_target: t
                 .target_nsyns_total
                 .is_some()
                 .then(|| plot_files(folder, NSYNS_PLOT)),
         };
-        let pop = PopulationSummary::of(&t, plots);
+        let mut pathways = Vec::with_capacity(plan.pathways.len());
+        for (m, stem) in plan.pathways.iter().zip(&plan.pathway_stems) {
+            let mut files = Vec::with_capacity(Measure::ALL.len());
+            for measure in Measure::ALL {
+                crate::interrupt::check()?;
+                let at = crate::Location::file(tables_path).population(name);
+                let spec = HeatmapSpec::of(m, measure, name, &at)?;
+                let file_stem = format!("pathways_{stem}_{}", measure.stem());
+                let label = format!("{}/{file_stem}", out_dir.join(folder).display());
+                let layout = heatmap::Layout::of(&spec, options.width, options.height);
+                let png = heatmap::render_png(&spec, options.width, options.height, &label)?;
+                write(&dir.join(format!("{file_stem}.png")), png.as_slice())?;
+                crate::interrupt::check()?;
+                let svg = heatmap::render_svg(&spec, options.width, options.height, &label)?;
+                write(&dir.join(format!("{file_stem}.svg")), svg.as_bytes())?;
+                files.push(HeatmapFiles {
+                    png: format!("{folder}/{file_stem}.png"),
+                    svg: format!("{folder}/{file_stem}.svg"),
+                    width: layout.width,
+                    height: layout.height,
+                });
+            }
+            let mut files = files.into_iter();
+            let mut next = || files.next().ok_or_else(|| missing_heatmap(&m.attribute));
+            let plots = PathwayPlots {
+                synapses: next()?,
+                connections: next()?,
+                probability: next()?,
+                synapses_per_connection: next()?,
+            };
+            pathways.push(PathwaySummary::of(m, plots));
+        }
+        let pop = PopulationSummary::of(
+            t,
+            tables.direction,
+            tables.restriction.as_ref(),
+            tables.efferent.as_ref(),
+            pathways,
+            plots,
+        );
         let nsyns = t
             .target_nsyns_total
             .as_deref()
             .map(|v| (NSYNS_PLOT, bin_values(v)));
-        for (stem, spec_bins) in [
-            (PLOTS[0], bin_values(&t.target_synapse_count)),
-            (PLOTS[1], bin_values(&t.target_connection_count)),
-            (PLOTS[2], bin_frequencies(&t.synapses_per_connection)),
-        ]
-        .into_iter()
-        .chain(nsyns)
+        let per_target = afferent.then(|| {
+            [
+                (PLOTS[0], bin_values(&t.target_synapse_count)),
+                (PLOTS[1], bin_values(&t.target_connection_count)),
+            ]
+        });
+        let per_source = tables.efferent.as_ref().map(|e| {
+            [
+                (SOURCE_PLOTS[0], bin_values(&e.source_synapse_count)),
+                (SOURCE_PLOTS[1], bin_values(&e.source_connection_count)),
+            ]
+        });
+        for (stem, spec_bins) in per_target
+            .into_iter()
+            .flatten()
+            .chain(per_source.into_iter().flatten())
+            .chain([(PLOTS[2], bin_frequencies(&t.synapses_per_connection))])
+            .chain(nsyns)
         {
             crate::interrupt::check()?;
-            let spec = plot_spec(stem, &t, &pop, &spec_bins);
+            let spec = plot_spec(stem, t, &pop, &spec_bins);
             let label = format!("{}/{stem}", out_dir.join(folder).display());
             let png = plot::render_png(&spec, options.width, options.height, &label)?;
             write(&dir.join(format!("{stem}.png")), png.as_slice())?;
@@ -357,6 +500,47 @@ fn plot_spec<'a>(stem: &str, t: &Census, pop: &PopulationSummary, bins: &'a Bins
             ],
             "no target has a synapse".to_string(),
         ),
+        "synapses_per_source" | "connections_per_source" => {
+            let (sources, connections) = pop
+                .efferent
+                .as_ref()
+                .map_or((0, 0), |e| (e.sources, e.connections));
+            let synapses = stem == "synapses_per_source";
+            let (what, x_desc, total, empty) = if synapses {
+                (
+                    format!("{row}s per source (out-degree)"),
+                    format!("{row}s per source"),
+                    count(t.edge_count, row),
+                    format!("no source has {}", with_article(row)),
+                )
+            } else {
+                (
+                    "connections per source".to_string(),
+                    "connections (distinct targets) per source".to_string(),
+                    count(connections, "connection"),
+                    "no source has a connection".to_string(),
+                )
+            };
+            let noun = if synapses {
+                format!("{row}s")
+            } else {
+                "connections".to_string()
+            };
+            (
+                what,
+                x_desc,
+                "sources",
+                vec![
+                    format!("{}, {total}", count(sources, "source")),
+                    format!(
+                        "sources with no {noun} (in no bar): {}{}",
+                        group_digits(bins.zeros),
+                        pct(bins.zeros, sources)
+                    ),
+                ],
+                empty,
+            )
+        }
         _ => (
             format!("{row}s per connection"),
             format!("{row}s per connection"),
@@ -364,7 +548,8 @@ fn plot_spec<'a>(stem: &str, t: &Census, pop: &PopulationSummary, bins: &'a Bins
             vec![
                 format!(
                     "{}, {}",
-                    count(t.connection_count(), "connection"),
+                    // Counted by target, or by source for an efferent-only census.
+                    count(pop.connections, "connection"),
                     count(t.edge_count, row)
                 ),
                 match pop.synapses_per_connection.mean {
@@ -429,11 +614,14 @@ fn short(s: &str, max: usize) -> String {
 /// becomes `_`, and collisions (case-insensitive, with each other and with the report's own
 /// files) get `-2`, `-3`, ….
 pub fn folder_names(populations: &[String]) -> Vec<String> {
-    let mut taken: HashSet<String> = ["index.html", "summary.json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    populations
+    unique_names(populations, &["index.html", "summary.json"])
+}
+
+/// `names` sanitised as [`folder_names`] does, unique (case-insensitively) among themselves and
+/// with `reserved`.
+fn unique_names(names: &[String], reserved: &[&str]) -> Vec<String> {
+    let mut taken: HashSet<String> = reserved.iter().map(|s| s.to_string()).collect();
+    names
         .iter()
         .map(|p| {
             let mut base: String = p

@@ -44,7 +44,7 @@ pub struct PlotSpec<'a> {
 }
 
 /// Registers the embedded font with plotters (once per process).
-fn register_font() -> Result<()> {
+pub(super) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -426,7 +426,7 @@ fn nice_step(raw: f64) -> f64 {
 /// Powers of ten in `[lo, hi]` (every other one, or fewer, when there are more than `max`), with 2 and 5
 /// times each power added when there are fewer than three; whole numbers only if `whole`; none
 /// within `clearance` of `hi` (a fraction of the axis, measured on the log scale).
-fn log_ticks(lo: f64, hi: f64, whole: bool, clearance: f64, max: f64) -> Vec<f64> {
+pub(super) fn log_ticks(lo: f64, hi: f64, whole: bool, clearance: f64, max: f64) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo && hi.is_finite()) {
         return Vec::new();
     }

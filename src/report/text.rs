@@ -178,7 +178,7 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<B> {
 }
 
 /// Sum of advances and kerning, as plotters' layout estimate computes it.
-fn advance_width<F: Font, SF: ScaleFont<F>>(scaled: &SF, text: &str) -> f32 {
+pub(crate) fn advance_width<F: Font, SF: ScaleFont<F>>(scaled: &SF, text: &str) -> f32 {
     let mut width = 0.0;
     let mut prev = None;
     for c in text.chars() {

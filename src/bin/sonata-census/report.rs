@@ -70,13 +70,23 @@ pub fn run(args: &ReportArgs, v: Verbosity) -> Result<()> {
     };
     let summary = write_report(&args.tables, &args.output, &options)?;
     for p in &summary.populations {
+        // An efferent-only census has no per-target tables: its sources instead.
+        let ends = match (p.targets, p.targets_without_synapses, &p.efferent) {
+            (Some(n), Some(without), _) => {
+                format!("{} ({without} without synapses)", plural(n, "target"))
+            }
+            (_, _, Some(e)) => format!(
+                "{} ({} without synapses)",
+                plural(e.sources, "source"),
+                e.sources_without_synapses
+            ),
+            _ => String::new(),
+        };
         let line = format!(
-            "{}: {}, {}, {} ({} without synapses)",
+            "{}: {}, {}, {ends}",
             p.population,
             plural(p.edges, "edge"),
             plural(p.connections, "connection"),
-            plural(p.targets, "target"),
-            p.targets_without_synapses
         );
         // bmtk nsyns: as count's summary line, both numbers, and what the tables count.
         if p.synapses_from == "nsyns" {
