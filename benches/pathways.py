@@ -113,11 +113,18 @@ def check_tables(config, out):
             ps, pt = pairs % (src.max() + 1), pairs // (src.max() + 1)
             np.add.at(conn, (codes[ps], codes[pt]), 1)
             # The file keeps only values some node has: every one here.
-            if not (np.array_equal(p["synapses"][:], syn) and np.array_equal(p["connections"][:], conn)):
+            # Possible pairs: n_i * n_j less the nodes of both values (no autapses).
+            n_of = np.bincount(codes, minlength=n)
+            pair = np.outer(n_of, n_of) - np.diag(n_of)
+            if not (np.array_equal(p["synapses"][:], syn) and np.array_equal(p["connections"][:], conn)
+                    and np.array_equal(p["pair_count"][:], pair)):
                 sys.exit(f"pathways/{attr} differ from the numpy recount")
         e = g["efferent"]
-        if not np.array_equal(e["source_synapse_count"][:len(np.bincount(src))], np.bincount(src)):
-            sys.exit("efferent/source_synapse_count differs from the numpy recount")
+        n_nodes = len(mtype)
+        if not (np.array_equal(e["source_synapse_count"][:], np.bincount(src, minlength=n_nodes))
+                and np.array_equal(e["source_connection_count"][:],
+                                   np.bincount(ps, minlength=n_nodes))):
+            sys.exit("efferent per-source counts differ from the numpy recount")
 
 
 def main():
@@ -153,6 +160,8 @@ def main():
         config = make_circuit(args.tool, args.work, edges, nodes, order)
         warm(os.path.dirname(config))
         base = [args.tool, "-q", "count", config, "-o", out, "--backend", "cpu"]
+        if os.path.exists(out):
+            os.remove(out)
         subprocess.run(base + ["--direction", "both", "--pathways", "mtype,layer"], check=True)
         check_tables(config, out)
         os.remove(out)

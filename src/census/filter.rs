@@ -47,6 +47,19 @@ impl NodeMask {
         self.members
     }
 
+    /// The ids in the set, ascending.
+    pub fn ids(&self) -> Vec<u64> {
+        let mut out = Vec::with_capacity(usize::try_from(self.members).unwrap_or(0));
+        for (w, &word) in self.bits.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                out.push(w as u64 * 64 + u64::from(bits.trailing_zeros()));
+                bits &= bits - 1;
+            }
+        }
+        out
+    }
+
     /// Whether `id` is in the set; `None` when it is beyond the population.
     #[inline]
     fn get(&self, id: u64) -> Option<bool> {
@@ -121,6 +134,8 @@ mod tests {
         assert_eq!(m.get(6), Some(false));
         assert_eq!(m.get(64), Some(true));
         assert_eq!(m.get(100), None);
+        assert_eq!(m.ids(), [0, 5, 63, 64, 99]);
+        assert!(NodeMask::from_ids(&[], 0).ids().is_empty());
     }
 
     #[test]

@@ -41,6 +41,19 @@ impl TableKind {
         }
     }
 
+    /// The kind of a count's tables: [`TableKind::Restricted`] when node sets restrict it
+    /// (whatever its direction: the `direction` attribute says which tables it has), else
+    /// [`TableKind::Efferent`] for efferent tables only, else [`TableKind::Full`].
+    pub fn of(restricted: bool, direction: super::derived::Direction) -> Self {
+        if restricted {
+            TableKind::Restricted
+        } else if direction.afferent() {
+            TableKind::Full
+        } else {
+            TableKind::Efferent
+        }
+    }
+
     /// The kind an attribute value names; `None` for a value this version does not know.
     pub fn parse(value: &str) -> Option<Self> {
         [

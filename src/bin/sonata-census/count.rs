@@ -4,13 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::sync::Arc;
 
 use sonata_census::census::circuit::{
     CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
 };
 use sonata_census::census::derived::Direction;
+use sonata_census::census::derived::plan::{Derivation, PathwayInputs};
 use sonata_census::census::filter::EdgeFilter;
 use sonata_census::census::output::{CensusWriter, Record};
 use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
@@ -36,7 +37,22 @@ Output layout (one group per edge population):
   /<pop>/connections/synapse_count     uint32 [n_connections]
   /<pop>/synapses_per_connection       uint64 [k + 1]          (entry i: connections with i synapses)
   /<pop>/target_nsyns_total            uint64 [n_targets]      (bmtk files with an nsyns column)
+With --direction efferent or both (efferent alone writes no per-target tables):
+  /<pop>/efferent/source_synapse_count        uint64 [n_sources]
+  /<pop>/efferent/source_connection_count     uint64 [n_sources]
+  /<pop>/efferent/connections/source_offsets  uint64 [n_sources + 1]
+  /<pop>/efferent/connections/target_node_id  uint64 [n_connections]  (ascending within a source)
+  /<pop>/efferent/connections/synapse_count   uint32 [n_connections]
+With --pathways ATTR (S source values, T target values of the node attribute ATTR):
+  /<pop>/pathways/<ATTR>/source_values, target_values          [S], [T]
+  /<pop>/pathways/<ATTR>/source_node_count, target_node_count  uint64 [S], [T]
+  /<pop>/pathways/<ATTR>/synapses, connections, pair_count     uint64 [S, T]
+  connection probability = connections / pair_count, where pair_count = n_i * n_j less the
+  nodes of both values when a population connects to itself (no autapses); synapses count
+  edge rows.
 n_targets is --nodes-count, else the length of the target index, else the largest target id + 1.
+n_sources is the source node population's size (circuit config), else the length of the source
+index, else the largest source id + 1.
 FILE may be a circuit config (or a simulation config, whose network is followed): a name
 ending in .json or a file starting with '{'. Then every edge population of networks.edges
 (or those named with -p) is counted, in config order, with n_targets the size of its target
@@ -53,7 +69,9 @@ Examples:
       -o census.h5 --force
   sonata-census count circuit_config.json -o census.h5
   sonata-census count circuit_config.json --target-node-set Layer5 \\
-      --source-node-set Excitatory -o l5_from_exc.h5";
+      --source-node-set Excitatory -o l5_from_exc.h5
+  sonata-census count circuit_config.json --direction both --pathways mtype,layer \\
+      -o pathways.h5";
 
 /// Arguments of `count`.
 #[derive(Debug, Args)]
@@ -103,6 +121,43 @@ pub struct CountArgs {
     /// needed when the circuit names none.
     #[arg(long, value_name = "FILE", help_heading = "Node sets")]
     pub node_sets: Option<PathBuf>,
+    /// Which tables to write: per target (afferent, the default), per source (efferent, under
+    /// /<pop>/efferent/, without the per-target tables), or both.
+    #[arg(long, value_enum, value_name = "DIRECTION", default_value_t = DirectionFlag::Afferent,
+          help_heading = "Derived tables")]
+    pub direction: DirectionFlag,
+    /// Pathway matrices by node attribute ATTR (mtype, layer, synapse_class...: string,
+    /// @library or integer) of the source and target nodes: synapses, connections and possible
+    /// pairs per (source value, target value), under /<pop>/pathways/ATTR/. Comma-separated or
+    /// repeated; FILE must be a circuit config.
+    #[arg(
+        long,
+        value_name = "ATTR",
+        value_delimiter = ',',
+        help_heading = "Derived tables"
+    )]
+    pub pathways: Vec<String>,
+}
+
+/// `--direction`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionFlag {
+    /// Per-target tables (today's output).
+    Afferent,
+    /// Per-source tables only.
+    Efferent,
+    /// Both.
+    Both,
+}
+
+impl From<DirectionFlag> for Direction {
+    fn from(d: DirectionFlag) -> Self {
+        match d {
+            DirectionFlag::Afferent => Direction::Afferent,
+            DirectionFlag::Efferent => Direction::Efferent,
+            DirectionFlag::Both => Direction::Both,
+        }
+    }
 }
 
 const fn crate_chunk_len() -> usize {
@@ -147,6 +202,14 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             args.file.display()
         )));
     }
+    if !config_mode && !args.pathways.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "--pathways needs a circuit config (the node attributes are read from the node \
+             files it names), not the edge file {}",
+            args.file.display()
+        )));
+    }
+    let direction = Direction::from(args.direction);
     if restriction.is_empty() && args.node_sets.is_some() {
         return Err(Error::InvalidArgument(
             "--node-sets is used with --target-node-set or --source-node-set (give one)".into(),
@@ -194,10 +257,23 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
                 Some(sets) => Some(sets.restrict(&config, &restriction, &p)?),
                 None => None,
             };
+            let pathways = if args.pathways.is_empty() {
+                None
+            } else {
+                let filter = restricted.as_ref().map(|(f, _)| f);
+                Some(PathwayInputs::read(&config, &p, &args.pathways, filter)?)
+            };
+            let derivation = Derivation::plan(
+                &p.population,
+                direction,
+                p.source.as_ref().map(|s| s.1),
+                pathways,
+            )?;
             work.push(Work {
                 population: p.population,
                 nodes_count: Some(p.n_targets),
                 restricted,
+                derivation,
             });
         }
         work
@@ -210,12 +286,15 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         let pops = c
             .opened
             .iter()
-            .map(|p| Work {
-                population: p.clone(),
-                nodes_count: args.nodes_count,
-                restricted: None,
+            .map(|p| {
+                Ok(Work {
+                    population: p.clone(),
+                    nodes_count: args.nodes_count,
+                    restricted: None,
+                    derivation: Derivation::plan(p, direction, None, None)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         chosen = Some(c);
         pops
     };
@@ -287,16 +366,20 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         let record = Record {
             input: Some(Provenance::of(
                 pop,
-                if w.restricted.is_some() {
-                    TableKind::Restricted
-                } else {
-                    TableKind::Full
-                },
+                TableKind::of(w.restricted.is_some(), direction),
             )?),
             restriction: w.restricted.as_ref().map(|(_, r)| r.clone()),
-            direction: Direction::Afferent,
+            direction,
         };
         writer.write_with(&census, spilled.as_ref(), &record)?;
+        // The efferent transpose's buffer: the table's own bound when it went to disk.
+        let budget = if spilled.is_some() {
+            SPILL_TABLE_BYTES_ABOVE
+        } else {
+            options.memory_budget
+        };
+        w.derivation
+            .write(&mut writer, pop, &census, spilled.as_ref(), budget)?;
         v.info(&summary_line(
             &census,
             w.restricted.as_ref().map(|(_, r)| r),
@@ -314,6 +397,7 @@ struct Work {
     population: EdgePopulation,
     nodes_count: Option<u64>,
     restricted: Option<(EdgeFilter, Restriction)>,
+    derivation: Derivation,
 }
 
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are

@@ -133,6 +133,8 @@ fn demo_in(
         target_node_set: None,
         source_node_set: None,
         node_sets: None,
+        direction: crate::count::DirectionFlag::Afferent,
+        pathways: Vec::new(),
     };
     let censuses = count(&count_args, v)?;
     let mut text = String::new();

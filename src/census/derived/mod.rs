@@ -8,6 +8,7 @@
 pub(crate) mod check;
 pub mod efferent;
 pub mod pathways;
+pub mod plan;
 
 use super::{Census, SpilledConnections};
 use crate::error::{Error, Location, Result};
@@ -57,7 +58,7 @@ impl<'a> ConnectionRows<'a> {
         };
         if sources != n || counts != n {
             return Err(Error::InvalidArgument(format!(
-                "population '{}': the connection table has {sources} rows, but the census counts                  {n} connections (a census read without its connection table?)",
+                "population '{}': the connection table has {sources} rows, but the census counts {n} connections (a census read without its connection table?)",
                 census.population
             )));
         }
