@@ -11,18 +11,30 @@ count, and the histogram of synapses per connection, as numpy arrays::
 
 ``count(..., output="census.h5")`` also writes the tables file ``sonata-census count`` writes;
 ``read_tables`` reads one back; ``info`` describes an edge file (``sonata-census info --json``).
-``NodeSets`` evaluates SONATA node sets, as libsonata's class of that name (its ``materialize``
+With a circuit config, ``count(config, direction="both", pathways=["mtype", "layer"],
+target_node_set="Layer5")`` also gives per-source tables (``Census.efferent``) and pathway
+matrices (``Census.pathways["mtype"]``), restricted to node sets. ``NodeSets`` evaluates SONATA node sets, as libsonata's class of that name (its ``materialize``
 returns the node ids as a numpy array).
 The native part is the Rust library ``sonata-census`` (with HDF5 2.2 linked in, independent of
 h5py's or libsonata's HDF5).
 """
 
 from . import _native
-from ._census import Census, count, info, read_tables
+from ._census import Census, Efferent, Pathway, count, info, read_tables
 from ._native import NodeSets
 
 __version__ = _native.__version__
 #: The HDF5 release the module reads and writes with.
 HDF5_VERSION = _native.HDF5_VERSION
 
-__all__ = ["Census", "NodeSets", "count", "read_tables", "info", "HDF5_VERSION", "__version__"]
+__all__ = [
+    "Census",
+    "Efferent",
+    "Pathway",
+    "NodeSets",
+    "count",
+    "read_tables",
+    "info",
+    "HDF5_VERSION",
+    "__version__",
+]

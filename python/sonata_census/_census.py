@@ -12,7 +12,10 @@ import warnings
 
 from . import _native
 
-__all__ = ["Census", "count", "read_tables", "info"]
+__all__ = ["Census", "Efferent", "Pathway", "count", "read_tables", "info"]
+
+#: ``count``'s ``direction`` values.
+DIRECTIONS = ("afferent", "efferent", "both")
 
 #: The tables of a census, named as the datasets of a table file (``connections/`` omitted).
 TABLES = (
@@ -52,6 +55,12 @@ class Census:
     ``table_kind`` ``"restricted"`` (else ``"full"``), ``target_node_set`` /
     ``source_node_set`` (None when not given), ``population_edges`` (every edge of the
     population; None when not restricted) beside ``edges`` (the edges counted).
+
+    ``direction`` says which tables it has: ``"afferent"`` (per target, the tables above),
+    ``"efferent"`` (per source only: ``efferent`` is set, and ``n_targets`` and the per-target
+    tables are None) or ``"both"``. ``efferent``: an :class:`Efferent`, or None. ``pathways``:
+    ``{attribute: Pathway}`` (empty without ``pathways=``). ``synapses_per_connection`` does not
+    depend on the direction.
     """
 
     __slots__ = (
@@ -67,14 +76,22 @@ class Census:
         "target_node_set",
         "source_node_set",
         "population_edges",
+        "direction",
+        "efferent",
+        "pathways",
     ) + TABLES
 
     def __init__(self, fields):
         for name in self.__slots__:
             setattr(self, name, fields[name])
+        if self.efferent is not None:
+            self.efferent = Efferent(self.efferent)
+        self.pathways = {a: Pathway(a, p) for a, p in self.pathways.items()}
 
     def connections_of(self, target):
         """The connections of ``target`` as two arrays: their sources and their synapses."""
+        if self.n_targets is None:
+            raise ValueError(f"{self.population}: an efferent-only census has no per-target tables")
         if not 0 <= target < self.n_targets:
             raise IndexError(f"target {target} is not in [0, {self.n_targets})")
         a, b = int(self.target_offsets[target]), int(self.target_offsets[target + 1])
@@ -88,10 +105,109 @@ class Census:
             if name is not None
         ]
         restricted = f" of {self.population_edges} ({', '.join(sets)})" if sets else ""
+        sides = []
+        if self.n_targets is not None:
+            sides.append(f"{self.n_targets} targets")
+        if self.efferent is not None:
+            sides.append(f"{self.efferent.n_sources} sources")
+        pathways = f", pathways {sorted(self.pathways)}" if self.pathways else ""
         return (
             f"<Census {self.population!r}: {self.edges} edges{restricted}, "
-            f"{self.connections} connections, {self.n_targets} targets, {self.order}{backend}>"
+            f"{self.connections} connections, {', '.join(sides)}, {self.order}{pathways}"
+            f"{backend}>"
         )
+
+
+class Efferent:
+    """The efferent (per-source) tables of a census, named as the datasets of
+    ``/<population>/efferent/`` (``n_sources`` sources: the source node population's size from
+    a circuit config, else the source index's length, else the largest source id + 1, as
+    ``n_sources_origin`` says):
+
+    - ``source_synapse_count`` (uint64, n_sources): synapses (edges) per source;
+    - ``source_connection_count`` (uint64, n_sources): connections (distinct targets) per source;
+    - ``source_offsets`` (uint64, n_sources + 1): the connections of source ``s`` are rows
+      ``source_offsets[s]:source_offsets[s + 1]`` of the two following arrays;
+    - ``target_node_id`` (uint64): the target of each connection, ascending within a source;
+    - ``synapse_count`` (uint32): the synapses of each connection.
+    """
+
+    __slots__ = (
+        "n_sources",
+        "n_sources_origin",
+        "source_synapse_count",
+        "source_connection_count",
+        "source_offsets",
+        "target_node_id",
+        "synapse_count",
+    )
+
+    def __init__(self, fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def connections_of(self, source):
+        """The connections of ``source`` as two arrays: their targets and their synapses."""
+        if not 0 <= source < self.n_sources:
+            raise IndexError(f"source {source} is not in [0, {self.n_sources})")
+        a, b = int(self.source_offsets[source]), int(self.source_offsets[source + 1])
+        return self.target_node_id[a:b], self.synapse_count[a:b]
+
+    def __repr__(self):
+        return f"<Efferent: {self.n_sources} sources ({self.n_sources_origin})>"
+
+
+class Pathway:
+    """The pathway matrices of one node attribute (``S`` source values, ``T`` target values),
+    as the datasets of ``/<population>/pathways/<attribute>/``:
+
+    - ``source_values``, ``target_values``: the values some counted node has, in the
+      attribute's order (an ``@library`` attribute's enumeration order, else ascending): a list
+      of str for string and ``@library`` attributes, an int64 array for integer ones;
+    - ``source_node_count`` (uint64, S), ``target_node_count`` (uint64, T): the nodes (of the
+      node sets, when restricted) with each value;
+    - ``synapses``, ``connections`` (uint64, S x T): synapses (edge rows; bmtk ``nsyns`` is not
+      included) and connections (distinct (source, target) pairs) from source nodes of value
+      ``source_values[i]`` to target nodes of value ``target_values[j]``;
+    - ``pair_count`` (uint64, S x T): the possible connections, ``n_i * n_j`` less, for a node
+      population onto itself, the nodes with both values (a node does not connect to itself).
+    """
+
+    __slots__ = (
+        "attribute",
+        "source_values",
+        "target_values",
+        "source_node_count",
+        "target_node_count",
+        "synapses",
+        "connections",
+        "pair_count",
+    )
+
+    def __init__(self, attribute, fields):
+        self.attribute = attribute
+        for name in self.__slots__[1:]:
+            setattr(self, name, fields[name])
+
+    @property
+    def connection_probability(self):
+        """``connections / pair_count`` (float64, S x T; NaN where no pair is possible)."""
+        import numpy as np
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.pair_count > 0, self.connections / self.pair_count, np.nan)
+
+    @property
+    def synapses_per_connection(self):
+        """Mean synapses per connection, ``synapses / connections`` (NaN where none)."""
+        import numpy as np
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.connections > 0, self.synapses / self.connections, np.nan)
+
+    def __repr__(self):
+        s, t = self.synapses.shape
+        return f"<Pathway {self.attribute!r}: {s} source x {t} target values>"
 
 
 def _path(value, keyword):
@@ -168,6 +284,8 @@ def count(
     target_node_set=None,
     source_node_set=None,
     node_sets=None,
+    direction="afferent",
+    pathways=None,
 ):
     """The census of the edge populations of the SONATA edge file ``path``.
 
@@ -193,6 +311,13 @@ def count(
     circuit's ``node_sets_file`` with ``node_sets`` (a file) laid over it. The tables keep their
     length (targets outside the set have none); ``Census.edges`` counts the edges counted.
 
+    ``direction`` (as the tool's ``--direction``): ``"afferent"`` (per-target tables, the
+    default), ``"efferent"`` (per-source tables only, ``Census.efferent``) or ``"both"``.
+    ``pathways`` (a circuit config only, as ``--pathways``): node attribute names (a str or a
+    list of str: ``"mtype"``, ``["mtype", "layer"]``) whose pathway matrices are computed from
+    the same pass, ``Census.pathways[attribute]`` (a :class:`Pathway`), restricted to the node
+    sets when given.
+
     Returns ``{population: Census}`` in the order counted. Reads and counting run with the GIL
     released; Ctrl-C stops the count between chunks (``KeyboardInterrupt``) and leaves no file
     behind. Errors: ``FileNotFoundError`` / ``OSError`` (files), ``KeyError`` (an unknown
@@ -216,8 +341,32 @@ def count(
             _set_name(target_node_set, "target_node_set"),
             _set_name(source_node_set, "source_node_set"),
             None if node_sets is None else _path(node_sets, "node_sets"),
+            _direction(direction),
+            _attributes(pathways),
         )
     )
+
+
+def _direction(value):
+    """``value`` as a direction name, else a TypeError or ValueError."""
+    if not isinstance(value, str):
+        raise TypeError(f"direction must be a str, not {type(value).__name__}")
+    if value not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {value!r}")
+    return value
+
+
+def _attributes(value):
+    """``value`` (a str or a list of str) as a list of node attribute names (None passes)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else list(value)
+    if not names:
+        raise ValueError("pathways is empty (None computes no pathway matrix)")
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"pathways must hold str attribute names, not {type(n).__name__}")
+    return names
 
 
 def _set_name(value, keyword):

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
@@ -16,11 +16,13 @@ use std::sync::Arc;
 use sonata_census::census::circuit::{
     CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
 };
-use sonata_census::census::derived::Direction;
+use sonata_census::census::derived::plan::{Derivation, Derived, PathwayInputs};
+use sonata_census::census::derived::{Direction, Efferent, PathwayMatrix, PathwayValues};
 use sonata_census::census::filter::EdgeFilter;
 use sonata_census::census::output::{CensusWriter, Record};
 use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
+use sonata_census::census::stored;
 use sonata_census::census::{
     Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
 };
@@ -37,7 +39,7 @@ use crate::detached;
 /// `force`. Arguments are checked by the Python wrapper (types, ranges); the library checks
 /// the rest.
 #[pyfunction]
-#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force, target_node_set, source_node_set, node_sets))]
+#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force, target_node_set, source_node_set, node_sets, direction, pathways))]
 #[allow(
     clippy::too_many_arguments,
     reason = "the keywords of sonata_census.count"
@@ -55,8 +57,11 @@ pub fn count<'py>(
     target_node_set: Option<String>,
     source_node_set: Option<String>,
     node_sets: Option<PathBuf>,
+    direction: &str,
+    pathways: Option<Vec<String>>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let backend: Backend = backend.parse().map_err(crate::errors::to_py)?;
+    let direction: Direction = direction.parse().map_err(crate::errors::to_py)?;
     let options = CensusOptions {
         nodes_count,
         // As the tool's --memory-budget: MiB, at least one.
@@ -79,6 +84,7 @@ pub fn count<'py>(
             populations.as_deref(),
             &options,
             &restriction,
+            (direction, pathways.as_deref()),
             output.as_deref(),
             force,
         )
@@ -86,8 +92,10 @@ pub fn count<'py>(
     counted
         .into_iter()
         .map(|c| {
-            let d = census_dict(py, c.census, &c.notes)?;
-            set_restriction(&d, c.restriction.as_ref())?;
+            let d = census_dict(py, c.census, &c.notes, direction)?;
+            let kind = TableKind::of(c.restriction.is_some(), direction);
+            set_restriction(&d, c.restriction.as_ref(), kind)?;
+            set_derived(py, &d, direction, c.derived)?;
             Ok(d)
         })
         .collect()
@@ -98,6 +106,7 @@ struct Counted {
     census: Census,
     notes: Vec<Note>,
     restriction: Option<Restriction>,
+    derived: Derived,
 }
 
 /// One population to count: its node count and its restriction to node sets.
@@ -105,6 +114,7 @@ struct Work {
     population: EdgePopulation,
     nodes_count: Option<u64>,
     restricted: Option<(EdgeFilter, Restriction)>,
+    derivation: Derivation,
 }
 
 /// What `count` does without the GIL: the tool's `count` (the same checks in the same order,
@@ -114,6 +124,7 @@ fn count_file(
     populations: Option<&[String]>,
     options: &CensusOptions,
     restriction: &NodeSetRestriction,
+    (direction, pathways): (Direction, Option<&[String]>),
     output: Option<&Path>,
     force: bool,
 ) -> Result<Vec<Counted>> {
@@ -138,6 +149,13 @@ fn count_file(
         return Err(Error::InvalidArgument(format!(
             "target_node_set, source_node_set and node_sets need a circuit config (node sets \
              are evaluated on the node files it names), not the edge file {}",
+            path.display()
+        )));
+    }
+    if !config_mode && pathways.is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "pathways needs a circuit config (the node attributes are read from the node files \
+             it names), not the edge file {}",
             path.display()
         )));
     }
@@ -182,10 +200,20 @@ fn count_file(
                 Some(sets) => Some(sets.restrict(&config, restriction, &p)?),
                 None => None,
             };
+            let inputs = match pathways {
+                Some(attributes) => {
+                    let filter = restricted.as_ref().map(|(f, _)| f);
+                    Some(PathwayInputs::read(&config, &p, attributes, filter)?)
+                }
+                None => None,
+            };
+            let source_count = p.source.as_ref().map(|s| s.1);
+            let derivation = Derivation::plan(&p.population, direction, source_count, inputs)?;
             work.push(Work {
                 population: p.population,
                 nodes_count: Some(p.n_targets),
                 restricted,
+                derivation,
             });
         }
         work
@@ -198,12 +226,15 @@ fn count_file(
         let pops = c
             .opened
             .iter()
-            .map(|p| Work {
-                population: p.clone(),
-                nodes_count: options.nodes_count,
-                restricted: None,
+            .map(|p| {
+                Ok(Work {
+                    population: p.clone(),
+                    nodes_count: options.nodes_count,
+                    restricted: None,
+                    derivation: Derivation::plan(p, direction, None, None)?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         chosen = Some(c);
         pops
     };
@@ -256,25 +287,24 @@ fn count_file(
             _ => e,
         })?;
         let restriction = w.restricted.as_ref().map(|(_, r)| r.clone());
+        let derived = w.derivation.compute(pop, &census, options.memory_budget)?;
         if let Some(writer) = writer.as_mut() {
             let record = Record {
                 input: Some(Provenance::of(
                     pop,
-                    if restriction.is_some() {
-                        TableKind::Restricted
-                    } else {
-                        TableKind::Full
-                    },
+                    TableKind::of(restriction.is_some(), direction),
                 )?),
                 restriction: restriction.clone(),
-                direction: Direction::Afferent,
+                direction,
             };
             writer.write_with(&census, None, &record)?;
+            Derivation::write_computed(writer, pop.name(), &derived)?;
         }
         censuses.push(Counted {
             census,
             notes,
             restriction,
+            derived,
         });
     }
     if let Some(writer) = writer {
@@ -283,18 +313,15 @@ fn count_file(
     Ok(censuses)
 }
 
-/// The restriction keys of a census dict: `table_kind` (`"full"` or `"restricted"`), and for a
-/// restricted census `target_node_set`, `source_node_set` (None when not given) and
+/// The restriction keys of a census dict: `table_kind` (`"full"`, `"restricted"` or
+/// `"efferent"`: [`TableKind`]), and for a restricted census `target_node_set`, `source_node_set` (None when not given) and
 /// `population_edges` (every edge of the population; `edges` counts those counted).
-fn set_restriction(d: &Bound<'_, PyDict>, r: Option<&Restriction>) -> PyResult<()> {
-    d.set_item(
-        "table_kind",
-        if r.is_some() {
-            TableKind::Restricted.as_str()
-        } else {
-            TableKind::Full.as_str()
-        },
-    )?;
+fn set_restriction(
+    d: &Bound<'_, PyDict>,
+    r: Option<&Restriction>,
+    kind: TableKind,
+) -> PyResult<()> {
+    d.set_item("table_kind", kind.as_str())?;
     d.set_item("target_node_set", r.and_then(|r| r.target_node_set.clone()))?;
     d.set_item("source_node_set", r.and_then(|r| r.source_node_set.clone()))?;
     d.set_item("population_edges", r.map(|r| r.population_edge_count))?;
@@ -374,14 +401,28 @@ pub fn read_tables<'py>(
         let names = populations.unwrap_or_else(|| file.populations().to_vec());
         names
             .iter()
-            .map(|n| Ok((file.read(n, ConnectionTable::Read)?, file.restriction(n)?)))
+            .map(|n| {
+                let t = stored::read(&file, &path, n, ConnectionTable::Read)?;
+                let pathways = stored::pathways(&file, &path, n)?;
+                // Files of earlier versions record no kind: what their tables say.
+                let kind = match file.provenance(n)? {
+                    Some(p) => p.kind,
+                    None => TableKind::of(t.restriction.is_some(), t.direction),
+                };
+                Ok((t, pathways, kind))
+            })
             .collect::<Result<Vec<_>>>()
     })?;
     censuses
         .into_iter()
-        .map(|(census, restriction)| {
-            let d = census_dict(py, census, &[])?;
-            set_restriction(&d, restriction.as_ref())?;
+        .map(|(t, pathways, kind)| {
+            let d = census_dict(py, t.census, &[], t.direction)?;
+            set_restriction(&d, t.restriction.as_ref(), kind)?;
+            let derived = Derived {
+                efferent: t.efferent,
+                pathways,
+            };
+            set_derived(py, &d, t.direction, derived)?;
             Ok(d)
         })
         .collect()
@@ -409,11 +450,24 @@ pub fn info(py: Python<'_>, path: PathBuf, scan: bool) -> PyResult<String> {
 /// the engine (`cpu`, `gpu: ADAPTER`, or None), the tables as numpy arrays (moved, not copied),
 /// and `notes`, the lines the tool would print on stderr other than its `backend:` line
 /// (warnings of a GPU that failed, ...).
-fn census_dict<'py>(py: Python<'py>, c: Census, notes: &[Note]) -> PyResult<Bound<'py, PyDict>> {
+fn census_dict<'py>(
+    py: Python<'py>,
+    c: Census,
+    notes: &[Note],
+    direction: Direction,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("edges", c.edge_count)?;
-    d.set_item("connections", c.connection_count())?;
-    d.set_item("n_targets", c.n_targets)?;
+    // Efferent-only: no per-target tables (as in the file); the connections are the
+    // histogram's.
+    let afferent = direction.afferent();
+    let connections = if afferent {
+        c.connection_count()
+    } else {
+        c.synapses_per_connection.iter().sum()
+    };
+    d.set_item("connections", connections)?;
+    d.set_item("n_targets", afferent.then_some(c.n_targets))?;
     let order = if c.sortedness.by_target_source {
         "sorted_by_target_source"
     } else if c.sortedness.by_target {
@@ -438,24 +492,98 @@ fn census_dict<'py>(py: Python<'py>, c: Census, notes: &[Note]) -> PyResult<Boun
     d.set_item("population", c.population)?;
     d.set_item("source_population", c.source_population)?;
     d.set_item("target_population", c.target_population)?;
-    d.set_item(
-        "target_synapse_count",
-        PyArray1::from_vec(py, c.target_synapse_count),
-    )?;
+    let per_target = |v: Vec<u64>| afferent.then(|| PyArray1::from_vec(py, v));
+    d.set_item("target_synapse_count", per_target(c.target_synapse_count))?;
     d.set_item(
         "target_connection_count",
-        PyArray1::from_vec(py, c.target_connection_count),
+        per_target(c.target_connection_count),
     )?;
-    d.set_item("target_offsets", PyArray1::from_vec(py, c.target_offsets))?;
-    d.set_item("source_node_id", PyArray1::from_vec(py, c.source_node_id))?;
-    d.set_item("synapse_count", PyArray1::from_vec(py, c.synapse_count))?;
+    d.set_item("target_offsets", per_target(c.target_offsets))?;
+    d.set_item("source_node_id", per_target(c.source_node_id))?;
+    d.set_item(
+        "synapse_count",
+        afferent.then(|| PyArray1::from_vec(py, c.synapse_count)),
+    )?;
     d.set_item(
         "synapses_per_connection",
         PyArray1::from_vec(py, c.synapses_per_connection),
     )?;
     d.set_item(
         "target_nsyns_total",
-        c.target_nsyns_total.map(|v| PyArray1::from_vec(py, v)),
+        c.target_nsyns_total
+            .filter(|_| afferent)
+            .map(|v| PyArray1::from_vec(py, v)),
     )?;
+    Ok(d)
+}
+
+/// The derived keys of a census dict: `direction`, `efferent` (a dict of the efferent tables,
+/// or None) and `pathways` (`{attribute: dict of its matrices}`, empty when none).
+fn set_derived(
+    py: Python<'_>,
+    d: &Bound<'_, PyDict>,
+    direction: Direction,
+    derived: Derived,
+) -> PyResult<()> {
+    d.set_item("direction", direction.as_str())?;
+    d.set_item(
+        "efferent",
+        derived.efferent.map(|e| efferent_dict(py, e)).transpose()?,
+    )?;
+    let pathways = PyDict::new(py);
+    for m in derived.pathways {
+        let name = m.attribute.clone();
+        pathways.set_item(name, pathway_dict(py, m)?)?;
+    }
+    d.set_item("pathways", pathways)
+}
+
+/// The efferent tables as a dict of numpy arrays named as their datasets (`connections/`
+/// omitted), with `n_sources` and `n_sources_origin`.
+fn efferent_dict(py: Python<'_>, e: Efferent) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("n_sources", e.n_sources)?;
+    d.set_item("n_sources_origin", e.n_sources_origin)?;
+    d.set_item(
+        "source_synapse_count",
+        PyArray1::from_vec(py, e.source_synapse_count),
+    )?;
+    d.set_item(
+        "source_connection_count",
+        PyArray1::from_vec(py, e.source_connection_count),
+    )?;
+    d.set_item("source_offsets", PyArray1::from_vec(py, e.source_offsets))?;
+    d.set_item("target_node_id", PyArray1::from_vec(py, e.target_node_id))?;
+    d.set_item("synapse_count", PyArray1::from_vec(py, e.synapse_count))?;
+    Ok(d)
+}
+
+/// One attribute's pathway matrices as a dict: the values (a list of str, or an int64 array),
+/// the node counts, and the `S x T` matrices as 2-D uint64 arrays.
+fn pathway_dict(py: Python<'_>, m: PathwayMatrix) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let (s, t) = (m.source_values.len(), m.target_values.len());
+    let values = |v: PathwayValues| -> PyResult<Bound<'_, PyAny>> {
+        Ok(match v {
+            PathwayValues::Strings(v) => v.into_pyobject(py)?.into_any(),
+            PathwayValues::Integers(v) => PyArray1::from_vec(py, v).into_any(),
+        })
+    };
+    let matrix = |v: Vec<u64>| -> PyResult<Bound<'_, PyArray2<u64>>> {
+        PyArray1::from_vec(py, v).reshape([s, t])
+    };
+    d.set_item("source_values", values(m.source_values)?)?;
+    d.set_item("target_values", values(m.target_values)?)?;
+    d.set_item(
+        "source_node_count",
+        PyArray1::from_vec(py, m.source_node_count),
+    )?;
+    d.set_item(
+        "target_node_count",
+        PyArray1::from_vec(py, m.target_node_count),
+    )?;
+    d.set_item("synapses", matrix(m.synapses)?)?;
+    d.set_item("connections", matrix(m.connections)?)?;
+    d.set_item("pair_count", matrix(m.pair_count)?)?;
     Ok(d)
 }

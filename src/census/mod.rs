@@ -32,6 +32,7 @@ pub mod provenance;
 pub mod reader;
 pub mod schema;
 pub mod sortedness;
+pub mod stored;
 pub mod stream;
 pub mod tables;
 

@@ -24,7 +24,7 @@
 //! A census restricted to node sets names them (and the node-sets files, and the population's
 //! edges beside those counted) on the page and in `summary.json`, which also records each
 //! population's `direction` and the totals of each pathway attribute. The optional tables are
-//! read only when the group records them ([`tables`]), so files of earlier versions give the
+//! read only when the group records them ([`crate::census::stored`]), so files of earlier versions give the
 //! report they gave.
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
 //! `_` (made unique when two names collide); `<attr>` is the pathway attribute, made safe the
@@ -42,7 +42,6 @@ pub mod heatmap;
 pub mod html;
 pub mod plot;
 pub mod stats;
-mod tables;
 mod text;
 
 use std::collections::HashSet;
@@ -52,7 +51,8 @@ use serde::Serialize;
 
 use crate::Census;
 use crate::census::derived::{Direction, PathwayMatrix};
-use crate::census::reader::{CensusFile, nsyns_total};
+use crate::census::reader::{CensusFile, ConnectionTable, nsyns_total};
+use crate::census::stored;
 use crate::error::{Error, Result};
 use binning::{Bins, Spacing, bin_frequencies, bin_values};
 use heatmap::{HeatmapSpec, Measure};
@@ -133,7 +133,7 @@ struct Plan {
 impl Plan {
     fn of(file: &CensusFile, tables_path: &Path, name: &str) -> Result<Plan> {
         let direction = file.direction(name)?;
-        let pathways = tables::pathways(file, tables_path, name)?;
+        let pathways = stored::pathways(file, tables_path, name)?;
         let attributes: Vec<String> = pathways.iter().map(|m| m.attribute.clone()).collect();
         Ok(Plan {
             direction,
@@ -281,7 +281,7 @@ fn build_and_install(
     for ((name, folder), plan) in names.iter().zip(folders).zip(plans) {
         // One population at a time: only its per-target (and per-source) tables are in memory,
         // without the connection tables, which no number or plot needs.
-        let tables = tables::read(file, tables_path, name)?;
+        let tables = stored::read(file, tables_path, name, ConnectionTable::Skip)?;
         let t = &tables.census;
         let dir = staging.path().join(folder);
         create_dir(&dir)?;

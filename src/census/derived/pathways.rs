@@ -122,9 +122,25 @@ impl NodeValues {
                 let mut interner: Interner<String> = Interner::new();
                 for_each_id_block(selected, size, |block| {
                     let (block_codes, table) = pop.interned(attribute, block)?;
-                    let global: Vec<u32> = table.iter().map(|v| interner.code(v)).collect();
+                    // Only the values some selected node has (an @library table lists every
+                    // value of the population).
+                    let mut global: Vec<Option<u32>> = vec![None; table.len()];
                     for (&id, &c) in block.iter().zip(&block_codes) {
-                        codes[id as usize] = global[c as usize];
+                        let code = match global.get_mut(c as usize) {
+                            Some(Some(g)) => *g,
+                            Some(slot) => *slot.insert(interner.code(&table[c as usize])),
+                            None => {
+                                return Err(Error::invalid(
+                                    pop.location().clone(),
+                                    format!(
+                                        "attribute '{attribute}': node {id} has value index {c} \
+                                         of a table of {} values",
+                                        table.len()
+                                    ),
+                                ));
+                            }
+                        };
+                        codes[id as usize] = code;
                     }
                     Ok(())
                 })?;

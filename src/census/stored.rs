@@ -1,6 +1,7 @@
-//! What the report reads of one census population, through [`CensusFile`]: the afferent
-//! tables ([`CensusFile::read`], without the connection table), the efferent tables
-//! ([`CensusFile::efferent`]), the restriction and the pathway matrices.
+//! One census population of a table file as stored, whatever tables it holds (what the report
+//! and the Python module's `read_tables` read), through [`CensusFile`]: the afferent tables
+//! ([`CensusFile::read`]), the efferent tables ([`CensusFile::efferent`]), the restriction and
+//! the pathway matrices.
 //!
 //! The optional tables are asked for only when the group says it has them (its `direction`
 //! attribute, its `pathways` group), so census files of earlier versions read as before.
@@ -18,36 +19,42 @@ use hdf5::types::VarLenUnicode;
 use crate::Census;
 use crate::census::derived::{Direction, Efferent, PathwayMatrix};
 use crate::census::provenance::Restriction;
-use crate::census::reader::{CensusFile, ConnectionTable, read_attr_u64, read_u64s};
+use super::reader::{CensusFile, ConnectionTable, read_attr_u64, read_u64s};
 use crate::census::schema::{self, UNKNOWN_POPULATION};
 use crate::census::{CountedBy, Sortedness};
 use crate::error::{Error, H5Context, Location, Result};
 
 /// The tables of one population that the report draws.
 #[derive(Debug)]
-pub(crate) struct PopulationTables {
-    /// The afferent tables without the connection table; for an efferent-only census, its
+pub struct PopulationTables {
+    /// The afferent tables (the connection table as asked); for an efferent-only census, its
     /// attributes and `synapses_per_connection` only (see the module docs).
     pub census: Census,
     /// Which tables the group holds.
     pub direction: Direction,
     /// How the census was restricted to node sets, if it was.
     pub restriction: Option<Restriction>,
-    /// The efferent tables (without their connection table), when the group has them.
+    /// The efferent tables (their connection table as asked), when the group has them.
     pub efferent: Option<Efferent>,
 }
 
-/// Reads population `name` of `file` (the file at `path`).
+/// Reads population `name` of `file` (the file at `path`), the connection tables (afferent and
+/// efferent) as `connections` says.
 ///
 /// # Errors
 /// As [`CensusFile::read`] and [`CensusFile::efferent`]; [`Error::InvalidData`] when a group
 /// that records efferent tables has none, or when an efferent-only census's
 /// `synapses_per_connection` disagrees with its per-source tables.
-pub(crate) fn read(file: &CensusFile, path: &Path, name: &str) -> Result<PopulationTables> {
+pub fn read(
+    file: &CensusFile,
+    path: &Path,
+    name: &str,
+    connections: ConnectionTable,
+) -> Result<PopulationTables> {
     let direction = file.direction(name)?;
     let restriction = file.restriction(name)?;
     let efferent = if direction.efferent() {
-        let e = file.efferent(name, ConnectionTable::Skip)?.ok_or_else(|| {
+        let e = file.efferent(name, connections)?.ok_or_else(|| {
             Error::invalid(
                 Location::file(path)
                     .population(name)
@@ -61,7 +68,7 @@ pub(crate) fn read(file: &CensusFile, path: &Path, name: &str) -> Result<Populat
     };
     let census = match (direction.afferent(), &efferent) {
         (false, Some(e)) => efferent_only(file, path, name, e)?,
-        _ => file.read(name, ConnectionTable::Skip)?,
+        _ => file.read(name, connections)?,
     };
     Ok(PopulationTables {
         census,
@@ -75,7 +82,7 @@ pub(crate) fn read(file: &CensusFile, path: &Path, name: &str) -> Result<Populat
 ///
 /// # Errors
 /// As [`CensusFile::pathways`]; [`Error::Hdf5`] when the group cannot be opened.
-pub(crate) fn pathways(file: &CensusFile, path: &Path, name: &str) -> Result<Vec<PathwayMatrix>> {
+pub fn pathways(file: &CensusFile, path: &Path, name: &str) -> Result<Vec<PathwayMatrix>> {
     let at = Location::file(path).population(name);
     let group = file.group(name).at(&at)?;
     if group.link_exists(schema::PATHWAYS) {
