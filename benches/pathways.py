@@ -11,7 +11,7 @@ attribute of 60 values, and `layer`, an int attribute of 6), a node-sets file an
 config. Every run is the tool's whole process (`sonata-census -q count ... --backend cpu`), its
 output removed before each run (no `--force`: replacing a file costs an ext4 flush), page cache
 warm; times are medians over --reps runs, with the largest peak RSS of the runs (each child's
-own, from `wait4`). The extra tables are checked once against a numpy
+own, from `wait4` in a small launcher process). The extra tables are checked once against a numpy
 recount from the edge file before anything is timed. The table goes to stdout and, unless
 --no-write, into BENCHMARKS.md between the `pathways:begin` / `pathways:end` markers.
 """
@@ -74,6 +74,23 @@ def warm(folder):
                 pass
 
 
+# Each run is launched by a small fresh interpreter: on Linux a child's ru_maxrss starts at the
+# RSS of the process it was forked from (exec keeps the old address space's high-water mark),
+# so forking from this script, which holds the recount's arrays, would report its memory.
+LAUNCHER = """
+import os, sys, time
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), time.perf_counter() - t0, usage.ru_maxrss)
+"""
+
+
 def timed_run(cmd, out, reps):
     """Median wall seconds of `cmd` over `reps` runs (its output removed before each) and the
     largest peak RSS of any run, in MB."""
@@ -81,15 +98,13 @@ def timed_run(cmd, out, reps):
     for _ in range(reps):
         if os.path.exists(out):
             os.remove(out)
-        t = time.perf_counter()
-        child = subprocess.Popen(cmd)
-        # wait4: this child's own rusage (RUSAGE_CHILDREN would keep the largest of all).
-        _, status, usage = os.wait4(child.pid, 0)
-        times.append(time.perf_counter() - t)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            sys.exit(f"{' '.join(cmd)} failed ({child.returncode})")
-        rss = max(rss, usage.ru_maxrss)
+        p = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *cmd],
+                           capture_output=True, text=True, check=True)
+        code, wall, maxrss = p.stdout.split()
+        if int(code) != 0:
+            sys.exit(f"{' '.join(cmd)} failed ({code})")
+        times.append(float(wall))
+        rss = max(rss, int(maxrss))
     return statistics.median(times), rss / 1024
 
 
@@ -173,7 +188,7 @@ def main():
             target = ""
             if extra == ["--pathways", "mtype,layer"]:
                 target = f"< 25 % {'met' if over < 0.25 else 'missed'}"
-            lines.append(f"| {order} | {label} | {seconds:.3f} | {over * 100:+.0f} % | "
+            lines.append(f"| {order} | {label} | {seconds:.3f} | {over * 100:+.1f} % | "
                          f"{rss:.0f} | {target} |")
             print(lines[-1], file=sys.stderr)
     if os.path.exists(out):

@@ -16,10 +16,10 @@ use std::path::Path;
 
 use hdf5::types::VarLenUnicode;
 
+use super::reader::{CensusFile, ConnectionTable, read_attr_u64, read_u64s};
 use crate::Census;
 use crate::census::derived::{Direction, Efferent, PathwayMatrix};
 use crate::census::provenance::Restriction;
-use super::reader::{CensusFile, ConnectionTable, read_attr_u64, read_u64s};
 use crate::census::schema::{self, UNKNOWN_POPULATION};
 use crate::census::{CountedBy, Sortedness};
 use crate::error::{Error, H5Context, Location, Result};

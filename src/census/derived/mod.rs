@@ -82,6 +82,12 @@ impl<'a> ConnectionRows<'a> {
         self.census
     }
 
+    /// Whether the table is the census's own (in memory), not spill files: then it can be
+    /// walked by target directly ([`Census::target_offsets`]).
+    pub fn in_memory(&self) -> bool {
+        self.spilled.is_none()
+    }
+
     /// Number of rows (connections).
     pub fn len(&self) -> u64 {
         self.census.connection_count()

@@ -358,7 +358,15 @@ pub fn compute_many(
         }
     };
     let mut acc = vec![[0u64; 2]; cells];
-    rows.for_each_block(|block| {
+    if rows.in_memory() && cells <= PARALLEL_CELLS {
+        accumulate_by_target(
+            rows,
+            attributes,
+            (&sources_packed, &targets_packed),
+            &mut acc,
+        )?;
+    } else {
+        rows.for_each_block(|block| {
         // Ids are checked once per block so that the accumulation indexes freely.
         let max_source = block.sources.iter().copied().max().unwrap_or(0);
         let max_target = block.targets.last().copied().unwrap_or(0);
@@ -403,6 +411,7 @@ pub fn compute_many(
         }
         Ok(())
     })?;
+    }
     let mut out = Vec::with_capacity(attributes.len());
     for (k, (attr, sv, tv)) in attributes.iter().enumerate() {
         let (n_s, n_t) = shape[k];
@@ -434,6 +443,111 @@ pub fn compute_many(
         });
     }
     Ok(out)
+}
+
+/// [`compute_many`]'s accumulation over a table in memory: ranges of targets of about
+/// [`PARALLEL_ROWS`] rows each, in parallel, each walking its targets' rows through the offsets
+/// (no per-row target column is made), one copy of the cells per worker.
+///
+/// # Errors
+/// [`Error::InvalidData`] for a node id beyond the node values read; [`Error::Interrupted`].
+fn accumulate_by_target(
+    rows: &ConnectionRows<'_>,
+    attributes: &[(&str, &NodeValues, &NodeValues)],
+    (sources_packed, targets_packed): (&[u32], &[u32]),
+    acc: &mut [[u64; 2]],
+) -> Result<()> {
+    let census = rows.census();
+    let (offsets, sources, counts) = (
+        &census.target_offsets,
+        &census.source_node_id,
+        &census.synapse_count,
+    );
+    let k = attributes.len();
+    let cells = acc.len();
+    // Every node id must be below every attribute's node count (they may differ in length).
+    let source_nodes = attributes
+        .iter()
+        .map(|a| a.1.codes.len())
+        .min()
+        .unwrap_or(0);
+    let target_nodes = attributes
+        .iter()
+        .map(|a| a.2.codes.len())
+        .min()
+        .unwrap_or(0);
+    let beyond = |side: &str, id: u64, len: usize| {
+        Error::invalid(
+            rows.location(),
+            format!("{side} node id {id} is beyond the {len} nodes whose values were read"),
+        )
+    };
+    // The last target with rows bounds the target ids.
+    let n_targets = offsets.len().saturating_sub(1);
+    if let Some(last) = (0..n_targets).rev().find(|&t| offsets[t + 1] > offsets[t])
+        && last >= target_nodes
+    {
+        return Err(beyond("target", last as u64, target_nodes));
+    }
+    // Target ranges of about PARALLEL_ROWS rows.
+    let mut ranges = Vec::new();
+    let mut start = 0usize;
+    for t in 0..n_targets {
+        if offsets[t + 1] - offsets[start] >= PARALLEL_ROWS as u64 {
+            ranges.push(start..t + 1);
+            start = t + 1;
+        }
+    }
+    if start < n_targets {
+        ranges.push(start..n_targets);
+    }
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    let (partial, max_source) = ranges
+        .par_iter()
+        .fold(
+            || (vec![[0u64; 2]; cells], 0u64),
+            |(mut local, mut max_source), range| {
+                if interrupted.load(std::sync::atomic::Ordering::Relaxed)
+                    || crate::interrupt::check().is_err()
+                {
+                    interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return (local, max_source);
+                }
+                for t in range.clone() {
+                    let column = &targets_packed[t * k..t * k + k];
+                    let (a, b) = (offsets[t] as usize, offsets[t + 1] as usize);
+                    for (&s, &n) in sources[a..b].iter().zip(&counts[a..b]) {
+                        max_source = max_source.max(s);
+                        let Some(row) = sources_packed.get(s as usize * k..s as usize * k + k)
+                        else {
+                            continue; // reported below (max_source)
+                        };
+                        for (&r, &c) in row.iter().zip(column) {
+                            if r == NOT_COUNTED || c == NOT_COUNTED {
+                                continue;
+                            }
+                            let cell = &mut local[(r + c) as usize];
+                            cell[0] += u64::from(n);
+                            cell[1] += 1;
+                        }
+                    }
+                }
+                (local, max_source)
+            },
+        )
+        .reduce(
+            || (vec![[0u64; 2]; cells], 0u64),
+            |(mut a, ma), (b, mb)| {
+                add_cells(&mut a, &b);
+                (a, ma.max(mb))
+            },
+        );
+    crate::interrupt::check()?;
+    if !sources.is_empty() && max_source >= source_nodes as u64 {
+        return Err(beyond("source", max_source, source_nodes));
+    }
+    add_cells(acc, &partial);
+    Ok(())
 }
 
 fn add_cells(a: &mut [[u64; 2]], b: &[[u64; 2]]) {
