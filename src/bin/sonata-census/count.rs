@@ -378,11 +378,13 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         } else {
             options.memory_budget
         };
-        w.derivation
+        let efferent = w
+            .derivation
             .write(&mut writer, pop, &census, spilled.as_ref(), budget)?;
         v.info(&summary_line(
             &census,
             w.restricted.as_ref().map(|(_, r)| r),
+            (direction, efferent.as_ref().map(|e| e.n_sources)),
             started.elapsed().as_secs_f64(),
         ));
         censuses.push(census);
@@ -449,7 +451,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn summary_line(c: &Census, restricted: Option<&Restriction>, seconds: f64) -> String {
+/// `POP: N edges, N connections, N targets[, N sources] (ORDER), T s`: the targets for
+/// afferent tables, the sources for efferent ones.
+fn summary_line(
+    c: &Census,
+    restricted: Option<&Restriction>,
+    (direction, n_sources): (Direction, Option<u64>),
+    seconds: f64,
+) -> String {
     let order = if c.sortedness.by_target_source {
         "sorted by (target, source)"
     } else if c.sortedness.by_target {
@@ -467,12 +476,19 @@ fn summary_line(c: &Census, restricted: Option<&Restriction>, seconds: f64) -> S
         ),
         None => plural(c.edge_count, "edge"),
     };
+    let mut sides = Vec::new();
+    if direction.afferent() {
+        sides.push(plural(c.n_targets, "target"));
+    }
+    if let Some(n) = n_sources {
+        sides.push(plural(n, "source"));
+    }
     let line = format!(
         "{}: {}, {}, {} ({}), {:.2} s",
         c.population,
         edges,
         plural(c.connection_count(), "connection"),
-        plural(c.n_targets, "target"),
+        sides.join(", "),
         order,
         seconds
     );

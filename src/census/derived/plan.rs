@@ -163,6 +163,8 @@ impl Derivation {
     /// written) from its connection table, in memory or `spilled`: the efferent connection
     /// table is streamed into the file through a buffer of `memory_budget` bytes.
     ///
+    /// Returns the per-source tables (without their connection table) when written.
+    ///
     /// # Errors
     /// As [`CensusWriter::write_efferent`] and [`CensusWriter::write_pathways`].
     pub fn write(
@@ -172,19 +174,22 @@ impl Derivation {
         census: &Census,
         spilled: Option<&SpilledConnections>,
         memory_budget: u64,
-    ) -> Result<()> {
+    ) -> Result<Option<Efferent>> {
         if self.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let rows = ConnectionRows::new(census, spilled)?.with_location(pop.location().clone());
-        if let Some(space) = &self.source_space {
-            writer.write_efferent(&census.population, &rows, space, memory_budget)?;
-        }
+        let efferent = match &self.source_space {
+            Some(space) => {
+                Some(writer.write_efferent(&census.population, &rows, space, memory_budget)?)
+            }
+            None => None,
+        };
         if let Some(p) = &self.pathways {
             let matrices = p.compute(&rows)?;
             writer.write_pathways(&census.population, &matrices)?;
         }
-        Ok(())
+        Ok(efferent)
     }
 
     /// The efferent tables and pathway matrices of `census` (its connection table in memory),
