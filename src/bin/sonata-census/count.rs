@@ -70,8 +70,8 @@ Examples:
   sonata-census count circuit_config.json -o census.h5
   sonata-census count circuit_config.json --target-node-set Layer5 \\
       --source-node-set Excitatory -o l5_from_exc.h5
-  sonata-census count circuit_config.json --direction both --pathways mtype,layer \\
-      -o pathways.h5";
+  sonata-census count circuit_config.json --direction both \\
+      --pathways mtype,layer -o pathways.h5";
 
 /// Arguments of `count`.
 #[derive(Debug, Args)]
