@@ -114,8 +114,8 @@ pub fn transpose(
     // Pass 1: connections and synapses per source.
     let mut connections: Vec<u64> = vec![0; space.n_sources.unwrap_or(0) as usize];
     let mut synapses: Vec<u64> = vec![0; connections.len()];
-    rows.for_each_block(|block| {
-        for (&s, &n) in block.sources.iter().zip(block.counts) {
+    rows.for_each_target_run(|_, sources, counts| {
+        for (&s, &n) in sources.iter().zip(counts) {
             let i = s as usize;
             if i >= connections.len() {
                 match space.n_sources {
@@ -174,8 +174,8 @@ pub fn transpose(
         counts.clear();
         counts.resize(len, 0);
         let (lo, hi) = (s0 as u64, s1 as u64);
-        rows.for_each_block(|block| {
-            for ((&t, &s), &n) in block.targets.iter().zip(block.sources).zip(block.counts) {
+        rows.for_each_target_run(|t, sources, synapses| {
+            for (&s, &n) in sources.iter().zip(synapses) {
                 if s >= lo && s < hi {
                     let c = &mut cursor[(s - lo) as usize];
                     targets[*c as usize] = t;

@@ -157,6 +157,51 @@ impl<'a> ConnectionRows<'a> {
     }
 }
 
+impl ConnectionRows<'_> {
+    /// Calls `f(target, sources, counts)` on the rows of each target in table order: a table
+    /// in memory is walked through its offsets (no per-row target column is made); a spilled
+    /// one through [`ConnectionRows::for_each_block`], so a target's rows may come in two
+    /// calls when they straddle blocks. Checks for interruption about every [`ROW_BLOCK`] rows.
+    ///
+    /// # Errors
+    /// As [`ConnectionRows::for_each_block`].
+    pub fn for_each_target_run(
+        &self,
+        mut f: impl FnMut(u64, &[u64], &[u32]) -> Result<()>,
+    ) -> Result<()> {
+        if self.spilled.is_some() {
+            return self.for_each_block(|block| {
+                let mut a = 0;
+                while a < block.targets.len() {
+                    let t = block.targets[a];
+                    let mut b = a + 1;
+                    while b < block.targets.len() && block.targets[b] == t {
+                        b += 1;
+                    }
+                    f(t, &block.sources[a..b], &block.counts[a..b])?;
+                    a = b;
+                }
+                Ok(())
+            });
+        }
+        let c = self.census;
+        let mut since_check = 0u64;
+        for (t, w) in c.target_offsets.windows(2).enumerate() {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            if a == b {
+                continue;
+            }
+            since_check += (b - a) as u64;
+            if since_check >= ROW_BLOCK as u64 {
+                crate::interrupt::check()?;
+                since_check = 0;
+            }
+            f(t as u64, &c.source_node_id[a..b], &c.synapse_count[a..b])?;
+        }
+        crate::interrupt::check()
+    }
+}
+
 /// Which tables a census writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
