@@ -10,7 +10,8 @@ population onto itself), the node file by this script with h5py (`mtype`, an `@l
 attribute of 60 values, and `layer`, an int attribute of 6), a node-sets file and a circuit
 config. Every run is the tool's whole process (`sonata-census -q count ... --backend cpu`), its
 output removed before each run (no `--force`: replacing a file costs an ext4 flush), page cache
-warm; times are medians over --reps runs, with the largest peak RSS of the runs (each child's
+warm; the variants run round-robin, --reps rounds; times are medians, with the largest peak RSS
+of the runs (each child's
 own, from `wait4` in a small launcher process). The extra tables are checked once against a numpy
 recount from the edge file before anything is timed. The table goes to stdout and, unless
 --no-write, into BENCHMARKS.md between the `pathways:begin` / `pathways:end` markers.
@@ -180,9 +181,18 @@ def main():
         subprocess.run(base + ["--direction", "both", "--pathways", "mtype,layer"], check=True)
         check_tables(config, out)
         os.remove(out)
+        # Round-robin: every rep runs each variant once, so drift of the machine (other load,
+        # page cache, CPU clocks) falls on every variant alike.
+        times = {label: [] for label, _ in variants}
+        peaks = {label: 0.0 for label, _ in variants}
+        for _ in range(args.reps):
+            for label, extra in variants:
+                seconds, rss = timed_run(base + extra, out, 1)
+                times[label].append(seconds)
+                peaks[label] = max(peaks[label], rss)
         plain = None
         for label, extra in variants:
-            seconds, rss = timed_run(base + extra, out, args.reps)
+            seconds, rss = statistics.median(times[label]), peaks[label]
             plain = plain or seconds
             over = seconds / plain - 1
             target = ""
