@@ -15,6 +15,17 @@ import pytest
 import sonata_census
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Python's own SIGINT handler for every test here. A process started with SIGINT ignored
+    (a runner launched in the background by a non-interactive shell, `nohup ... &`) keeps it
+    ignored: `_thread.interrupt_main` then does nothing and a real SIGINT is lost, whatever the
+    module does. The tests are about the module, so they set the handler a user's Python has."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="module")
 def big(cli, tmp_path_factory):
     """An unsorted circuit that takes the (debug-built) module well over a second to count
@@ -55,7 +66,10 @@ def test_ctrl_c_stops_a_count_and_leaves_nothing(big, tmp_path):
 
 def test_a_real_sigint_raises_keyboard_interrupt(big, tmp_path):
     script = (
-        "import sys, sonata_census\n"
+        # Python's SIGINT handler, even when this runner was started with SIGINT ignored
+        # (which the child would inherit): see ctrl_c_raises.
+        "import signal, sys, sonata_census\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "print('start', flush=True)\n"
         "sonata_census.count(sys.argv[1], memory_budget_mib=1, spill_dir=sys.argv[2], "
         "output=sys.argv[3], backend='cpu')\n"
