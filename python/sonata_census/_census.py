@@ -107,15 +107,21 @@ class Census:
         restricted = f" of {self.population_edges} ({', '.join(sets)})" if sets else ""
         sides = []
         if self.n_targets is not None:
-            sides.append(f"{self.n_targets} targets")
+            sides.append(_plural(self.n_targets, "target"))
         if self.efferent is not None:
-            sides.append(f"{self.efferent.n_sources} sources")
+            sides.append(_plural(self.efferent.n_sources, "source"))
         pathways = f", pathways {sorted(self.pathways)}" if self.pathways else ""
         return (
-            f"<Census {self.population!r}: {self.edges} edges{restricted}, "
-            f"{self.connections} connections, {', '.join(sides)}, {self.order}{pathways}"
+            f"<Census {self.population!r}: {_plural(self.edges, 'edge')}{restricted}, "
+            f"{_plural(self.connections, 'connection')}, {', '.join(sides)}, {self.order}"
+            f"{pathways}"
             f"{backend}>"
         )
+
+
+def _plural(n, word):
+    """``n word`` or ``n words``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 class Efferent:
@@ -154,7 +160,7 @@ class Efferent:
         return self.target_node_id[a:b], self.synapse_count[a:b]
 
     def __repr__(self):
-        return f"<Efferent: {self.n_sources} sources ({self.n_sources_origin})>"
+        return f"<Efferent: {_plural(self.n_sources, 'source')} ({self.n_sources_origin})>"
 
 
 class Pathway:
