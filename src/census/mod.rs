@@ -31,6 +31,7 @@ pub mod output;
 pub mod provenance;
 pub mod reader;
 pub mod schema;
+pub mod shard;
 pub mod sortedness;
 pub mod stored;
 pub mod stream;
