@@ -314,8 +314,9 @@ fn count_file(
 }
 
 /// The restriction keys of a census dict: `table_kind` (`"full"`, `"restricted"` or
-/// `"efferent"`: [`TableKind`]), and for a restricted census `target_node_set`, `source_node_set` (None when not given) and
-/// `population_edges` (every edge of the population; `edges` counts those counted).
+/// `"efferent"`: [`TableKind`]), and for a restricted census `target_node_set`,
+/// `source_node_set` (None when not given) and `population_edges` (every edge of the
+/// population; `edges` counts those counted).
 fn set_restriction(
     d: &Bound<'_, PyDict>,
     r: Option<&Restriction>,

@@ -24,8 +24,8 @@
 //! A census restricted to node sets names them (and the node-sets files, and the population's
 //! edges beside those counted) on the page and in `summary.json`, which also records each
 //! population's `direction` and the totals of each pathway attribute. The optional tables are
-//! read only when the group records them ([`crate::census::stored`]), so files of earlier versions give the
-//! report they gave.
+//! read only when the group records them ([`crate::census::stored`]), so files of earlier
+//! versions give the report they gave.
 //! `<population>` is the population name with every character outside `[A-Za-z0-9_.-]` replaced by
 //! `_` (made unique when two names collide); `<attr>` is the pathway attribute, made safe the
 //! same way (unique within its population). Heatmaps are at least the size asked, larger when

@@ -58,7 +58,8 @@ impl<'a> ConnectionRows<'a> {
         };
         if sources != n || counts != n {
             return Err(Error::InvalidArgument(format!(
-                "population '{}': the connection table has {sources} rows, but the census counts {n} connections (a census read without its connection table?)",
+                "population '{}': the connection table has {sources} rows, but the census counts \
+                 {n} connections (a census read without its connection table?)",
                 census.population
             )));
         }

@@ -300,7 +300,6 @@ pub fn compute_many(
     attributes: &[(&str, &NodeValues, &NodeValues)],
     same_population: bool,
 ) -> Result<Vec<PathwayMatrix>> {
-    let at = rows.location();
     for (attr, s, t) in attributes {
         if attr.contains('/') {
             return Err(Error::InvalidArgument(format!(
@@ -342,32 +341,88 @@ pub fn compute_many(
             .collect::<Vec<_>>(),
     );
     let targets_packed = pack(&attributes.iter().map(|a| (a.2, 1, 0)).collect::<Vec<_>>());
+    let packed = (sources_packed.as_slice(), targets_packed.as_slice());
+    let mut acc = vec![[0u64; 2]; cells];
+    if rows.in_memory() && cells <= PARALLEL_CELLS {
+        accumulate_by_target(rows, attributes, packed, &mut acc)?;
+    } else {
+        accumulate_by_block(rows, attributes, packed, &mut acc)?;
+    }
+    let mut out = Vec::with_capacity(attributes.len());
+    for (k, (attr, sv, tv)) in attributes.iter().enumerate() {
+        let (n_s, n_t) = shape[k];
+        let matrix = &acc[base[k]..base[k] + n_s * n_t];
+        let syn: Vec<u64> = matrix.iter().map(|c| c[0]).collect();
+        let conn: Vec<u64> = matrix.iter().map(|c| c[1]).collect();
+        let mut pair_count = Vec::with_capacity(n_s * n_t);
+        for &ni in &sv.node_count {
+            for &nj in &tv.node_count {
+                pair_count.push(ni.saturating_mul(nj));
+            }
+        }
+        if same_population {
+            for (&cs, &ct) in sv.codes.iter().zip(&tv.codes) {
+                if cs != NOT_COUNTED && ct != NOT_COUNTED {
+                    pair_count[cs as usize * n_t + ct as usize] -= 1;
+                }
+            }
+        }
+        out.push(PathwayMatrix {
+            attribute: (*attr).to_string(),
+            source_values: sv.values.clone(),
+            target_values: tv.values.clone(),
+            source_node_count: sv.node_count.clone(),
+            target_node_count: tv.node_count.clone(),
+            synapses: syn,
+            connections: conn,
+            pair_count,
+        });
+    }
+    Ok(out)
+}
+
+/// Adds one connection of `synapses` to the cells of every attribute: `row` holds the source's
+/// packed codes (its matrix rows), `column` the target's ([`pack`]).
+#[inline]
+fn add_connection(acc: &mut [[u64; 2]], row: &[u32], column: &[u32], synapses: u32) {
+    for (&r, &c) in row.iter().zip(column) {
+        if r == NOT_COUNTED || c == NOT_COUNTED {
+            continue;
+        }
+        let cell = &mut acc[(r + c) as usize];
+        cell[0] += u64::from(synapses);
+        cell[1] += 1;
+    }
+}
+
+/// [`compute_many`]'s accumulation through [`ConnectionRows::for_each_block`] (spilled tables,
+/// and matrices too large for a copy per worker): node ids are checked once per block, then
+/// the rows are accumulated, in parallel chunks when the cells are few.
+///
+/// # Errors
+/// [`Error::InvalidData`] for a node id beyond the node values read; read errors of spill
+/// files; [`Error::Interrupted`].
+fn accumulate_by_block(
+    rows: &ConnectionRows<'_>,
+    attributes: &[(&str, &NodeValues, &NodeValues)],
+    (sources_packed, targets_packed): (&[u32], &[u32]),
+    acc: &mut [[u64; 2]],
+) -> Result<()> {
+    let at = rows.location();
+    let k = attributes.len();
+    let cells = acc.len();
     let accumulate = |acc: &mut [[u64; 2]], targets: &[u64], sources: &[u64], counts: &[u32]| {
         for ((&t, &s), &n) in targets.iter().zip(sources).zip(counts) {
             let (so, to) = (s as usize * k, t as usize * k);
-            let row = &sources_packed[so..so + k];
-            let column = &targets_packed[to..to + k];
-            for (&r, &c) in row.iter().zip(column) {
-                if r == NOT_COUNTED || c == NOT_COUNTED {
-                    continue;
-                }
-                let cell = &mut acc[(r + c) as usize];
-                cell[0] += u64::from(n);
-                cell[1] += 1;
-            }
+            add_connection(
+                acc,
+                &sources_packed[so..so + k],
+                &targets_packed[to..to + k],
+                n,
+            );
         }
     };
-    let mut acc = vec![[0u64; 2]; cells];
-    if rows.in_memory() && cells <= PARALLEL_CELLS {
-        accumulate_by_target(
-            rows,
-            attributes,
-            (&sources_packed, &targets_packed),
-            &mut acc,
-        )?;
-    } else {
-        rows.for_each_block(|block| {
-        // Ids are checked once per block so that the accumulation indexes freely.
+    rows.for_each_block(|block| {
         let max_source = block.sources.iter().copied().max().unwrap_or(0);
         let max_target = block.targets.last().copied().unwrap_or(0);
         for (attr, sv, tv) in attributes {
@@ -405,44 +460,12 @@ pub fn compute_many(
                         a
                     },
                 );
-            add_cells(&mut acc, &partial);
+            add_cells(acc, &partial);
         } else {
-            accumulate(&mut acc, block.targets, block.sources, block.counts);
+            accumulate(acc, block.targets, block.sources, block.counts);
         }
         Ok(())
-    })?;
-    }
-    let mut out = Vec::with_capacity(attributes.len());
-    for (k, (attr, sv, tv)) in attributes.iter().enumerate() {
-        let (n_s, n_t) = shape[k];
-        let matrix = &acc[base[k]..base[k] + n_s * n_t];
-        let syn: Vec<u64> = matrix.iter().map(|c| c[0]).collect();
-        let conn: Vec<u64> = matrix.iter().map(|c| c[1]).collect();
-        let mut pair_count = Vec::with_capacity(n_s * n_t);
-        for &ni in &sv.node_count {
-            for &nj in &tv.node_count {
-                pair_count.push(ni.saturating_mul(nj));
-            }
-        }
-        if same_population {
-            for (&cs, &ct) in sv.codes.iter().zip(&tv.codes) {
-                if cs != NOT_COUNTED && ct != NOT_COUNTED {
-                    pair_count[cs as usize * n_t + ct as usize] -= 1;
-                }
-            }
-        }
-        out.push(PathwayMatrix {
-            attribute: (*attr).to_string(),
-            source_values: sv.values.clone(),
-            target_values: tv.values.clone(),
-            source_node_count: sv.node_count.clone(),
-            target_node_count: tv.node_count.clone(),
-            synapses: syn,
-            connections: conn,
-            pair_count,
-        });
-    }
-    Ok(out)
+    })
 }
 
 /// [`compute_many`]'s accumulation over a table in memory: ranges of targets of about
@@ -522,14 +545,7 @@ fn accumulate_by_target(
                         else {
                             continue; // reported below (max_source)
                         };
-                        for (&r, &c) in row.iter().zip(column) {
-                            if r == NOT_COUNTED || c == NOT_COUNTED {
-                                continue;
-                            }
-                            let cell = &mut local[(r + c) as usize];
-                            cell[0] += u64::from(n);
-                            cell[1] += 1;
-                        }
+                        add_connection(&mut local, row, column, n);
                     }
                 }
                 (local, max_source)
