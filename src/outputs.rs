@@ -187,6 +187,16 @@ pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
         })
 }
 
+/// Whether `a` and `b` are the same existing file (same device and inode: links included): an
+/// output must not be the input it is made from.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 /// Checks before any work that an output file can be written at `path`: nothing or a regular
 /// file is there (replaced only with `force`), and its folder exists and is writable.
 ///

@@ -13,12 +13,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::Arc;
 
-use sonata_census::census::circuit::{
-    CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
-};
-use sonata_census::census::derived::plan::{Derivation, Derived, PathwayInputs};
+use sonata_census::census::circuit::NodeSetRestriction;
+use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
+use sonata_census::census::derived::plan::{Derivation, Derived};
 use sonata_census::census::derived::{Direction, Efferent, PathwayMatrix, PathwayValues};
-use sonata_census::census::filter::EdgeFilter;
 use sonata_census::census::output::{CensusWriter, Record};
 use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
@@ -26,9 +24,9 @@ use sonata_census::census::stored;
 use sonata_census::census::{
     Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
 };
+use sonata_census::outputs::same_file;
 use sonata_census::progress::Progress;
-use sonata_census::sonata::{CircuitConfig, EdgePopulation};
-use sonata_census::{EdgeFile, Error, Result};
+use sonata_census::{Error, Result};
 
 use crate::detached;
 
@@ -109,14 +107,6 @@ struct Counted {
     derived: Derived,
 }
 
-/// One population to count: its node count and its restriction to node sets.
-struct Work {
-    population: EdgePopulation,
-    nodes_count: Option<u64>,
-    restricted: Option<(EdgeFilter, Restriction)>,
-    derivation: Derivation,
-}
-
 /// What `count` does without the GIL: the tool's `count` (the same checks in the same order,
 /// so that the same mistakes fail before any counting), keeping every census in memory.
 fn count_file(
@@ -138,106 +128,23 @@ fn count_file(
         }
         sonata_census::outputs::check_output_path(output, force)?;
     }
-    let others = |good: &[&str]| -> String {
-        let good: Vec<String> = good.iter().map(|n| format!("'{n}'")).collect();
-        format!("populations=[{}]", good.join(", "))
-    };
     // A circuit config (as the tool's `count CONFIG`): every edge population of the circuit,
-    // each with its target node population's size.
-    let config_mode = is_config_path(path);
-    if !config_mode && (!restriction.is_empty() || restriction.node_sets_file.is_some()) {
-        return Err(Error::InvalidArgument(format!(
-            "target_node_set, source_node_set and node_sets need a circuit config (node sets \
-             are evaluated on the node files it names), not the edge file {}",
-            path.display()
-        )));
-    }
-    if !config_mode && pathways.is_some() {
-        return Err(Error::InvalidArgument(format!(
-            "pathways needs a circuit config (the node attributes are read from the node files \
-             it names), not the edge file {}",
-            path.display()
-        )));
-    }
-    if restriction.is_empty() && restriction.node_sets_file.is_some() {
-        return Err(Error::InvalidArgument(
-            "node_sets is used with target_node_set or source_node_set (give one)".into(),
-        ));
-    }
-    let mut chosen = None;
-    let work: Vec<Work> = if config_mode {
-        if options.nodes_count.is_some() {
-            return Err(Error::InvalidArgument(format!(
-                "nodes_count does not apply to a circuit config ({}): each edge population is \
-                 counted with the size of its target node population",
-                path.display()
-            )));
-        }
-        let config = CircuitConfig::open(path)?;
-        let pops = circuit_populations(&config, populations.unwrap_or_default())?;
-        if let Some(output) = output
-            && pops
-                .iter()
-                .any(|p| same_file(p.population.file().path(), output))
-        {
-            return Err(Error::InvalidArgument(format!(
-                "{}: the output is an edge file of the circuit (choose another output)",
-                output.display()
-            )));
-        }
-        let sets = if restriction.is_empty() {
-            None
-        } else {
-            Some(CircuitNodeSets::read(
-                &config,
-                restriction,
-                "node_sets=FILE",
-            )?)
-        };
-        let mut work = Vec::new();
-        for p in pops {
-            let restricted = match &sets {
-                Some(sets) => Some(sets.restrict(&config, restriction, &p)?),
-                None => None,
-            };
-            let inputs = match pathways {
-                Some(attributes) => {
-                    let filter = restricted.as_ref().map(|(f, _)| f);
-                    Some(PathwayInputs::read(&config, &p, attributes, filter)?)
-                }
-                None => None,
-            };
-            let source_count = p.source.as_ref().map(|s| s.1);
-            let derivation = Derivation::plan(&p.population, direction, source_count, inputs)?;
-            work.push(Work {
-                population: p.population,
-                nodes_count: Some(p.n_targets),
-                restricted,
-                derivation,
-            });
-        }
-        work
-    } else {
-        let file = EdgeFile::open(path)?;
-        // Without `populations`, a broken population stops the run, and the error names the
-        // others (a population the caller named is not left out behind their back).
-        let mut c = file.choose_populations(populations.unwrap_or_default())?;
-        c.check(others)?;
-        let pops = c
-            .opened
-            .iter()
-            .map(|p| {
-                Ok(Work {
-                    population: p.clone(),
-                    nodes_count: options.nodes_count,
-                    restricted: None,
-                    derivation: Derivation::plan(p, direction, None, None)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        chosen = Some(c);
-        pops
-    };
+    // each with the size of its target node population. Without `populations`, a broken
+    // population of an edge file stops the run, and the error names the others (a population
+    // the caller named is not left out behind their back).
+    let plan = CountPlan::new(
+        &CountRequest {
+            path,
+            populations: populations.unwrap_or_default(),
+            nodes_count: options.nodes_count,
+            restriction,
+            direction,
+            pathways: pathways.unwrap_or_default(),
+            output,
+        },
+        Spelling::Keywords,
+    )?;
+    let config_mode = plan.config_mode;
     if let Some(dir) = &options.spill_dir {
         check_spill_dir(dir)?;
     }
@@ -249,7 +156,7 @@ fn count_file(
     };
     let mut censuses = Vec::new();
     let mut warning = software_adapter_warning(options)?;
-    for w in &work {
+    for w in &plan.work {
         let pop = &w.population;
         let options = CensusOptions {
             nodes_count: w.nodes_count,
@@ -274,18 +181,7 @@ fn count_file(
             &Progress::hidden(),
             &mut notes,
         )
-        .map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => {
-                match chosen
-                    .as_ref()
-                    .and_then(|c| c.leave_out_note(&[pop.name()], others))
-                {
-                    Some(note) => e.with_note(&note),
-                    None => e,
-                }
-            }
-            _ => e,
-        })?;
+        .map_err(|e| plan.explain(pop.name(), e))?;
         let restriction = w.restricted.as_ref().map(|(_, r)| r.clone());
         let derived = w.derivation.compute(pop, &census, options.memory_budget)?;
         if let Some(writer) = writer.as_mut() {
@@ -376,15 +272,6 @@ fn check_spill_dir(dir: &Path) -> Result<()> {
         Ok(_) => {}
     }
     sonata_census::outputs::probe_writable(dir).map_err(fail)
-}
-
-/// Whether `a` and `b` are the same existing file (same device and inode: links included).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
 }
 
 /// Every census population of the table file `path` (those named, in that order, when

@@ -20,6 +20,7 @@
 
 pub mod circuit;
 pub mod cost;
+pub mod count_plan;
 pub mod cpu;
 pub mod derived;
 pub mod filter;

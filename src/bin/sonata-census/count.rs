@@ -7,12 +7,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use std::sync::Arc;
 
-use sonata_census::census::circuit::{
-    CircuitNodeSets, NodeSetRestriction, circuit_populations, is_config_path,
-};
+use sonata_census::census::circuit::NodeSetRestriction;
+use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
 use sonata_census::census::derived::Direction;
-use sonata_census::census::derived::plan::{Derivation, PathwayInputs};
-use sonata_census::census::filter::EdgeFilter;
 use sonata_census::census::output::{CensusWriter, Record};
 use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::{
@@ -20,9 +17,8 @@ use sonata_census::census::{
     census_population_spilled,
 };
 use sonata_census::ids::{parse_count, parse_count_usize};
-use sonata_census::outputs::check_output_path;
-use sonata_census::sonata::{CircuitConfig, EdgePopulation};
-use sonata_census::{EdgeFile, Error, Result};
+use sonata_census::outputs::{check_output_path, same_file};
+use sonata_census::{Error, Result};
 
 use crate::args::{BackendFlag, ForceFlag, engine_options_from_env};
 use crate::console::{Verbosity, nsyns_note};
@@ -189,115 +185,27 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             "--chunk-len must be at least 1".into(),
         ));
     }
-    let config_mode = is_config_path(&args.file);
     let restriction = NodeSetRestriction {
         target_node_set: args.target_node_set.clone(),
         source_node_set: args.source_node_set.clone(),
         node_sets_file: args.node_sets.clone(),
     };
-    if !config_mode && (!restriction.is_empty() || args.node_sets.is_some()) {
-        return Err(Error::InvalidArgument(format!(
-            "--target-node-set, --source-node-set and --node-sets need a circuit config (node \
-             sets are evaluated on the node files it names), not the edge file {}",
-            args.file.display()
-        )));
-    }
-    if !config_mode && !args.pathways.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "--pathways needs a circuit config (the node attributes are read from the node \
-             files it names), not the edge file {}",
-            args.file.display()
-        )));
-    }
     let direction = Direction::from(args.direction);
-    if restriction.is_empty() && args.node_sets.is_some() {
-        return Err(Error::InvalidArgument(
-            "--node-sets is used with --target-node-set or --source-node-set (give one)".into(),
-        ));
-    }
-    if config_mode && args.nodes_count.is_some() {
-        return Err(Error::InvalidArgument(format!(
-            "--nodes-count does not apply to a circuit config ({}): each edge population is \
-             counted with the size of its target node population",
-            args.file.display()
-        )));
-    }
-    let others = |good: &[&str]| -> String {
-        good.iter()
-            .map(|n| format!("-p {n}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    // The populations, each with its node count when a circuit's node file gives it, and its
-    // restriction to node sets when asked (evaluated before any counting: a bad set fails now).
-    let mut chosen = None;
-    let work: Vec<Work> = if config_mode {
-        let config = CircuitConfig::open(&args.file)?;
-        let pops = circuit_populations(&config, &args.populations)?;
-        let sets = if restriction.is_empty() {
-            None
-        } else {
-            Some(CircuitNodeSets::read(
-                &config,
-                &restriction,
-                "--node-sets FILE",
-            )?)
-        };
-        for p in &pops {
-            if same_file(p.population.file().path(), &args.output) {
-                return Err(Error::InvalidArgument(format!(
-                    "{}: the output is an edge file of the circuit (choose another --output)",
-                    args.output.display()
-                )));
-            }
-        }
-        let mut work = Vec::new();
-        for p in pops {
-            let restricted = match &sets {
-                Some(sets) => Some(sets.restrict(&config, &restriction, &p)?),
-                None => None,
-            };
-            let pathways = if args.pathways.is_empty() {
-                None
-            } else {
-                let filter = restricted.as_ref().map(|(f, _)| f);
-                Some(PathwayInputs::read(&config, &p, &args.pathways, filter)?)
-            };
-            let derivation = Derivation::plan(
-                &p.population,
-                direction,
-                p.source.as_ref().map(|s| s.1),
-                pathways,
-            )?;
-            work.push(Work {
-                population: p.population,
-                nodes_count: Some(p.n_targets),
-                restricted,
-                derivation,
-            });
-        }
-        work
-    } else {
-        let file = EdgeFile::open(&args.file)?;
-        // Without -p, a broken population stops the run (no output, as any failure), and the
-        // error names the populations that can be counted (-p NAME for each).
-        let mut c = file.choose_populations(&args.populations)?;
-        c.check(others)?;
-        let pops = c
-            .opened
-            .iter()
-            .map(|p| {
-                Ok(Work {
-                    population: p.clone(),
-                    nodes_count: args.nodes_count,
-                    restricted: None,
-                    derivation: Derivation::plan(p, direction, None, None)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        chosen = Some(c);
-        pops
-    };
+    // The populations, each with its node count when a circuit's node file gives it, its
+    // restriction to node sets and its derived tables (all evaluated before any counting).
+    let plan = CountPlan::new(
+        &CountRequest {
+            path: &args.file,
+            populations: &args.populations,
+            nodes_count: args.nodes_count,
+            restriction: &restriction,
+            direction,
+            pathways: &args.pathways,
+            output: Some(&args.output),
+        },
+        Spelling::Flags,
+    )?;
+    let config_mode = plan.config_mode;
     let options = CensusOptions {
         nodes_count: args.nodes_count,
         nodes_count_origin: if config_mode {
@@ -322,7 +230,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     let mut writer = CensusWriter::create(&args.output, args.force.force)?;
     let mut censuses = Vec::new();
     let mut backend_once = sonata_census::census::BackendOnce::default();
-    for w in &work {
+    for w in &plan.work {
         let pop = &w.population;
         let options = CensusOptions {
             nodes_count: w.nodes_count,
@@ -351,18 +259,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
                 v.info(&n.text);
             }
         }
-        let (census, spilled) = census.map_err(|e| match e.innermost() {
-            Error::InvalidData { .. } => {
-                match chosen
-                    .as_ref()
-                    .and_then(|c| c.leave_out_note(&[pop.name()], others))
-                {
-                    Some(note) => e.with_note(&note),
-                    None => e,
-                }
-            }
-            _ => e,
-        })?;
+        let (census, spilled) = census.map_err(|e| plan.explain(pop.name(), e))?;
         let record = Record {
             input: Some(Provenance::of(
                 pop,
@@ -391,15 +288,6 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     }
     writer.finish()?;
     Ok(censuses)
-}
-
-/// One population to count: its node count (from a circuit's node files or `--nodes-count`) and
-/// its restriction to node sets.
-struct Work {
-    population: EdgePopulation,
-    nodes_count: Option<u64>,
-    restricted: Option<(EdgeFilter, Restriction)>,
-    derivation: Derivation,
 }
 
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
@@ -440,15 +328,6 @@ fn check_spill_dir(dir: &Path) -> Result<()> {
         Ok(_) => {}
     }
     sonata_census::outputs::probe_writable(dir).map_err(fail)
-}
-
-/// Whether `a` and `b` are the same existing file (same device and inode: links included).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
 }
 
 /// `POP: N edges, N connections, N targets[, N sources] (ORDER), T s`: the targets for
