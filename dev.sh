@@ -15,6 +15,9 @@
 #   ./dev.sh bench-pathways  what --pathways, --direction both and --target-node-set cost over
 #                     the plain census, on a generated 1e7-edge circuit (about 2 min; options:
 #                     benches/pathways.py --help)
+#   ./dev.sh bench-shards  count --shard i/N per shard, N shards at once, and merge, against one
+#                     process, on generated 1e7-edge files (about 3 min; options:
+#                     benches/shards.py --help)
 #
 # The default build compiles HDF5 2.2 from source (crate hdf5-metno-src) and links it
 # statically: the first build takes minutes (release build about 4 on 2 cores), later ones
@@ -216,8 +219,14 @@ case "${1:-}" in
         venv=$(python_env)
         "$venv/bin/python" benches/pathways.py --tool "$TARGET_DIR/release/sonata-census" "${@:2}"
         ;;
+    bench-shards)
+        install_packages
+        ensure_cmake
+        cargo build --release
+        python3 benches/shards.py --tool "$TARGET_DIR/release/sonata-census" "${@:2}"
+        ;;
     *)
-        sed -n '2,14p' "$0" >&2
+        sed -n '2,20p' "$0" >&2
         exit 2
         ;;
 esac

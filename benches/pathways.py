@@ -29,6 +29,8 @@ import time
 import h5py
 import numpy as np
 
+from harness import LAUNCHER, write_block
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 POPULATION = "All__All__chemical"
@@ -75,21 +77,6 @@ def warm(folder):
                 pass
 
 
-# Each run is launched by a small fresh interpreter: on Linux a child's ru_maxrss starts at the
-# RSS of the process it was forked from (exec keeps the old address space's high-water mark),
-# so forking from this script, which holds the recount's arrays, would report its memory.
-LAUNCHER = """
-import os, sys, time
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[1], sys.argv[1:])
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-print(os.waitstatus_to_exitcode(status), time.perf_counter() - t0, usage.ru_maxrss)
-"""
 
 
 def timed_run(cmd, out, reps):
@@ -206,19 +193,8 @@ def main():
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        path = os.path.join(ROOT, "BENCHMARKS.md")
-        with open(path) as f:
-            text = f.read()
-        block = f"{BEGIN}\n{report}\n{END}"
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + block + rest.split(END, 1)[1]
-        else:
-            text = (text.rstrip("\n") + "\n\n## Pathway matrices, efferent tables and node sets "
-                    "(issue 15)\n\n" + block + "\n")
-        with open(path, "w") as f:
-            f.write(text)
-
+        write_block(BEGIN, END, "Pathway matrices, efferent tables and node sets (issue 15)",
+                    report)
 
 if __name__ == "__main__":
     main()

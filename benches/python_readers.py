@@ -31,6 +31,8 @@ import tempfile
 import time
 import types
 
+from harness import write_block
+
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -214,18 +216,7 @@ def render(rows, edges, nodes, args):
 
 
 def write_benchmarks(report):
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    with open(path) as f:
-        text = f.read()
-    block = f"{BEGIN}\n{report}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Python module vs neurodamus (issue 14)\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-
+    write_block(BEGIN, END, "Python module vs neurodamus (issue 14)", report)
 
 if __name__ == "__main__":
     main()

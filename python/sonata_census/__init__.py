@@ -10,7 +10,9 @@ count, and the histogram of synapses per connection, as numpy arrays::
         print(name, c.edges, c.connections, c.target_synapse_count[:10])
 
 ``count(..., output="census.h5")`` also writes the tables file ``sonata-census count`` writes;
-``read_tables`` reads one back; ``info`` describes an edge file (``sonata-census info --json``).
+``count(..., output="census.h5", shard=(i, n))`` counts shard ``i`` of ``n`` into a partial
+file, and ``merge`` merges the partial files into that same tables file; ``read_tables`` reads
+one back; ``info`` describes an edge file (``sonata-census info --json``).
 With a circuit config, ``count(config, direction="both", pathways=["mtype", "layer"],
 target_node_set="Layer5")`` also gives per-source tables (``Census.efferent``) and pathway
 matrices (``Census.pathways["mtype"]``), restricted to node sets. ``NodeSets`` evaluates SONATA node sets, as libsonata's class of that name (its ``materialize``
@@ -20,7 +22,7 @@ h5py's or libsonata's HDF5).
 """
 
 from . import _native
-from ._census import Census, Efferent, Pathway, count, info, read_tables
+from ._census import Census, Efferent, Pathway, count, info, merge, read_tables
 from ._native import NodeSets
 
 __version__ = _native.__version__
@@ -33,6 +35,7 @@ __all__ = [
     "Pathway",
     "NodeSets",
     "count",
+    "merge",
     "read_tables",
     "info",
     "HDF5_VERSION",

@@ -1,4 +1,5 @@
-"""The census in Python: ``count``, ``read_tables``, ``info`` and the ``Census`` they return.
+"""The census in Python: ``count`` (whole, or one shard of it), ``merge`` (the shards' partial
+files into one table file), ``read_tables``, ``info`` and the ``Census`` they return.
 
 The work is done by the native module (``sonata_census._native``, the Rust library), with the
 GIL released; this module checks the arguments (so that a wrong type is a ``TypeError`` naming the
@@ -12,7 +13,7 @@ import warnings
 
 from . import _native
 
-__all__ = ["Census", "Efferent", "Pathway", "count", "read_tables", "info"]
+__all__ = ["Census", "Efferent", "Pathway", "count", "merge", "read_tables", "info"]
 
 #: ``count``'s ``direction`` values.
 DIRECTIONS = ("afferent", "efferent", "both")
@@ -292,6 +293,7 @@ def count(
     node_sets=None,
     direction="afferent",
     pathways=None,
+    shard=None,
 ):
     """The census of the edge populations of the SONATA edge file ``path``.
 
@@ -324,6 +326,16 @@ def count(
     the same pass, ``Census.pathways[attribute]`` (a :class:`Pathway`), restricted to the node
     sets when given.
 
+    ``shard=(i, n)`` (as the tool's ``count --shard i/N``; ``output`` is then required): count
+    only shard ``i`` of ``n`` (two ints, 0-based), the edge rows ``[i*E//n, (i+1)*E//n)`` of
+    each population of ``E`` edges, and write them as a *partial* table file for
+    :func:`merge`: ``output`` with
+    ``{rank}`` replaced by ``i``, else ``OUTPUT.shard-i-of-n.h5`` (``census.h5`` gives
+    ``census.shard-2-of-4.h5``), byte for byte the file the tool writes. The other keywords are
+    recorded in it (``direction``, ``pathways`` and the node sets are applied by ``merge``, which
+    computes every table that is not additive across shards). Returns the path of the partial
+    file (a ``str``), not a census. Each shard may run in its own process or on its own machine.
+
     Returns ``{population: Census}`` in the order counted. Reads and counting run with the GIL
     released; Ctrl-C stops the count between chunks (``KeyboardInterrupt``) and leaves no file
     behind. Errors: ``FileNotFoundError`` / ``OSError`` (files), ``KeyError`` (an unknown
@@ -332,25 +344,54 @@ def count(
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a str, not {type(backend).__name__}")
+    shard = _shard(shard)
+    if shard is not None and output is None:
+        raise ValueError("shard needs output= (the partial file is written there)")
     if backend.lower() != "cpu":
         _quiet_mesa()
-    return _by_population(
-        _native.count(
-            _path(path, "path"),
-            _names(populations),
-            _count_arg(nodes_count, "nodes_count", 0),
-            backend,
-            _count_arg(memory_budget_mib, "memory_budget_mib", 1),
-            None if spill_dir is None else _path(spill_dir, "spill_dir"),
-            None if output is None else _path(output, "output"),
-            bool(force),
-            _set_name(target_node_set, "target_node_set"),
-            _set_name(source_node_set, "source_node_set"),
-            None if node_sets is None else _path(node_sets, "node_sets"),
-            _direction(direction),
-            _attributes(pathways),
-        )
+    args = (
+        _path(path, "path"),
+        _names(populations),
+        _count_arg(nodes_count, "nodes_count", 0),
+        backend,
+        _count_arg(memory_budget_mib, "memory_budget_mib", 1),
+        None if spill_dir is None else _path(spill_dir, "spill_dir"),
+        None if output is None else _path(output, "output"),
+        bool(force),
+        _set_name(target_node_set, "target_node_set"),
+        _set_name(source_node_set, "source_node_set"),
+        None if node_sets is None else _path(node_sets, "node_sets"),
+        _direction(direction),
+        _attributes(pathways),
     )
+    if shard is None:
+        return _by_population(_native.count(*args))
+    written, notes = _native.count_shard(*args, shard)
+    for note in notes:
+        # As count's: the lines the tool prints on stderr besides its backend line.
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    return written
+
+
+def _shard(value):
+    """``value`` as a shard ``(i, n)`` of two ints with ``0 <= i < n`` (None passes), else a
+    TypeError or ValueError naming ``shard``."""
+    if value is None:
+        return None
+    # A str is a sequence too: "0/4" (the tool's spelling) is refused with the right one.
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"shard must be a tuple (i, n), not {type(value).__name__}")
+    if len(value) != 2:
+        raise ValueError(f"shard must be a pair (i, n), not {len(value)} values: {tuple(value)!r}")
+    for v in value:
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"shard must hold two ints (i, n), not {type(v).__name__}")
+    i, n = (v.__index__() for v in value)
+    if not 1 <= n < 1 << 64:
+        raise ValueError(f"shard (i, n): n must be at least 1 and less than 2**64, not {n}")
+    if not 0 <= i < n:
+        raise ValueError(f"shard (i, n): i must be in [0, n) (shards are 0-based), not {i} of {n}")
+    return i, n
 
 
 def _direction(value):
@@ -380,6 +421,49 @@ def _set_name(value, keyword):
     if value is None or isinstance(value, str):
         return value
     raise TypeError(f"{keyword} must be a str (a node set name), not {type(value).__name__}")
+
+
+def merge(parts, output, *, force=False, spill_dir=None):
+    """Merges the partial table files of a sharded count (``count(..., shard=(i, n))`` or the
+    tool's ``count --shard i/N``, mixed freely) into ``output``, as ``sonata-census merge PARTS
+    -o OUTPUT`` does: byte for byte the file ``count(..., output=OUTPUT)`` writes in one process.
+
+    ``parts``: a list of paths (str or os.PathLike, in any order; an element holding ``*``,
+    ``?`` or ``[`` that names no file is expanded as a glob pattern), or one path or glob
+    pattern (``"census.shard-*-of-4.h5"``). The files must be every shard of one count, once;
+    the input they counted is read again (it must still be where they read it) to compute the
+    tables that are not additive across shards: connections per target, the histogram,
+    efferent tables and pathway matrices. ``force``: replace an existing ``output``.
+    ``spill_dir``: folder for the merged connection table's spill files (default: the system's
+    temporary folder).
+
+    Returns the merged census as ``{population: Census}`` in the order merged, read back from
+    ``output`` as :func:`read_tables` reads it (``backend`` is None, and ``Census.pathways`` is
+    in the file's order of attributes, not necessarily the order ``pathways=`` gave). Runs with
+    the GIL released. Errors: as :func:`count`'s; a set of files that is not one count's shards
+    (a shard missing or given twice, shards of different inputs or requests, a file that is not
+    a partial file) is a ``ValueError`` naming the files. Nothing is left at ``output`` on
+    error.
+    """
+    if isinstance(parts, (str, bytes)) or hasattr(parts, "__fspath__"):
+        parts = [parts]
+    try:
+        parts = list(parts)
+    except TypeError:
+        raise TypeError(
+            f"parts must be a path, a glob pattern or a list of paths, not {type(parts).__name__}"
+        ) from None
+    parts = [_path(p, "parts") for p in parts]
+    if not parts:
+        raise ValueError("parts is empty (give the partial files, or a glob pattern)")
+    return _by_population(
+        _native.merge(
+            parts,
+            _path(output, "output"),
+            bool(force),
+            None if spill_dir is None else _path(spill_dir, "spill_dir"),
+        )
+    )
 
 
 def read_tables(path, populations=None):

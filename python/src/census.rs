@@ -1,11 +1,14 @@
-//! `count`, `read_tables` and `info` of `sonata_census._native`: the census of an edge file
-//! (optionally written to a table file exactly as `sonata-census count -o` writes it), a table
-//! file read back, and `info --json`'s description.
+//! `count`, `count_shard`, `merge`, `read_tables` and `info` of `sonata_census._native`: the
+//! census of an edge file (optionally written to a table file exactly as `sonata-census count
+//! -o` writes it), one shard of it written as a partial table file (`count --shard i/N`), the
+//! partial files merged into the table file (`merge`), a table file read back, and `info
+//! --json`'s description.
 //!
 //! A census goes to Python as a dict whose tables are numpy arrays named as the datasets of the
 //! table file; each array takes over the library's `Vec` (no copy). `sonata_census.Census` (in
 //! Python) wraps the dict.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
@@ -14,15 +17,18 @@ use pyo3::types::PyDict;
 use std::sync::Arc;
 
 use sonata_census::census::circuit::NodeSetRestriction;
-use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
+use sonata_census::census::count_plan::{CountPlan, CountRequest, PopulationWork, Spelling};
 use sonata_census::census::derived::plan::{Derivation, Derived};
 use sonata_census::census::derived::{Direction, Efferent, PathwayMatrix, PathwayValues};
+use sonata_census::census::merge::{MergeOptions, expand_parts};
 use sonata_census::census::output::{CensusWriter, Record};
 use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
 use sonata_census::census::reader::{CensusFile, ConnectionTable};
-use sonata_census::census::stored;
+use sonata_census::census::shard::{Shard, ShardHeader};
+use sonata_census::census::stored::{self, PopulationTables};
 use sonata_census::census::{
-    Backend, Census, CensusOptions, CountedBy, Note, NoteKind, TargetOrigin,
+    Backend, Census, CensusOptions, CountedBy, Note, NoteKind, SPILL_TABLE_BYTES_ABOVE,
+    TargetOrigin,
 };
 use sonata_census::outputs::same_file;
 use sonata_census::progress::Progress;
@@ -58,19 +64,8 @@ pub fn count<'py>(
     direction: &str,
     pathways: Option<Vec<String>>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let backend: Backend = backend.parse().map_err(crate::errors::to_py)?;
+    let options = census_options(nodes_count, backend, memory_budget_mib, spill_dir)?;
     let direction: Direction = direction.parse().map_err(crate::errors::to_py)?;
-    let options = CensusOptions {
-        nodes_count,
-        // As the tool's --memory-budget: MiB, at least one.
-        memory_budget: memory_budget_mib
-            .map_or(sonata_census::census::DEFAULT_MEMORY_BUDGET, |m| {
-                m.saturating_mul(1 << 20).max(1 << 20)
-            }),
-        spill_dir,
-        backend,
-        ..CensusOptions::default()
-    };
     let restriction = NodeSetRestriction {
         target_node_set,
         source_node_set,
@@ -99,6 +94,27 @@ pub fn count<'py>(
         .collect()
 }
 
+/// The options of a count from `count`'s keywords (shared with `count_shard`): the engine, and
+/// the memory budget in MiB as the tool's `--memory-budget` (at least one).
+fn census_options(
+    nodes_count: Option<u64>,
+    backend: &str,
+    memory_budget_mib: Option<u64>,
+    spill_dir: Option<PathBuf>,
+) -> PyResult<CensusOptions> {
+    let backend: Backend = backend.parse().map_err(crate::errors::to_py)?;
+    Ok(CensusOptions {
+        nodes_count,
+        memory_budget: memory_budget_mib
+            .map_or(sonata_census::census::DEFAULT_MEMORY_BUDGET, |m| {
+                m.saturating_mul(1 << 20).max(1 << 20)
+            }),
+        spill_dir,
+        backend,
+        ..CensusOptions::default()
+    })
+}
+
 /// One census of `count`, with what the dict adds to the tables.
 struct Counted {
     census: Census,
@@ -119,14 +135,7 @@ fn count_file(
     force: bool,
 ) -> Result<Vec<Counted>> {
     if let Some(output) = output {
-        if same_file(path, output) {
-            // With force the finished census would be renamed over the edge file it counted.
-            return Err(Error::InvalidArgument(format!(
-                "{}: the output is the input edge file (choose another output)",
-                output.display()
-            )));
-        }
-        sonata_census::outputs::check_output_path(output, force)?;
+        check_output(path, output, force)?;
     }
     // A circuit config (as the tool's `count CONFIG`): every edge population of the circuit,
     // each with the size of its target node population. Without `populations`, a broken
@@ -158,20 +167,7 @@ fn count_file(
     let mut warning = software_adapter_warning(options)?;
     for w in &plan.work {
         let pop = &w.population;
-        let options = CensusOptions {
-            nodes_count: w.nodes_count,
-            edge_filter: w
-                .restricted
-                .as_ref()
-                .map(|(filter, _)| Arc::new(filter.clone())),
-            nodes_count_origin: if config_mode {
-                TargetOrigin::NodePopulation
-            } else {
-                TargetOrigin::NodeCount
-            },
-            ..options.clone()
-        };
-        let options = &options;
+        let options = &population_options(w, options, config_mode);
         let mut notes: Vec<Note> = warning.take().into_iter().collect();
         // In memory (never the spilled table): the caller gets the arrays. The file is the
         // same bytes either way (CensusWriter::write_spilled).
@@ -207,6 +203,178 @@ fn count_file(
         writer.finish()?;
     }
     Ok(censuses)
+}
+
+/// `output` must not be the input `path` and must be free (or `force`): checked before the plan,
+/// as the tool does.
+fn check_output(path: &Path, output: &Path, force: bool) -> Result<()> {
+    if same_file(path, output) {
+        // With force the finished census would be renamed over the edge file it counted.
+        return Err(Error::InvalidArgument(format!(
+            "{}: the output is the input edge file (choose another output)",
+            output.display()
+        )));
+    }
+    sonata_census::outputs::check_output_path(output, force)
+}
+
+/// The options of population `w` of a plan: its number of targets and its node-set filter over
+/// the run's `options`, as the tool sets them.
+fn population_options(
+    w: &PopulationWork,
+    options: &CensusOptions,
+    config_mode: bool,
+) -> CensusOptions {
+    CensusOptions {
+        nodes_count: w.nodes_count,
+        edge_filter: w
+            .restricted
+            .as_ref()
+            .map(|(filter, _)| Arc::new(filter.clone())),
+        nodes_count_origin: if config_mode {
+            TargetOrigin::NodePopulation
+        } else {
+            TargetOrigin::NodeCount
+        },
+        ..options.clone()
+    }
+}
+
+/// Shard `shard = (i, n)` of `count`'s census (the same keywords, `output` required), written as
+/// the partial table file the tool's `count --shard i/N -o OUTPUT` writes, byte for byte, at
+/// the shard's path (`{rank}` in `output` replaced by `i`, else `OUTPUT.shard-i-of-N.h5`).
+/// Returns that path and the notes `count` would give as warnings. `direction`, `pathways`
+/// and the node sets are recorded in the file, for `merge`.
+#[pyfunction]
+#[pyo3(signature = (path, populations, nodes_count, backend, memory_budget_mib, spill_dir, output, force, target_node_set, source_node_set, node_sets, direction, pathways, shard))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the keywords of sonata_census.count"
+)]
+pub fn count_shard(
+    py: Python<'_>,
+    path: PathBuf,
+    populations: Option<Vec<String>>,
+    nodes_count: Option<u64>,
+    backend: &str,
+    memory_budget_mib: Option<u64>,
+    spill_dir: Option<PathBuf>,
+    output: PathBuf,
+    force: bool,
+    target_node_set: Option<String>,
+    source_node_set: Option<String>,
+    node_sets: Option<PathBuf>,
+    direction: &str,
+    pathways: Option<Vec<String>>,
+    shard: (u64, u64),
+) -> PyResult<(OsString, Vec<String>)> {
+    let shard = Shard::new(shard.0, shard.1).map_err(crate::errors::to_py)?;
+    let options = census_options(nodes_count, backend, memory_budget_mib, spill_dir)?;
+    let direction: Direction = direction.parse().map_err(crate::errors::to_py)?;
+    let restriction = NodeSetRestriction {
+        target_node_set,
+        source_node_set,
+        node_sets_file: node_sets,
+    };
+    let (written, notes) = detached::run(py, || {
+        shard_file(
+            &path,
+            populations.as_deref(),
+            &options,
+            &restriction,
+            (direction, pathways.as_deref()),
+            (&output, force),
+            shard,
+        )
+    })?;
+    let notes = shown_notes(&notes).into_iter().map(String::from).collect();
+    Ok((written.into_os_string(), notes))
+}
+
+/// What `count_shard` does without the GIL: the tool's `count --shard` (its checks in
+/// `count_file`'s order), each population's shard written to the partial file as it is
+/// counted (its connection table through the disk past
+/// [`SPILL_TABLE_BYTES_ABOVE`], as the tool's: nothing of it goes back to Python). No derived
+/// table is written: `merge` computes them. Returns the file written and the notes.
+fn shard_file(
+    path: &Path,
+    populations: Option<&[String]>,
+    options: &CensusOptions,
+    restriction: &NodeSetRestriction,
+    (direction, pathways): (Direction, Option<&[String]>),
+    (output, force): (&Path, bool),
+    shard: Shard,
+) -> Result<(PathBuf, Vec<Note>)> {
+    let output = shard.output_path(output);
+    check_output(path, &output, force)?;
+    let request = CountRequest {
+        path,
+        populations: populations.unwrap_or_default(),
+        nodes_count: options.nodes_count,
+        restriction,
+        direction,
+        pathways: pathways.unwrap_or_default(),
+        output: Some(&output),
+    };
+    let plan = CountPlan::new(&request, Spelling::Keywords)?;
+    // The request as `merge` plans the count again from it (paths made absolute).
+    let header = ShardHeader::new(shard, &request)?;
+    if let Some(dir) = &options.spill_dir {
+        check_spill_dir(dir)?;
+    }
+    let mut writer = CensusWriter::create(&output, force)?;
+    writer.write_shard_header(&header)?;
+    let mut notes: Vec<Note> = software_adapter_warning(options)?.into_iter().collect();
+    for w in &plan.work {
+        let options = population_options(w, options, plan.config_mode);
+        let counted = sonata_census::census::shard::count_shard(
+            w,
+            shard,
+            &options,
+            &Progress::hidden(),
+            &mut notes,
+            Some(SPILL_TABLE_BYTES_ABOVE),
+        )
+        .map_err(|e| plan.explain(w.population.name(), e))?;
+        writer.write_partial(&counted)?;
+    }
+    writer.finish()?;
+    Ok((output, notes))
+}
+
+/// The partial table files `parts` (paths, or glob patterns the library expands as the tool's
+/// `merge` does) merged into `output` as `sonata-census merge PARTS -o OUTPUT` writes it
+/// (replacing an existing file only with `force`; the merged connection table spills to
+/// `spill_dir` when large). Returns the merged populations read back from `output`, each as a
+/// dict ([`census_dict`], `backend` None), in the order merged.
+#[pyfunction]
+#[pyo3(signature = (parts, output, force, spill_dir))]
+pub fn merge(
+    py: Python<'_>,
+    parts: Vec<PathBuf>,
+    output: PathBuf,
+    force: bool,
+    spill_dir: Option<PathBuf>,
+) -> PyResult<Vec<Bound<'_, PyDict>>> {
+    let tables = detached::run(py, || {
+        let parts = expand_parts(&parts)?;
+        if let Some(dir) = &spill_dir {
+            check_spill_dir(dir)?;
+        }
+        let options = MergeOptions {
+            force,
+            spill_dir,
+            ..MergeOptions::default()
+        };
+        let merged = sonata_census::census::merge::merge(&parts, &output, &options, &|_, _| {
+            Progress::hidden()
+        })?;
+        // Read back rather than handed over: a merged connection table that went to disk is
+        // not in `merged`, and the file is what the caller asked for.
+        let names: Vec<String> = merged.into_iter().map(|m| m.census.population).collect();
+        read_stored(&output, Some(names))
+    })?;
+    stored_dicts(py, tables)
 }
 
 /// The restriction keys of a census dict: `table_kind` (`"full"`, `"restricted"` or
@@ -284,24 +452,36 @@ pub fn read_tables<'py>(
     path: PathBuf,
     populations: Option<Vec<String>>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let censuses = detached::run(py, || {
-        let file = CensusFile::open(&path)?;
-        let names = populations.unwrap_or_else(|| file.populations().to_vec());
-        names
-            .iter()
-            .map(|n| {
-                let t = stored::read(&file, &path, n, ConnectionTable::Read)?;
-                let pathways = stored::pathways(&file, &path, n)?;
-                // Files of earlier versions record no kind: what their tables say.
-                let kind = match file.provenance(n)? {
-                    Some(p) => p.kind,
-                    None => TableKind::of(t.restriction.is_some(), t.direction),
-                };
-                Ok((t, pathways, kind))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    censuses
+    let tables = detached::run(py, || read_stored(&path, populations))?;
+    stored_dicts(py, tables)
+}
+
+/// One census population read from a table file: its tables, its pathway matrices and its kind.
+type StoredPopulation = (PopulationTables, Vec<PathwayMatrix>, TableKind);
+
+/// What `read_tables` (and `merge`, for the file it wrote) reads without the GIL: every census
+/// population of the table file `path`, or those named in that order.
+fn read_stored(path: &Path, populations: Option<Vec<String>>) -> Result<Vec<StoredPopulation>> {
+    let file = CensusFile::open(path)?;
+    let names = populations.unwrap_or_else(|| file.populations().to_vec());
+    names
+        .iter()
+        .map(|n| {
+            let t = stored::read(&file, path, n, ConnectionTable::Read)?;
+            let pathways = stored::pathways(&file, path, n)?;
+            // Files of earlier versions record no kind: what their tables say.
+            let kind = match file.provenance(n)? {
+                Some(p) => p.kind,
+                None => TableKind::of(t.restriction.is_some(), t.direction),
+            };
+            Ok((t, pathways, kind))
+        })
+        .collect()
+}
+
+/// The populations [`read_stored`] read, as census dicts.
+fn stored_dicts(py: Python<'_>, tables: Vec<StoredPopulation>) -> PyResult<Vec<Bound<'_, PyDict>>> {
+    tables
         .into_iter()
         .map(|(t, pathways, kind)| {
             let d = census_dict(py, t.census, &[], t.direction)?;
@@ -371,12 +551,7 @@ fn census_dict<'py>(
             other => Some(other.to_string()),
         },
     )?;
-    let notes: Vec<&str> = notes
-        .iter()
-        .filter(|n| !n.detail && !n.is_backend())
-        .map(|n| n.text.as_str())
-        .collect();
-    d.set_item("notes", notes)?;
+    d.set_item("notes", shown_notes(notes))?;
     d.set_item("population", c.population)?;
     d.set_item("source_population", c.source_population)?;
     d.set_item("target_population", c.target_population)?;
@@ -403,6 +578,16 @@ fn census_dict<'py>(
             .map(|v| PyArray1::from_vec(py, v)),
     )?;
     Ok(d)
+}
+
+/// The notes Python is given (as `RuntimeWarning`s): the lines the tool prints on stderr at its
+/// default verbosity, less its `backend:` line.
+fn shown_notes(notes: &[Note]) -> Vec<&str> {
+    notes
+        .iter()
+        .filter(|n| !n.detail && !n.is_backend())
+        .map(|n| n.text.as_str())
+        .collect()
 }
 
 /// The derived keys of a census dict: `direction`, `efferent` (a dict of the efferent tables,

@@ -3,7 +3,8 @@
 //! classes). Each function here runs the library off the GIL and hands its tables to numpy
 //! without copies.
 //!
-//! - [`census`]: `count`, `read_tables`, `info`;
+//! - [`census`]: `count`, `count_shard` (one shard of a count, as a partial table file), `merge`
+//!   (partial files into the table file), `read_tables`, `info`;
 //! - [`detached`]: how library work runs (GIL released, Ctrl-C polled, panics caught);
 //! - [`reader`]: `Reader`, the port of neurodamus's `SonataReader` under
 //!   `sonata_census.neurodamus`;
@@ -27,6 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HDF5_VERSION", sonata_census::info::hdf5_version())?;
     m.add("HAS_GPU_ENGINE", cfg!(feature = "gpu"))?;
     m.add_function(wrap_pyfunction!(census::count, m)?)?;
+    m.add_function(wrap_pyfunction!(census::count_shard, m)?)?;
+    m.add_function(wrap_pyfunction!(census::merge, m)?)?;
     m.add_function(wrap_pyfunction!(census::read_tables, m)?)?;
     m.add_function(wrap_pyfunction!(census::info, m)?)?;
     m.add_class::<reader::Reader>()?;

@@ -92,6 +92,44 @@ pub struct PopulationWork {
     pub derivation: Derivation,
 }
 
+impl PopulationWork {
+    /// Writes `census` (this population's, its connection table in memory or `spilled`) as
+    /// `count` writes it: the group with its record (the input, of the kind its restriction and
+    /// direction make, the restriction, the direction), then the derived tables, the efferent
+    /// transpose buffered in `memory_budget` bytes, or in `spill_above` when the table went to
+    /// disk (its own bound). `merge` writes through here too, so that its file is `count`'s.
+    /// Returns the per-source tables when written.
+    ///
+    /// # Errors
+    /// As [`super::provenance::Provenance::of`], [`super::output::CensusWriter::write_with`]
+    /// and [`Derivation::write`].
+    pub fn write(
+        &self,
+        writer: &mut super::output::CensusWriter,
+        census: &super::Census,
+        spilled: Option<&super::SpilledConnections>,
+        (memory_budget, spill_above): (u64, u64),
+    ) -> Result<Option<super::derived::Efferent>> {
+        let direction = self.derivation.direction;
+        let record = super::output::Record {
+            input: Some(super::provenance::Provenance::of(
+                &self.population,
+                super::provenance::TableKind::of(self.restricted.is_some(), direction),
+            )?),
+            restriction: self.restricted.as_ref().map(|(_, r)| r.clone()),
+            direction,
+        };
+        writer.write_with(census, spilled, &record)?;
+        let budget = if spilled.is_some() {
+            spill_above
+        } else {
+            memory_budget
+        };
+        self.derivation
+            .write(writer, &self.population, census, spilled, budget)
+    }
+}
+
 /// The populations of a count, in order.
 pub struct CountPlan {
     /// The populations to count.

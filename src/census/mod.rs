@@ -28,6 +28,7 @@ pub mod filter;
 pub mod gpu;
 pub mod limits;
 pub mod lookup;
+pub mod merge;
 pub mod output;
 pub mod provenance;
 pub mod reader;
@@ -139,6 +140,10 @@ pub struct CensusOptions {
     /// sharded run) passes it here.
     #[cfg(feature = "gpu")]
     pub gpu_context: Option<Arc<crate::gpu::GpuContext>>,
+    /// Which of the machine's GPUs the shared context opens ([`crate::gpu::shared_context_on`]):
+    /// a rank of a sharded run takes its local rank; `None`, the first.
+    #[cfg(feature = "gpu")]
+    pub gpu_device: Option<usize>,
     /// The testing hooks the shared context opens with (feature `testing`).
     #[cfg(feature = "testing")]
     pub gpu_faults: crate::gpu::fault::GpuFaults,
@@ -159,6 +164,8 @@ impl Default for CensusOptions {
             gpu_tuning: gpu::GpuTuning::default(),
             #[cfg(feature = "gpu")]
             gpu_context: None,
+            #[cfg(feature = "gpu")]
+            gpu_device: None,
             #[cfg(feature = "testing")]
             gpu_faults: crate::gpu::fault::GpuFaults::default(),
         }
@@ -652,9 +659,9 @@ fn gpu_context(
         return Ok(crate::gpu::SharedContext::Ready(Arc::clone(ctx)));
     }
     #[cfg(feature = "testing")]
-    return crate::gpu::shared_context_with(choice, &options.gpu_faults);
+    return crate::gpu::shared_context_with_device(choice, options.gpu_device, &options.gpu_faults);
     #[cfg(not(feature = "testing"))]
-    crate::gpu::shared_context(choice)
+    crate::gpu::shared_context_on(choice, options.gpu_device)
 }
 
 /// The `notice:`, `gpu:` and `gpu timings:` lines of a GPU run.

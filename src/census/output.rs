@@ -133,6 +133,57 @@ impl CensusWriter {
             .map_err(Error::writing)
     }
 
+    /// One shard's census (`count --shard`, [`super::shard::count_shard`]): its tables as
+    /// [`CensusWriter::write_with`] writes them (afferent, whatever the count's direction: they
+    /// are what `merge` merges), its record of kind
+    /// [`super::provenance::TableKind::Partial`], and its shard's attributes.
+    ///
+    /// # Errors
+    /// As [`CensusWriter::write_with`].
+    pub fn write_partial(&mut self, counted: &super::shard::ShardCensus) -> Result<()> {
+        let super::shard::ShardCensus {
+            census,
+            spilled,
+            record,
+            partial,
+        } = counted;
+        let spilled = spilled.as_ref();
+        let record = Record {
+            direction: Direction::Afferent,
+            ..record.clone()
+        };
+        self.write_with(census, spilled, &record)?;
+        let at = Location::file(&self.path).population(&census.population);
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
+        let group = file.group(&census.population).at(&at)?;
+        for (name, value) in [
+            (schema::SHARD_INDEX, partial.shard.index),
+            (schema::SHARD_COUNT, partial.shard.count),
+            (schema::SHARD_FIRST_EDGE, partial.first_edge),
+            (schema::SHARD_END_EDGE, partial.end_edge),
+            (schema::SHARD_POPULATION_EDGES, partial.population_edges),
+        ] {
+            write_scalar_attr(&group, name, value, &at).map_err(Error::writing)?;
+        }
+        Ok(())
+    }
+
+    /// Records at the file's root the count this partial file is a shard of.
+    ///
+    /// # Errors
+    /// HDF5 write errors.
+    pub fn write_shard_header(&mut self, header: &super::shard::ShardHeader) -> Result<()> {
+        let at = Location::file(&self.path);
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
+        write_str_attr(file, schema::SHARD_HEADER, &header.to_json(), &at).map_err(Error::writing)
+    }
+
     /// [`CensusWriter::write_recorded`] for a full census of `pop` (its record made here): what
     /// `count` and the Python module write.
     ///

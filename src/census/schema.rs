@@ -85,6 +85,19 @@ pub const TARGET_NODE_SET: &str = "target_node_set";
 pub const SOURCE_NODE_SET: &str = "source_node_set";
 /// Attribute, restricted tables: the names of the node-sets files the sets came from.
 pub const NODE_SETS_FILE: &str = "node_sets_file";
+/// Attribute of a partial table file's root (`count --shard`): the count it is a shard of, as
+/// JSON ([`super::shard::ShardHeader`]); `merge` re-plans the count from it.
+pub const SHARD_HEADER: &str = "shard_request";
+/// Attribute (uint64), partial tables: this shard's index `i` (0-based).
+pub const SHARD_INDEX: &str = "shard_index";
+/// Attribute (uint64), partial tables: the number of shards `N`.
+pub const SHARD_COUNT: &str = "shard_count";
+/// Attribute (uint64), partial tables: the first edge row this shard counted.
+pub const SHARD_FIRST_EDGE: &str = "shard_first_edge";
+/// Attribute (uint64), partial tables: the edge row past the last this shard counted.
+pub const SHARD_END_EDGE: &str = "shard_end_edge";
+/// Attribute (uint64), partial tables: every edge of the population (`E`).
+pub const SHARD_POPULATION_EDGES: &str = "shard_population_edge_count";
 /// Attribute: which tables the group holds (`afferent`, `efferent`, `both`).
 pub const DIRECTION: &str = "direction";
 

@@ -10,10 +10,16 @@
 //! library reads no environment variable. MPI launchers come first, since an `mpirun` inside an
 //! sbatch script inherits the batch shell's `SLURM_PROCID=0`.
 //!
-//! Status: the counting of a shard, its partial file and `merge` are not written yet; this file
-//! is what they will build on (see the notes of issue 16).
+//! A shard's census is an ordinary census of its rows ([`crate::sonata::EdgePopulation::rows`]),
+//! written as a *partial* table file: its per-target synapse counts and its connection table,
+//! which holds the shard's (target, source, synapses) runs sorted by (target, source), plus what
+//! [`ShardHeader`] (file root) and [`PartialRecord`] (each population) record. What is not
+//! additive across shards (per-target connection counts, the histogram, efferent tables,
+//! pathway matrices) is computed by [`super::merge`] only.
 
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -163,6 +169,265 @@ impl Shard {
     }
 }
 
+/// The variables that give a rank's index among the ranks of its node, in order (Open MPI,
+/// MPICH/Hydra, Slurm): a sharded run's rank takes that GPU of the node.
+pub const LOCAL_RANK_VARIABLES: [&str; 3] = [
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+    "SLURM_LOCALID",
+];
+
+/// The variable that gives a Slurm task's CPUs (`--cpus-per-task`): a rank's threads.
+pub const CPUS_PER_TASK_VARIABLE: &str = "SLURM_CPUS_PER_TASK";
+
+/// This rank's index among the ranks of its node, from the first of [`LOCAL_RANK_VARIABLES`]
+/// set (`lookup` reads the environment, in the caller); `None` outside a launcher.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the variable when its value is not a whole number.
+pub fn local_rank(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(usize, &'static str)>> {
+    for name in LOCAL_RANK_VARIABLES {
+        if let Some(value) = lookup(name) {
+            let rank = value.trim().parse::<usize>().map_err(|_| {
+                Error::InvalidArgument(format!("{name}={value:?} is not a whole number"))
+            })?;
+            return Ok(Some((rank, name)));
+        }
+    }
+    Ok(None)
+}
+
+/// The threads a rank may use: [`CPUS_PER_TASK_VARIABLE`] when set (at least 1).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the variable when its value is not a positive number.
+pub fn cpus_per_task(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<usize>> {
+    let Some(value) = lookup(CPUS_PER_TASK_VARIABLE) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(Error::InvalidArgument(format!(
+            "{CPUS_PER_TASK_VARIABLE}={value:?} is not a positive number of CPUs"
+        ))),
+    }
+}
+
+/// Version of the [`ShardHeader`] layout; `merge` refuses others.
+pub const SHARD_FORMAT: u32 = 1;
+
+/// The count a partial file is a shard of, recorded at its root ([`super::schema::SHARD_HEADER`],
+/// JSON): `merge` plans the same count again from it, so that the merged file is written by the
+/// code `count` writes with (record, restriction, derived tables), and refuses shards of
+/// different counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardHeader {
+    /// [`SHARD_FORMAT`].
+    pub format: u32,
+    /// This file's shard index `i`.
+    pub shard_index: u64,
+    /// The number of shards `N`.
+    pub shard_count: u64,
+    /// What was asked; equal in every shard of one count.
+    pub request: RecordedRequest,
+}
+
+/// A count request as recorded in a partial file: paths absolute (merge may run elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// The edge file or circuit config counted.
+    pub input: PathBuf,
+    /// The populations asked for (none: every one).
+    pub populations: Vec<String>,
+    /// The number of targets given (an edge file only).
+    pub nodes_count: Option<u64>,
+    /// The node set the targets were restricted to.
+    pub target_node_set: Option<String>,
+    /// The node set the sources were restricted to.
+    pub source_node_set: Option<String>,
+    /// A node-sets file laid over the circuit's.
+    pub node_sets: Option<PathBuf>,
+    /// Which tables the merged file has (`afferent`, `efferent`, `both`).
+    pub direction: String,
+    /// The node attributes of pathway matrices.
+    pub pathways: Vec<String>,
+}
+
+impl RecordedRequest {
+    /// The record of `request`, its paths made absolute against the working folder.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a path is not valid UTF-8 (the record is JSON) or the
+    /// working folder cannot be read.
+    pub fn of(request: &super::count_plan::CountRequest<'_>) -> Result<Self> {
+        let absolute = |p: &Path| -> Result<PathBuf> {
+            let abs = std::path::absolute(p).map_err(|e| {
+                Error::InvalidArgument(format!("{}: cannot make it absolute: {e}", p.display()))
+            })?;
+            if abs.to_str().is_none() {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: a sharded count records its input's path as text, and this one is \
+                     not valid UTF-8",
+                    abs.display()
+                )));
+            }
+            Ok(abs)
+        };
+        Ok(RecordedRequest {
+            input: absolute(request.path)?,
+            populations: request.populations.to_vec(),
+            nodes_count: request.nodes_count,
+            target_node_set: request.restriction.target_node_set.clone(),
+            source_node_set: request.restriction.source_node_set.clone(),
+            node_sets: request
+                .restriction
+                .node_sets_file
+                .as_deref()
+                .map(absolute)
+                .transpose()?,
+            direction: request.direction.as_str().to_string(),
+            pathways: request.pathways.to_vec(),
+        })
+    }
+
+    /// The node-set restriction recorded.
+    pub fn restriction(&self) -> super::circuit::NodeSetRestriction {
+        super::circuit::NodeSetRestriction {
+            target_node_set: self.target_node_set.clone(),
+            source_node_set: self.source_node_set.clone(),
+            node_sets_file: self.node_sets.clone(),
+        }
+    }
+
+    /// The direction recorded.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a value this version does not know.
+    pub fn direction(&self) -> Result<super::derived::Direction> {
+        use super::derived::Direction;
+        [Direction::Afferent, Direction::Efferent, Direction::Both]
+            .into_iter()
+            .find(|d| d.as_str() == self.direction)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown direction '{}' in a partial file",
+                    self.direction
+                ))
+            })
+    }
+}
+
+impl ShardHeader {
+    /// The header of shard `shard` of `request`.
+    ///
+    /// # Errors
+    /// As [`RecordedRequest::of`].
+    pub fn new(shard: Shard, request: &super::count_plan::CountRequest<'_>) -> Result<Self> {
+        Ok(ShardHeader {
+            format: SHARD_FORMAT,
+            shard_index: shard.index,
+            shard_count: shard.count,
+            request: RecordedRequest::of(request)?,
+        })
+    }
+
+    /// The shard.
+    pub fn shard(&self) -> Shard {
+        Shard {
+            index: self.shard_index,
+            count: self.shard_count,
+        }
+    }
+
+    /// As JSON text (the attribute's value).
+    pub fn to_json(&self) -> String {
+        // Plain data with text paths (checked in `RecordedRequest::of`): it always serialises.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What each population group of a partial file records beside its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialRecord {
+    /// The shard.
+    pub shard: Shard,
+    /// The edge rows it counted.
+    pub first_edge: u64,
+    /// The edge row past the last it counted.
+    pub end_edge: u64,
+    /// Every edge of the population.
+    pub population_edges: u64,
+}
+
+impl PartialRecord {
+    /// The record of `shard` of a population of `population_edges` edges.
+    pub fn new(shard: Shard, population_edges: u64) -> Self {
+        let range = shard.edge_range(population_edges);
+        PartialRecord {
+            shard,
+            first_edge: range.start,
+            end_edge: range.end,
+            population_edges,
+        }
+    }
+}
+
+/// One shard's census, ready for [`super::output::CensusWriter::write_partial`].
+#[derive(Debug)]
+pub struct ShardCensus {
+    /// The census of the shard's rows.
+    pub census: super::Census,
+    /// Its connection table, when it went to disk.
+    pub spilled: Option<super::SpilledConnections>,
+    /// The group's record: the whole population's input (kind partial) and restriction.
+    pub record: super::output::Record,
+    /// The shard's attributes.
+    pub partial: PartialRecord,
+}
+
+/// Counts shard `shard` of `work`'s population with either engine: the census of its rows
+/// [`Shard::edge_range`] of the population (the caller sets `options`' node count and edge
+/// filter from `work`, as for a whole count). With `spill_above`, as
+/// [`super::census_population_spilled`].
+///
+/// # Errors
+/// As [`super::census_population`] and [`super::provenance::Provenance::of`].
+pub fn count_shard(
+    work: &super::count_plan::PopulationWork,
+    shard: Shard,
+    options: &super::CensusOptions,
+    progress: &crate::progress::Progress,
+    notes: &mut Vec<super::Note>,
+    spill_above: Option<u64>,
+) -> Result<ShardCensus> {
+    let pop = &work.population;
+    let partial = PartialRecord::new(shard, pop.size());
+    let rows = pop.rows(partial.first_edge, partial.end_edge);
+    let (census, spilled) = match spill_above {
+        Some(bytes) => super::census_population_spilled(&rows, options, progress, notes, bytes)?,
+        None => (
+            super::census_population_noted(&rows, options, progress, notes)?,
+            None,
+        ),
+    };
+    let record = super::output::Record {
+        input: Some(super::provenance::Provenance::of(
+            pop,
+            super::provenance::TableKind::Partial,
+        )?),
+        restriction: work.restricted.as_ref().map(|(_, r)| r.clone()),
+        direction: super::derived::Direction::Afferent,
+    };
+    Ok(ShardCensus {
+        census,
+        spilled,
+        record,
+        partial,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +462,34 @@ mod tests {
             .filter(|&i| Shard::new(i, 5).unwrap().edge_range(3).is_empty())
             .count();
         assert_eq!(empty, 2);
+    }
+
+    #[test]
+    fn local_ranks_and_cpus_per_task() {
+        assert_eq!(local_rank(env(&[])).unwrap(), None);
+        assert_eq!(
+            local_rank(env(&[
+                ("SLURM_LOCALID", "3"),
+                ("OMPI_COMM_WORLD_LOCAL_RANK", "1")
+            ]))
+            .unwrap(),
+            Some((1, "OMPI_COMM_WORLD_LOCAL_RANK"))
+        );
+        assert_eq!(
+            local_rank(env(&[("SLURM_LOCALID", "3")])).unwrap(),
+            Some((3, "SLURM_LOCALID"))
+        );
+        let e = local_rank(env(&[("MPI_LOCALRANKID", "x")])).unwrap_err();
+        assert!(e.to_string().contains("MPI_LOCALRANKID=\"x\""), "{e}");
+        assert_eq!(cpus_per_task(env(&[])).unwrap(), None);
+        assert_eq!(
+            cpus_per_task(env(&[("SLURM_CPUS_PER_TASK", "8")])).unwrap(),
+            Some(8)
+        );
+        for bad in ["0", "-1", "two"] {
+            let e = cpus_per_task(env(&[("SLURM_CPUS_PER_TASK", bad)])).unwrap_err();
+            assert!(e.to_string().contains("SLURM_CPUS_PER_TASK"), "{e}");
+        }
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub type NsynsSource = Box<dyn FnMut(u64, &mut [u64]) -> Result<()> + Send>;
 /// to node sets counts ([`super::filter::EdgeFilter`]; `kept_rows` then says which).
 #[derive(Debug, Default)]
 pub struct Chunk {
-    /// Edge id of the first row read.
+    /// Edge id (row of the file's dataset) of the first row read: a window of the
+    /// population's rows ([`EdgePopulation::rows`]) starts past 0.
     pub first_edge: u64,
     /// Rows read from the file for this chunk (with a filter, more than the rows it holds; it
     /// also counts the rows of chunks before it that the filter emptied, which are not handed
@@ -102,7 +103,7 @@ pub fn for_each_chunk_filtered<B: Send>(
                 };
                 let started = std::time::Instant::now();
                 let n = ((total - next) as usize).min(chunk_len);
-                chunk.first_edge = next;
+                chunk.first_edge = pop.first_row() + next;
                 chunk.sources.resize(n, 0);
                 chunk.targets.resize(n, 0);
                 let mut result = pop

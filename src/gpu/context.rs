@@ -40,10 +40,22 @@ pub enum SharedContext {
 /// [`Error::BackendUnavailable`] when an adapter exists but its device or pipelines cannot be
 /// created (the error is kept and returned again to later callers).
 pub fn shared_context(choice: AdapterChoice) -> Result<SharedContext> {
+    shared_context_on(choice, None)
+}
+
+/// [`shared_context`] on GPU `device` of the machine: with several GPUs of the best kind
+/// (and backend), the one at that position (modulo their number) in the driver's order, as a
+/// rank of a sharded run picks its own by its local rank; `None`: the first.
+///
+/// # Errors
+/// As [`shared_context`].
+pub fn shared_context_on(choice: AdapterChoice, device: Option<usize>) -> Result<SharedContext> {
     #[cfg(feature = "testing")]
-    return shared_context_with(choice, &fault::GpuFaults::default());
+    return shared_context_with_device(choice, device, &fault::GpuFaults::default());
     #[cfg(not(feature = "testing"))]
-    shared(choice, || GpuContext::open(choice))
+    shared(choice, device, || {
+        GpuContext::open_inner(choice, false, None, device)
+    })
 }
 
 /// [`shared_context`] opened with the testing hooks `faults`: the first caller's hooks are the
@@ -56,16 +68,44 @@ pub fn shared_context_with(
     choice: AdapterChoice,
     faults: &fault::GpuFaults,
 ) -> Result<SharedContext> {
-    shared(choice, || GpuContext::open_with(choice, faults))
+    shared_context_with_device(choice, None, faults)
 }
 
-fn shared(choice: AdapterChoice, open: impl FnOnce() -> Result<Opened>) -> Result<SharedContext> {
-    type Slot = std::sync::OnceLock<std::result::Result<SharedContext, String>>;
-    static AUTO: Slot = std::sync::OnceLock::new();
-    static ANY: Slot = std::sync::OnceLock::new();
-    let slot = match choice {
-        AdapterChoice::Auto => &AUTO,
-        AdapterChoice::Any => &ANY,
+/// [`shared_context_on`] with the testing hooks `faults`.
+///
+/// # Errors
+/// As [`shared_context`].
+#[cfg(feature = "testing")]
+pub fn shared_context_with_device(
+    choice: AdapterChoice,
+    device: Option<usize>,
+    faults: &fault::GpuFaults,
+) -> Result<SharedContext> {
+    shared(choice, device, || {
+        GpuContext::open_with_device(choice, device, faults)
+    })
+}
+
+fn shared(
+    choice: AdapterChoice,
+    device: Option<usize>,
+    open: impl FnOnce() -> Result<Opened>,
+) -> Result<SharedContext> {
+    type Slot = Arc<std::sync::OnceLock<std::result::Result<SharedContext, String>>>;
+    type Key = (AdapterChoice, Option<usize>);
+    // One context per (choice, device) for the process (in practice one or two).
+    static SLOTS: Mutex<Vec<(Key, Slot)>> = Mutex::new(Vec::new());
+    let slot = {
+        let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (choice, device);
+        match slots.iter().find(|(k, _)| *k == key) {
+            Some((_, slot)) => Arc::clone(slot),
+            None => {
+                let slot = Slot::default();
+                slots.push((key, Arc::clone(&slot)));
+                slot
+            }
+        }
     };
     let opened = slot.get_or_init(|| match open() {
         Ok(Opened::Ready(ctx)) => Ok(SharedContext::Ready(Arc::from(ctx))),
@@ -145,7 +185,7 @@ impl GpuContext {
         #[cfg(feature = "testing")]
         return Self::open_with(choice, &fault::GpuFaults::default());
         #[cfg(not(feature = "testing"))]
-        Self::open_inner(choice, false, None)
+        Self::open_inner(choice, false, None, None)
     }
 
     /// [`GpuContext::open`] with the testing hooks `faults`: injected device errors, a smaller
@@ -155,7 +195,21 @@ impl GpuContext {
     /// As [`GpuContext::open`].
     #[cfg(feature = "testing")]
     pub fn open_with(choice: AdapterChoice, faults: &fault::GpuFaults) -> Result<Opened> {
-        let mut opened = Self::open_inner(choice, faults.allow_software, faults.memory_limit)?;
+        Self::open_with_device(choice, None, faults)
+    }
+
+    /// [`GpuContext::open_with`] on GPU `device` ([`shared_context_on`]).
+    ///
+    /// # Errors
+    /// As [`GpuContext::open`].
+    #[cfg(feature = "testing")]
+    pub fn open_with_device(
+        choice: AdapterChoice,
+        device: Option<usize>,
+        faults: &fault::GpuFaults,
+    ) -> Result<Opened> {
+        let mut opened =
+            Self::open_inner(choice, faults.allow_software, faults.memory_limit, device)?;
         if let Opened::Ready(ctx) = &mut opened {
             ctx.faults = fault::Injector::new(faults.fault.clone());
         }
@@ -166,6 +220,7 @@ impl GpuContext {
         choice: AdapterChoice,
         allow_software: bool,
         memory_limit: Option<u64>,
+        device: Option<usize>,
     ) -> Result<Opened> {
         let started = std::time::Instant::now();
         let instance =
@@ -179,14 +234,22 @@ impl GpuContext {
                     .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
             })
             .collect();
-        usable.sort_by_key(|a| {
+        let rank = |a: &wgpu::Adapter| {
             let info = a.get_info();
             (
                 device_type_rank(info.device_type),
                 backend_rank(info.backend),
             )
-        });
-        let Some(adapter) = usable.into_iter().next() else {
+        };
+        // Stable: adapters of one kind keep the driver's order, which `device` indexes.
+        usable.sort_by_key(rank);
+        let best = usable.first().map(rank);
+        let peers: Vec<wgpu::Adapter> = usable
+            .into_iter()
+            .filter(|a| Some(rank(a)) == best)
+            .collect();
+        let nth = device.map_or(0, |d| d % peers.len().max(1));
+        let Some(adapter) = peers.into_iter().nth(nth) else {
             return Ok(Opened::Unavailable(
                 "no GPU adapter with compute shaders found (no Vulkan, Metal, DX12 or GL driver)"
                     .into(),

@@ -48,9 +48,11 @@ use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
 use crate::kernels::{self, Shader, params};
+pub use context::{
+    AdapterChoice, GpuContext, Opened, SharedContext, shared_context, shared_context_on,
+};
 #[cfg(feature = "testing")]
-pub use context::shared_context_with;
-pub use context::{AdapterChoice, GpuContext, Opened, SharedContext, shared_context};
+pub use context::{shared_context_with, shared_context_with_device};
 pub use recorder::Prepared;
 pub(crate) use recorder::{GrowBuffer, Recorder, last, run_once};
 

@@ -197,6 +197,21 @@ pub fn write_report(
     crate::outputs::check_output_dir(out_dir)?;
     let file = CensusFile::open(tables)?;
     let all = file.populations().to_vec();
+    // A shard's tables are a slice of the edges, and their connection counts are not the
+    // population's: a report of them would look like a census and be wrong.
+    for name in &all {
+        // (A record that does not read is not this check's business: hand-made files have
+        // none, and the tables are checked when read.)
+        if file.provenance(name).is_ok_and(|p| {
+            p.is_some_and(|p| p.kind == crate::census::provenance::TableKind::Partial)
+        }) {
+            return Err(Error::InvalidArgument(format!(
+                "{}: population '{name}' is one shard of a sharded count (table_kind \
+                 \"partial\"): merge the shards first (sonata-census merge)",
+                tables.display()
+            )));
+        }
+    }
     let names = if options.populations.is_empty() {
         all
     } else {

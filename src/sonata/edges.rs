@@ -160,6 +160,7 @@ impl EdgeFile {
         Ok(EdgePopulation {
             name: name.to_string(),
             size: source.len,
+            all_rows: source.len,
             source_population: source.node_population.clone(),
             target_population: target.node_population.clone(),
             file: self.clone(),
@@ -275,6 +276,9 @@ pub struct IdColumn {
     limit: Option<IdLimit>,
     /// Reads past HDF5's lock, when the column's storage allows them ([`super::direct`]).
     direct: Option<Arc<DirectColumn>>,
+    /// The dataset row of this column's row 0: non-zero for a window of the population's rows
+    /// ([`EdgePopulation::rows`], one shard's edges); `len` then counts the window's rows.
+    first_row: u64,
 }
 
 /// An exclusive bound on the ids of a column, checked on every read (see
@@ -333,6 +337,7 @@ impl IdColumn {
             node_population,
             limit: None,
             direct: None,
+            first_row: 0,
         })
     }
 
@@ -361,9 +366,14 @@ impl IdColumn {
         }
     }
 
-    /// Number of rows.
+    /// Number of rows (of the window, for a window of the population's rows).
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// The dataset row of this column's row 0 (0 unless a window, [`EdgePopulation::rows`]).
+    pub fn first_row(&self) -> u64 {
+        self.first_row
     }
 
     /// Whether the column has no rows.
@@ -397,6 +407,8 @@ impl IdColumn {
     /// [`Error::InvalidData`] naming the first negative id when the column is signed and holds
     /// one; [`Error::Hdf5`] when the read fails.
     pub fn read_range_into(&self, start: u64, out: &mut [u64]) -> Result<()> {
+        // A window's rows are read, and named in messages, as the dataset's rows.
+        let start = self.first_row + start;
         self.read_unchecked_into(start, out)?;
         if let Some(limit) = &self.limit
             && out.iter().fold(0, |m, &v| m.max(v)) >= limit.bound
@@ -480,6 +492,7 @@ impl IdColumn {
         };
         for block in plan_blocks(selection.ranges(), gap, MAX_BLOCK_ROWS_U64) {
             if block.end > self.len {
+                // (Selections are of whole populations: never of a window.)
                 return Err(Error::invalid(
                     self.at.clone(),
                     format!(
@@ -669,6 +682,8 @@ impl ChosenPopulations {
 pub struct EdgePopulation {
     name: String,
     size: u64,
+    /// Every edge of the population, also for a window of its rows ([`EdgePopulation::rows`]).
+    all_rows: u64,
     source_population: Option<String>,
     target_population: Option<String>,
     file: EdgeFile,
@@ -735,6 +750,36 @@ impl EdgePopulation {
             reason: reason.into(),
         });
         pop
+    }
+
+    /// The population's rows `start..end` (clamped to its size) as a population of their own:
+    /// its `size()` is the window's, reads of row `r` read dataset row `start + r`, and
+    /// messages name dataset rows. What one shard of a sharded census counts
+    /// ([`crate::census::shard`]); a window of a window is of the dataset's rows.
+    #[must_use]
+    pub fn rows(&self, start: u64, end: u64) -> EdgePopulation {
+        let base = self.source.first_row;
+        let end = end.min(self.size);
+        let start = start.min(end);
+        let mut pop = self.clone();
+        for column in [&mut pop.source, &mut pop.target] {
+            column.first_row = base + start;
+            column.len = end - start;
+        }
+        pop.size = end - start;
+        pop
+    }
+
+    /// Every edge of the population: its `size()`, or for a window of its rows
+    /// ([`EdgePopulation::rows`]) the rows of the whole (the length of its attribute columns).
+    pub fn all_rows(&self) -> u64 {
+        self.all_rows
+    }
+
+    /// The dataset row of this population's row 0: non-zero for a window
+    /// ([`EdgePopulation::rows`]).
+    pub fn first_row(&self) -> u64 {
+        self.source.first_row
     }
 
     /// Streams both id columns in chunks of at most `chunk_len` rows into reused buffers.

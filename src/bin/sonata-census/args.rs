@@ -79,6 +79,11 @@ pub enum Command {
     #[command(after_help = crate::count::HELP)]
     Count(crate::count::CountArgs),
 
+    /// Merge the partial table files of a sharded count (count --shard) into the table file one
+    /// process would have written.
+    #[command(after_help = crate::merge::HELP)]
+    Merge(crate::merge::MergeArgs),
+
     /// Write a synthetic SONATA edge file with cortex-like statistics.
     #[command(after_help = crate::generate::HELP)]
     Generate(crate::generate::GenerateArgs),

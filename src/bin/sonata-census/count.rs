@@ -10,8 +10,9 @@ use std::sync::Arc;
 use sonata_census::census::circuit::NodeSetRestriction;
 use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
 use sonata_census::census::derived::Direction;
-use sonata_census::census::output::{CensusWriter, Record};
-use sonata_census::census::provenance::{Provenance, Restriction, TableKind};
+use sonata_census::census::output::CensusWriter;
+use sonata_census::census::provenance::Restriction;
+use sonata_census::census::shard::{Shard, ShardHeader, ShardSpec, count_shard};
 use sonata_census::census::{
     Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, TargetOrigin,
     census_population_spilled,
@@ -54,6 +55,9 @@ ending in .json or a file starting with '{'. Then every edge population of netwo
 (or those named with -p) is counted, in config order, with n_targets the size of its target
 node population in the circuit's node files (this can differ from counting the edge file).
 
+With --shard i/N the file is a partial census of one shard's edges, for `sonata-census merge`
+(see its --help); a sharded count merged equals the count of one process, byte for byte.
+
 With --target-node-set / --source-node-set (a circuit config only) only the edges between
 the node sets are counted; the group's table_kind is \"restricted\", edge_count counts the
 edges counted, population_edge_count every edge, and target_node_set, source_node_set and
@@ -67,7 +71,8 @@ Examples:
   sonata-census count circuit_config.json --target-node-set Layer5 \\
       --source-node-set Excitatory -o l5_from_exc.h5
   sonata-census count circuit_config.json --direction both \\
-      --pathways mtype,layer -o pathways.h5";
+      --pathways mtype,layer -o pathways.h5
+  sonata-census count circuit_config.json --shard 0/4 -o census.h5";
 
 /// Arguments of `count`.
 #[derive(Debug, Args)]
@@ -133,6 +138,12 @@ pub struct CountArgs {
         help_heading = "Derived tables"
     )]
     pub pathways: Vec<String>,
+    /// Count shard i of N (0-based) and write a partial table file for `merge`: shard k counts
+    /// the edge rows [k*E/N, (k+1)*E/N) of every population. `auto` takes i and N from the
+    /// launcher (OMPI_COMM_WORLD_RANK/SIZE, then PMI_RANK/SIZE, then SLURM_PROCID/NTASKS). The
+    /// file is OUT with {rank} replaced by i, else OUT.shard-i-of-N.h5.
+    #[arg(long, value_name = "i/N|auto", help_heading = "Sharding")]
+    pub shard: Option<ShardSpec>,
 }
 
 /// `--direction`'s values.
@@ -162,24 +173,43 @@ const fn crate_chunk_len() -> usize {
 
 /// Runs `count`.
 pub fn run(args: &CountArgs, v: Verbosity) -> Result<()> {
-    count(args, v)?;
+    let (_, output) = count(args, v)?;
     // As `generate` and `report` (not in `count` itself: `demo`'s census may be a temporary
     // file, named only with -v).
-    v.info(&format!("wrote {}", args.output.display()));
+    v.info(&format!("wrote {}", output.display()));
     Ok(())
 }
 
+/// The shard `--shard` asks for: as given, or from the launcher's variables.
+fn shard_of(spec: Option<ShardSpec>) -> Result<Option<Shard>> {
+    match spec {
+        None => Ok(None),
+        Some(ShardSpec::Given(shard)) => Ok(Some(shard)),
+        Some(ShardSpec::Auto) => Shard::from_launcher(|name| std::env::var(name).ok()).map(Some),
+    }
+}
+
 /// Counts the populations of `args` and writes their tables; returns the censuses (`demo`
-/// summarises them).
-pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
-    if same_file(&args.file, &args.output) {
+/// summarises them) and the file written (a shard's partial file with `--shard`).
+pub fn count(args: &CountArgs, v: Verbosity) -> Result<(Vec<Census>, PathBuf)> {
+    let shard = shard_of(args.shard)?;
+    let output = match shard {
+        Some(shard) => {
+            // What was given must be a file path too: `-o /dev/null` or a FIFO would otherwise
+            // become a file `/dev/null.shard-0-of-4` beside it.
+            check_output_path(&args.output, true)?;
+            shard.output_path(&args.output)
+        }
+        None => args.output.clone(),
+    };
+    if same_file(&args.file, &output) {
         // With --force the finished census would be renamed over the edge file it counted.
         return Err(Error::InvalidArgument(format!(
             "{}: the output is the input edge file (choose another --output)",
-            args.output.display()
+            output.display()
         )));
     }
-    check_output_path(&args.output, args.force.force)?;
+    check_output_path(&output, args.force.force)?;
     if args.chunk_len == 0 {
         return Err(Error::InvalidArgument(
             "--chunk-len must be at least 1".into(),
@@ -191,20 +221,21 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         node_sets_file: args.node_sets.clone(),
     };
     let direction = Direction::from(args.direction);
+    let request = CountRequest {
+        path: &args.file,
+        populations: &args.populations,
+        nodes_count: args.nodes_count,
+        restriction: &restriction,
+        direction,
+        pathways: &args.pathways,
+        output: Some(&output),
+    };
     // The populations, each with its node count when a circuit's node file gives it, its
     // restriction to node sets and its derived tables (all evaluated before any counting).
-    let plan = CountPlan::new(
-        &CountRequest {
-            path: &args.file,
-            populations: &args.populations,
-            nodes_count: args.nodes_count,
-            restriction: &restriction,
-            direction,
-            pathways: &args.pathways,
-            output: Some(&args.output),
-        },
-        Spelling::Flags,
-    )?;
+    let plan = CountPlan::new(&request, Spelling::Flags)?;
+    let shard_header = shard
+        .map(|shard| ShardHeader::new(shard, &request))
+        .transpose()?;
     let config_mode = plan.config_mode;
     let options = CensusOptions {
         nodes_count: args.nodes_count,
@@ -219,7 +250,17 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         backend: args.backend.backend.into(),
         ..CensusOptions::default()
     };
-    let options = engine_options_from_env(options)?;
+    #[allow(unused_mut, reason = "set only with the GPU engine")]
+    let mut options = engine_options_from_env(options)?;
+    // A rank of a sharded run counts on its own GPU of the node: its local rank's.
+    #[cfg(feature = "gpu")]
+    if shard.is_some()
+        && let Some((rank, name)) =
+            sonata_census::census::shard::local_rank(|name| std::env::var(name).ok())?
+    {
+        options.gpu_device = Some(rank);
+        v.detail(&format!("gpu device: {rank} of the node's GPUs ({name})"));
+    }
     if let Some(dir) = &args.spill_dir {
         check_spill_dir(dir)?;
     }
@@ -227,7 +268,10 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
     if matches!(options.backend, Backend::Gpu) {
         warn_software_adapter(v, &options)?;
     }
-    let mut writer = CensusWriter::create(&args.output, args.force.force)?;
+    let mut writer = CensusWriter::create(&output, args.force.force)?;
+    if let Some(header) = &shard_header {
+        writer.write_shard_header(header)?;
+    }
     let mut censuses = Vec::new();
     let mut backend_once = sonata_census::census::BackendOnce::default();
     for w in &plan.work {
@@ -241,6 +285,37 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             ..options.clone()
         };
         let started = Instant::now();
+        if let Some(shard) = shard {
+            let range = shard.edge_range(pop.size());
+            let progress = v.progress(pop.name(), range.end - range.start, "edges");
+            let mut notes = Vec::new();
+            let counted = count_shard(
+                w,
+                shard,
+                &options,
+                &progress,
+                &mut notes,
+                Some(SPILL_TABLE_BYTES_ABOVE),
+            );
+            progress.finish();
+            show_notes(v, &notes, &mut backend_once);
+            let counted = counted.map_err(|e| plan.explain(pop.name(), e))?;
+            writer.write_partial(&counted)?;
+            let line = summary_line(
+                &counted.census,
+                None,
+                (Direction::Afferent, None),
+                started.elapsed().as_secs_f64(),
+            );
+            // `POP: shard i/N, edges a..b: ...`
+            let (name, rest) = line.split_at(pop.name().len());
+            v.info(&format!(
+                "{name}: shard {}/{}, edges {}..{}{rest}",
+                shard.index, shard.count, range.start, range.end
+            ));
+            censuses.push(counted.census);
+            continue;
+        }
         let progress = v.progress(pop.name(), pop.size(), "edges");
         let mut notes = Vec::new();
         // The connection table of sorted input goes to disk as it is counted (flat memory).
@@ -252,32 +327,14 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
             SPILL_TABLE_BYTES_ABOVE,
         );
         progress.finish();
-        for n in notes.iter().filter(|n| backend_once.show(n)) {
-            if n.detail {
-                v.detail(&n.text);
-            } else {
-                v.info(&n.text);
-            }
-        }
+        show_notes(v, &notes, &mut backend_once);
         let (census, spilled) = census.map_err(|e| plan.explain(pop.name(), e))?;
-        let record = Record {
-            input: Some(Provenance::of(
-                pop,
-                TableKind::of(w.restricted.is_some(), direction),
-            )?),
-            restriction: w.restricted.as_ref().map(|(_, r)| r.clone()),
-            direction,
-        };
-        writer.write_with(&census, spilled.as_ref(), &record)?;
-        // The efferent transpose's buffer: the table's own bound when it went to disk.
-        let budget = if spilled.is_some() {
-            SPILL_TABLE_BYTES_ABOVE
-        } else {
-            options.memory_budget
-        };
-        let efferent = w
-            .derivation
-            .write(&mut writer, pop, &census, spilled.as_ref(), budget)?;
+        let efferent = w.write(
+            &mut writer,
+            &census,
+            spilled.as_ref(),
+            (options.memory_budget, SPILL_TABLE_BYTES_ABOVE),
+        )?;
         v.info(&summary_line(
             &census,
             w.restricted.as_ref().map(|(_, r)| r),
@@ -287,7 +344,22 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<Vec<Census>> {
         censuses.push(census);
     }
     writer.finish()?;
-    Ok(censuses)
+    Ok((censuses, output))
+}
+
+/// Prints a population's notes (the `backend:` line once).
+fn show_notes(
+    v: Verbosity,
+    notes: &[sonata_census::census::Note],
+    once: &mut sonata_census::census::BackendOnce,
+) {
+    for n in notes.iter().filter(|n| once.show(n)) {
+        if n.detail {
+            v.detail(&n.text);
+        } else {
+            v.info(&n.text);
+        }
+    }
 }
 
 /// `--backend gpu` takes software adapters too (CI tests the shaders on lavapipe), which are
@@ -317,7 +389,7 @@ fn warn_software_adapter(v: Verbosity, options: &CensusOptions) -> Result<()> {
 
 /// `--spill-dir` must be a folder the run can create its spill folders in: checked before any
 /// counting, with one line that names the option (exit 1, as a missing output folder).
-fn check_spill_dir(dir: &Path) -> Result<()> {
+pub(crate) fn check_spill_dir(dir: &Path) -> Result<()> {
     let fail = |source: std::io::Error| Error::Io {
         path: format!("--spill-dir {}", dir.display()).into(),
         source,
@@ -332,7 +404,7 @@ fn check_spill_dir(dir: &Path) -> Result<()> {
 
 /// `POP: N edges, N connections, N targets[, N sources] (ORDER), T s`: the targets for
 /// afferent tables, the sources for efferent ones.
-fn summary_line(
+pub(crate) fn summary_line(
     c: &Census,
     restricted: Option<&Restriction>,
     (direction, n_sources): (Direction, Option<u64>),

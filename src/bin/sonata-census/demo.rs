@@ -135,8 +135,9 @@ fn demo_in(
         node_sets: None,
         direction: crate::count::DirectionFlag::Afferent,
         pathways: Vec::new(),
+        shard: None,
     };
-    let censuses = count(&count_args, v)?;
+    let (censuses, _) = count(&count_args, v)?;
     let mut text = String::new();
     for c in &censuses {
         text.push_str(&census_summary(c));

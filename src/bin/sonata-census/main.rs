@@ -3,7 +3,7 @@
 //! that names the tool's flags (the library's messages name none). The work is in the library.
 //!
 //! One file per command, owning its clap arguments and its `run`: [`count`], [`generate`],
-//! [`demo`], [`report`], [`info`], [`dry_run`], [`nodes`], [`query`]; the flags several commands
+//! [`merge`], [`demo`], [`report`], [`info`], [`dry_run`], [`nodes`], [`query`]; the flags several commands
 //! share are declared once in [`args`], and what is printed (and how much) in [`console`].
 
 mod args;
@@ -13,6 +13,7 @@ mod demo;
 mod dry_run;
 mod generate;
 mod info;
+mod merge;
 mod nodes;
 mod query;
 mod report;
@@ -60,12 +61,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    // The commands that write (`count`, `generate`, `demo`, `report`) stop cleanly on SIGINT /
+    // The commands that write (`count`, `merge`, `generate`, `demo`, `report`) stop cleanly on SIGINT /
     // SIGTERM (no `.partial` file or folder, spill or temporary folder left, exit 130 / 143); the
     // other commands keep the default disposition (they write no files).
     if matches!(
         cli.command,
-        Command::Count(_) | Command::Generate(_) | Command::Demo(_) | Command::Report(_)
+        Command::Count(_)
+            | Command::Merge(_)
+            | Command::Generate(_)
+            | Command::Demo(_)
+            | Command::Report(_)
     ) {
         if std::env::var(IGNORE_INTERRUPT_ENV).as_deref() == Ok("1") {
             sonata_census::interrupt::ignore_for_tests();
@@ -75,7 +80,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    match run(cli) {
+    let result = rank_threads(&cli).and_then(|()| run(cli));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if let (Error::Interrupted, Some(code)) = (&err, sonata_census::interrupt::exit_code())
@@ -100,6 +106,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// A Slurm task's CPUs (`SLURM_CPUS_PER_TASK`) are the threads of the commands that count and
+/// merge, unless `RAYON_NUM_THREADS` says otherwise: ranks sharing a node then do not each start
+/// a thread per core of the node.
+fn rank_threads(cli: &Cli) -> Result<()> {
+    if !matches!(cli.command, Command::Count(_) | Command::Merge(_))
+        || std::env::var_os("RAYON_NUM_THREADS").is_some()
+    {
+        return Ok(());
+    }
+    let Some(threads) =
+        sonata_census::census::shard::cpus_per_task(|name| std::env::var(name).ok())?
+    else {
+        return Ok(());
+    };
+    // Fails only when a pool was built already, which nothing does before this point.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global();
+    cli.verbosity.detail(&format!(
+        "threads: {threads} ({})",
+        sonata_census::census::shard::CPUS_PER_TASK_VARIABLE
+    ));
+    Ok(())
+}
+
 /// Runs the command line.
 fn run(cli: Cli) -> Result<()> {
     let v = cli.verbosity;
@@ -108,6 +139,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::DryRun(args) => dry_run::run(&args, v),
         Command::Info(args) => info::run(&args, v),
         Command::Count(args) => count::run(&args, v),
+        Command::Merge(args) => merge::run(&args, v),
         Command::Generate(args) => generate::run(&args, v),
         Command::Demo(args) => demo::run(&args, v),
         Command::Query(args) => query::run(&args),

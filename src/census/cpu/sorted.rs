@@ -84,7 +84,7 @@ pub(super) fn sorted_census(
             let (targets, sources) = (&chunk.targets[..], &chunk.sources[..]);
             // An unsorted file almost always shows it in its first chunk: one quick scan spares
             // counting a chunk of one-edge runs before giving up (15 ms of a 0.2 s shuffled census).
-            if chunk.first_edge == 0 && targets.windows(2).any(|w| w[1] < w[0]) {
+            if chunk.first_edge == pop.first_row() && targets.windows(2).any(|w| w[1] < w[0]) {
                 return Ok(ControlFlow::Break(()));
             }
             // Continue the run carried over from the previous chunk.

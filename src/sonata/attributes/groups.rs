@@ -75,7 +75,7 @@ impl Mapping {
             (None, None) => Ok(Mapping::Implicit),
             (Some(gid), Some(gidx)) => {
                 for c in [&gid, &gidx] {
-                    c.check_group_mapping(pop.size(), "edge")?;
+                    c.check_group_mapping(pop.all_rows(), "edge")?;
                 }
                 Ok(Mapping::Explicit {
                     gid: Box::new(gid),

@@ -16,6 +16,9 @@ use crate::sonata::column::{Column, DtypeNames};
 pub struct NsynsReader {
     at: Location,
     size: u64,
+    /// The edge (dataset row) of this reader's edge 0: non-zero for a window of the
+    /// population's rows ([`EdgePopulation::rows`]).
+    window_start: u64,
     columns: NsynsColumns,
     ids: Vec<u64>,
     rows: Vec<u64>,
@@ -83,6 +86,7 @@ impl NsynsReader {
         Ok(Some(NsynsReader {
             at: pop.location().clone(),
             size: pop.size(),
+            window_start: pop.first_row(),
             columns,
             ids: Vec::new(),
             rows: Vec::new(),
@@ -115,6 +119,8 @@ impl NsynsReader {
                 crate::words::plural(self.size, "edge")
             )));
         };
+        // A window's edges are the dataset's rows from its start on.
+        let (first_edge, end) = (first_edge + self.window_start, end + self.window_start);
         match &self.columns {
             NsynsColumns::Implicit(None) => {
                 out.fill(1);

@@ -102,7 +102,7 @@ pub(super) fn partition(
                 if let Some(limit) = space.n_targets
                     && max_target >= limit
                 {
-                    let e = first_target_beyond_in(ts, row, limit, space, at);
+                    let e = first_target_beyond_in(ts, pop.first_row() + row, limit, space, at);
                     stop(row, Stop::Failed(e));
                     break;
                 }
