@@ -512,6 +512,40 @@ fn merge_refuses_missing_duplicated_foreign_and_mismatched_shards() {
         refused(&run_in(dir, &args), &says);
         assert_eq!(common::files_in(dir), before, "{parts:?} left a file");
     }
+    // A shard whose recorded range is not its index's (overlapping its neighbour), and one
+    // whose synapse counts do not sum to its edges: refused, naming the file.
+    for (name, change) in [("overlap.h5", "range"), ("short.h5", "synapses")] {
+        std::fs::copy(dir.join(p(1)), dir.join(name)).unwrap();
+        locked(|| {
+            let f = hdf5::File::open_rw(dir.join(name)).unwrap();
+            let g = f.group("e").unwrap();
+            if change == "range" {
+                let first: u64 = g.attr("shard_first_edge").unwrap().read_scalar().unwrap();
+                g.attr("shard_first_edge")
+                    .unwrap()
+                    .write_scalar(&(first - 1))
+                    .unwrap();
+            } else {
+                let ds = g.dataset("target_synapse_count").unwrap();
+                let mut v: Vec<u64> = ds.read_raw().unwrap();
+                let t = v.iter().position(|&x| x > 0).unwrap();
+                v[t] += 1;
+                ds.write_raw(&v).unwrap();
+            }
+        });
+        let o = run_in(dir, &["merge", &p(0), name, &p(2), "-o", "merged.h5"]);
+        let says: &[&str] = if change == "range" {
+            &["overlap.h5", "but the file holds edges 999..2000"]
+        } else {
+            &[
+                "short.h5",
+                "the synapse counts sum to 1001 but the shard counted 1000 edges",
+            ]
+        };
+        refused(&o, says);
+        assert!(!dir.join("merged.h5").exists());
+        std::fs::remove_file(dir.join(name)).unwrap();
+    }
     // A partial file is no census: `report` refuses it, naming the way out.
     refused(
         &run_in(dir, &["report", &p(0), "-o", "report"]),

@@ -364,6 +364,7 @@ pub fn merge(
         let options = MergeOptions {
             force,
             spill_dir,
+            spelling: Spelling::Keywords,
             ..MergeOptions::default()
         };
         let merged = sonata_census::census::merge::merge(&parts, &output, &options, &|_, _| {

@@ -49,6 +49,8 @@ pub struct MergeOptions {
     /// (as `count`'s [`SPILL_TABLE_BYTES_ABOVE`], the default; tests lower it). The file is
     /// the same either way.
     pub spill_above: u64,
+    /// How the caller's options are written in messages (`--output` or `output`).
+    pub spelling: Spelling,
 }
 
 impl Default for MergeOptions {
@@ -58,6 +60,7 @@ impl Default for MergeOptions {
             spill_dir: None,
             memory_budget: super::DEFAULT_MEMORY_BUDGET,
             spill_above: SPILL_TABLE_BYTES_ABOVE,
+            spelling: Spelling::Flags,
         }
     }
 }
@@ -131,8 +134,9 @@ pub fn merge(
 ) -> Result<Vec<MergedPopulation>> {
     if let Some(p) = paths.iter().find(|p| crate::outputs::same_file(p, output)) {
         return Err(Error::InvalidArgument(format!(
-            "{}: the output is one of the partial files (choose another --output)",
-            p.display()
+            "{}: the output is one of the partial files (choose another {})",
+            p.display(),
+            options.spelling.option("output")
         )));
     }
     super::output::check_output_path(output, options.force)?;
@@ -143,8 +147,9 @@ pub fn merge(
     let direction = request.direction()?;
     if crate::outputs::same_file(&request.input, output) {
         return Err(Error::InvalidArgument(format!(
-            "{}: the output is the input the shards counted (choose another --output)",
-            output.display()
+            "{}: the output is the input the shards counted (choose another {})",
+            output.display(),
+            options.spelling.option("output")
         )));
     }
     let plan = CountPlan::new(
@@ -157,7 +162,7 @@ pub fn merge(
             pathways: &request.pathways,
             output: Some(output),
         },
-        Spelling::Flags,
+        options.spelling,
     )
     .map_err(|e| {
         e.with_note(&format!(
