@@ -50,6 +50,18 @@ def run(cmd, env=None):
     return finish(start(cmd, env), cmd)
 
 
+def cpu_model():
+    """The processor's name (Linux), for the table's first line."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
 def make_edges(tool, work, edges, nodes, order):
     folder = os.path.join(work, f"shards_{order}_{edges:.0e}_{nodes:.0e}n".replace("+", ""))
     path = os.path.join(folder, "edges.h5")
@@ -84,7 +96,8 @@ def main():
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]
     lines = [
-        f"{datetime.date.today()}, {platform.node()} ({cores} cores, load {load:.2f} before the "
+        f"{datetime.date.today()}, {platform.node()} ({cpu_model()}, {cores} cores, load "
+        f"{load:.2f} before the "
         f"run), `sonata-census -q count EDGES --backend cpu [--shard i/N]` and `merge`, "
         f"{edges:.0e} edges onto {nodes:.0e} nodes, median of {args.reps}; every merged file "
         f"equal to one process's, byte for byte:",

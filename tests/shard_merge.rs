@@ -18,15 +18,14 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Arc;
 
+use sonata_census::census::CensusOptions;
 use sonata_census::census::circuit::NodeSetRestriction;
 use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
 use sonata_census::census::derived::Direction;
 use sonata_census::census::merge::{MergeOptions, merge};
 use sonata_census::census::output::CensusWriter;
 use sonata_census::census::shard::{Shard, ShardHeader, count_shard};
-use sonata_census::census::{CensusOptions, TargetOrigin};
 use sonata_census::progress::Progress;
 
 use common::{Engine, Ids, Rng, bin, locked, path_str, random_edges, write_edges};
@@ -110,15 +109,15 @@ fn count_partial(input: &Path, out: &Path, shard: Shard, engine: Engine, spill: 
             .write_shard_header(&ShardHeader::new(shard, &request).unwrap())
             .unwrap();
         for w in &plan.work {
-            let options = CensusOptions {
-                backend: engine.backend(),
-                nodes_count: w.nodes_count,
-                nodes_count_origin: TargetOrigin::NodeCount,
-                edge_filter: w.restricted.as_ref().map(|(f, _)| Arc::new(f.clone())),
-                // Small chunks: shard cuts and chunk cuts fall in many places.
-                chunk_len: 1000,
-                ..CensusOptions::default()
-            };
+            let options = plan.options_for(
+                w,
+                &CensusOptions {
+                    backend: engine.backend(),
+                    // Small chunks: shard cuts and chunk cuts fall in many places.
+                    chunk_len: 1000,
+                    ..CensusOptions::default()
+                },
+            );
             let c = count_shard(
                 w,
                 shard,

@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::sync::Arc;
 
 use sonata_census::census::circuit::NodeSetRestriction;
-use sonata_census::census::count_plan::{CountPlan, CountRequest, PopulationWork, Spelling};
+use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
 use sonata_census::census::derived::plan::{Derivation, Derived};
 use sonata_census::census::derived::{Direction, Efferent, PathwayMatrix, PathwayValues};
 use sonata_census::census::merge::{MergeOptions, expand_parts};
@@ -28,7 +27,6 @@ use sonata_census::census::shard::{Shard, ShardHeader};
 use sonata_census::census::stored::{self, PopulationTables};
 use sonata_census::census::{
     Backend, Census, CensusOptions, CountedBy, Note, NoteKind, SPILL_TABLE_BYTES_ABOVE,
-    TargetOrigin,
 };
 use sonata_census::outputs::same_file;
 use sonata_census::progress::Progress;
@@ -153,7 +151,6 @@ fn count_file(
         },
         Spelling::Keywords,
     )?;
-    let config_mode = plan.config_mode;
     if let Some(dir) = &options.spill_dir {
         check_spill_dir(dir)?;
     }
@@ -167,7 +164,7 @@ fn count_file(
     let mut warning = software_adapter_warning(options)?;
     for w in &plan.work {
         let pop = &w.population;
-        let options = &population_options(w, options, config_mode);
+        let options = &plan.options_for(w, options);
         let mut notes: Vec<Note> = warning.take().into_iter().collect();
         // In memory (never the spilled table): the caller gets the arrays. The file is the
         // same bytes either way (CensusWriter::write_spilled).
@@ -216,28 +213,6 @@ fn check_output(path: &Path, output: &Path, force: bool) -> Result<()> {
         )));
     }
     sonata_census::outputs::check_output_path(output, force)
-}
-
-/// The options of population `w` of a plan: its number of targets and its node-set filter over
-/// the run's `options`, as the tool sets them.
-fn population_options(
-    w: &PopulationWork,
-    options: &CensusOptions,
-    config_mode: bool,
-) -> CensusOptions {
-    CensusOptions {
-        nodes_count: w.nodes_count,
-        edge_filter: w
-            .restricted
-            .as_ref()
-            .map(|(filter, _)| Arc::new(filter.clone())),
-        nodes_count_origin: if config_mode {
-            TargetOrigin::NodePopulation
-        } else {
-            TargetOrigin::NodeCount
-        },
-        ..options.clone()
-    }
 }
 
 /// Shard `shard = (i, n)` of `count`'s census (the same keywords, `output` required), written as
@@ -326,7 +301,7 @@ fn shard_file(
     writer.write_shard_header(&header)?;
     let mut notes: Vec<Note> = software_adapter_warning(options)?.into_iter().collect();
     for w in &plan.work {
-        let options = population_options(w, options, plan.config_mode);
+        let options = plan.options_for(w, options);
         let counted = sonata_census::census::shard::count_shard(
             w,
             shard,

@@ -143,6 +143,34 @@ pub struct CountPlan {
 }
 
 impl CountPlan {
+    /// Where the number of targets of its populations comes from: their node populations for a
+    /// config, else the caller's node count.
+    pub fn target_origin(&self) -> super::TargetOrigin {
+        if self.config_mode {
+            super::TargetOrigin::NodePopulation
+        } else {
+            super::TargetOrigin::NodeCount
+        }
+    }
+
+    /// The census options of population `w` over the run's `options`: its number of targets
+    /// (and where it comes from) and its node-set filter.
+    pub fn options_for(
+        &self,
+        w: &PopulationWork,
+        options: &super::CensusOptions,
+    ) -> super::CensusOptions {
+        super::CensusOptions {
+            nodes_count: w.nodes_count,
+            nodes_count_origin: self.target_origin(),
+            edge_filter: w
+                .restricted
+                .as_ref()
+                .map(|(filter, _)| std::sync::Arc::new(filter.clone())),
+            ..options.clone()
+        }
+    }
+
     /// Plans `request`: checks the options against the input, opens the populations, evaluates
     /// the node sets, reads the pathway attributes and resolves the efferent tables' sizes.
     ///

@@ -25,8 +25,7 @@ use super::provenance::{Provenance, TableKind};
 use super::shard::{SHARD_FORMAT, Shard, ShardHeader};
 use super::tables::{TableBuilder, TargetRuns, too_many_synapses};
 use super::{
-    Census, CountedBy, SPILL_TABLE_BYTES_ABOVE, Sortedness, SpilledConnections, TargetOrigin,
-    TargetSpace, schema,
+    Census, CountedBy, SPILL_TABLE_BYTES_ABOVE, Sortedness, SpilledConnections, TargetSpace, schema,
 };
 use crate::error::{Error, H5Context, Location, Result};
 use crate::progress::Progress;
@@ -83,7 +82,7 @@ pub struct MergedPopulation {
 /// A partial table file, opened, with its header.
 struct Part {
     path: PathBuf,
-    file: hdf5::File,
+    census: super::reader::CensusFile,
     header: ShardHeader,
 }
 
@@ -171,11 +170,7 @@ pub fn merge(
             request.input.display()
         ))
     })?;
-    let origin = if plan.config_mode {
-        TargetOrigin::NodePopulation
-    } else {
-        TargetOrigin::NodeCount
-    };
+    let origin = plan.target_origin();
     let mut writer = CensusWriter::create(output, options.force)?;
     let mut merged = Vec::new();
     for w in &plan.work {
@@ -337,7 +332,7 @@ fn open_part(path: &Path) -> Result<Part> {
     }
     Ok(Part {
         path: path.to_path_buf(),
-        file,
+        census: super::reader::CensusFile::of_file(file, path)?,
         header,
     })
 }
@@ -369,7 +364,6 @@ struct PartGroup<'a> {
     block_nsyns: Vec<u64>,
     block_sources: Vec<u64>,
     block_counts: Vec<u32>,
-    block_first_connection: u64,
 }
 
 impl<'a> PartGroup<'a> {
@@ -381,21 +375,19 @@ impl<'a> PartGroup<'a> {
         let name = pop.name();
         let path = part.path.display();
         let at = Location::file(&part.path).population(name);
-        let group = part.file.group(name).map_err(|_| {
+        let missing = || {
             Error::InvalidArgument(format!(
                 "{path}: has no population '{name}', which the count's input has"
             ))
-        })?;
-        let text = |attr: &str| -> Option<String> {
-            group
-                .attr(attr)
-                .and_then(|a| a.read_scalar::<hdf5::types::VarLenUnicode>())
-                .ok()
-                .map(|s| s.to_string())
         };
+        if !part.census.populations().iter().any(|p| p == name) {
+            return Err(missing());
+        }
+        let group = part.census.group(name).map_err(|_| missing())?;
         let number =
             |attr: &str| -> Result<u64> { super::reader::read_attr_u64(&group, attr, &at) };
-        if text(schema::TABLE_KIND).as_deref() != Some(TableKind::Partial.as_str()) {
+        let recorded = part.census.provenance(name)?;
+        if recorded.as_ref().map(|p| p.kind) != Some(TableKind::Partial) {
             return Err(Error::InvalidArgument(format!(
                 "{path}: population '{name}' is not a partial census (table_kind is not \
                  'partial')"
@@ -429,17 +421,7 @@ impl<'a> PartGroup<'a> {
                 shard.index, shard.count, range.start, range.end
             )));
         }
-        let recorded = (
-            text(schema::INPUT_FILE),
-            number(schema::INPUT_SIZE).ok(),
-            text(schema::INPUT_FINGERPRINT),
-        );
-        let now = (
-            Some(expected.input_file.clone()),
-            Some(expected.input_size),
-            Some(expected.id_fingerprint.clone()),
-        );
-        if recorded != now {
+        if recorded.as_ref() != Some(expected) {
             return Err(Error::InvalidArgument(format!(
                 "{path}: population '{name}' was counted from another input than the count's \
                  input as it is now ({}: name, size or id fingerprint differ)",
@@ -477,7 +459,6 @@ impl<'a> PartGroup<'a> {
             block_nsyns: Vec::new(),
             block_sources: Vec::new(),
             block_counts: Vec::new(),
-            block_first_connection: 0,
         };
         let len = |ds: &hdf5::Dataset| ds.size() as u64;
         let connections = len(&g.sources);
@@ -584,7 +565,6 @@ impl<'a> PartGroup<'a> {
                 .at(&self.at.dataset(schema::TARGET_NSYNS_TOTAL))?;
         }
         let (first, rows) = (self.block_offsets[0], self.rows(a, c) as usize);
-        self.block_first_connection = first;
         self.block_sources.clear();
         self.block_sources.resize(rows, 0);
         self.block_counts.clear();

@@ -159,11 +159,12 @@ impl CensusWriter {
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
         let group = file.group(&census.population).at(&at)?;
+        let range = partial.range();
         for (name, value) in [
             (schema::SHARD_INDEX, partial.shard.index),
             (schema::SHARD_COUNT, partial.shard.count),
-            (schema::SHARD_FIRST_EDGE, partial.first_edge),
-            (schema::SHARD_END_EDGE, partial.end_edge),
+            (schema::SHARD_FIRST_EDGE, range.start),
+            (schema::SHARD_END_EDGE, range.end),
             (schema::SHARD_POPULATION_EDGES, partial.population_edges),
         ] {
             write_scalar_attr(&group, name, value, &at).map_err(Error::writing)?;

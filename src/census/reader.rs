@@ -43,8 +43,16 @@ impl CensusFile {
     /// [`Error::InputFile`] when the file cannot be read, [`Error::NotHdf5`], and
     /// [`Error::InvalidData`] when the file holds no census population (e.g. a SONATA edge file).
     pub fn open(path: &Path) -> Result<Self> {
+        Self::of_file(crate::sonata::open_hdf5_file(path)?, path)
+    }
+
+    /// [`CensusFile::open`] of `file`, already open at `path` (`merge` reads a partial file's
+    /// root before it takes it as a census file).
+    ///
+    /// # Errors
+    /// As [`CensusFile::open`].
+    pub(crate) fn of_file(file: hdf5::File, path: &Path) -> Result<Self> {
         let at = Location::file(path);
-        let file = crate::sonata::open_hdf5_file(path)?;
         let mut names = Vec::new();
         for name in crate::sonata::column::ordered_member_names(&file).at(&at)? {
             let Ok(group) = file.group(&name) else {

@@ -306,16 +306,7 @@ impl RecordedRequest {
     /// # Errors
     /// [`Error::InvalidArgument`] for a value this version does not know.
     pub fn direction(&self) -> Result<super::derived::Direction> {
-        use super::derived::Direction;
-        [Direction::Afferent, Direction::Efferent, Direction::Both]
-            .into_iter()
-            .find(|d| d.as_str() == self.direction)
-            .ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "unknown direction '{}' in a partial file",
-                    self.direction
-                ))
-            })
+        self.direction.parse()
     }
 }
 
@@ -348,29 +339,21 @@ impl ShardHeader {
     }
 }
 
-/// What each population group of a partial file records beside its tables.
+/// What each population group of a partial file records beside its tables: the shard, and the
+/// population's edge count, from which its edge range follows ([`PartialRecord::range`]; both
+/// ends are written, so that `merge` checks them against the shard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartialRecord {
     /// The shard.
     pub shard: Shard,
-    /// The edge rows it counted.
-    pub first_edge: u64,
-    /// The edge row past the last it counted.
-    pub end_edge: u64,
     /// Every edge of the population.
     pub population_edges: u64,
 }
 
 impl PartialRecord {
-    /// The record of `shard` of a population of `population_edges` edges.
-    pub fn new(shard: Shard, population_edges: u64) -> Self {
-        let range = shard.edge_range(population_edges);
-        PartialRecord {
-            shard,
-            first_edge: range.start,
-            end_edge: range.end,
-            population_edges,
-        }
+    /// The edge rows the shard counts.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.shard.edge_range(self.population_edges)
     }
 }
 
@@ -403,8 +386,12 @@ pub fn count_shard(
     spill_above: Option<u64>,
 ) -> Result<ShardCensus> {
     let pop = &work.population;
-    let partial = PartialRecord::new(shard, pop.size());
-    let rows = pop.rows(partial.first_edge, partial.end_edge);
+    let partial = PartialRecord {
+        shard,
+        population_edges: pop.size(),
+    };
+    let range = partial.range();
+    let rows = pop.rows(range.start, range.end);
     let (census, spilled) = match spill_above {
         Some(bytes) => super::census_population_spilled(&rows, options, progress, notes, bytes)?,
         None => (

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use std::sync::Arc;
 
 use sonata_census::census::circuit::NodeSetRestriction;
 use sonata_census::census::count_plan::{CountPlan, CountRequest, Spelling};
@@ -14,8 +13,7 @@ use sonata_census::census::output::CensusWriter;
 use sonata_census::census::provenance::Restriction;
 use sonata_census::census::shard::{Shard, ShardHeader, ShardSpec, count_shard};
 use sonata_census::census::{
-    Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, TargetOrigin,
-    census_population_spilled,
+    Backend, Census, CensusOptions, SPILL_TABLE_BYTES_ABOVE, census_population_spilled,
 };
 use sonata_census::ids::{parse_count, parse_count_usize};
 use sonata_census::outputs::{check_output_path, same_file};
@@ -236,14 +234,8 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<(Vec<Census>, PathBuf)> {
     let shard_header = shard
         .map(|shard| ShardHeader::new(shard, &request))
         .transpose()?;
-    let config_mode = plan.config_mode;
+    // (Each population's node count, its origin and its filter: `plan.options_for`.)
     let options = CensusOptions {
-        nodes_count: args.nodes_count,
-        nodes_count_origin: if config_mode {
-            TargetOrigin::NodePopulation
-        } else {
-            TargetOrigin::NodeCount
-        },
         chunk_len: args.chunk_len,
         memory_budget: args.memory_budget.saturating_mul(1 << 20).max(1 << 20),
         spill_dir: args.spill_dir.clone(),
@@ -276,14 +268,7 @@ pub fn count(args: &CountArgs, v: Verbosity) -> Result<(Vec<Census>, PathBuf)> {
     let mut backend_once = sonata_census::census::BackendOnce::default();
     for w in &plan.work {
         let pop = &w.population;
-        let options = CensusOptions {
-            nodes_count: w.nodes_count,
-            edge_filter: w
-                .restricted
-                .as_ref()
-                .map(|(filter, _)| Arc::new(filter.clone())),
-            ..options.clone()
-        };
+        let options = plan.options_for(w, &options);
         let started = Instant::now();
         if let Some(shard) = shard {
             let range = shard.edge_range(pop.size());
