@@ -10,8 +10,8 @@
 //!   renamed over its path, which would replace the link itself; `/dev/stdout` is one too).
 //! - The output's folder must exist ([`Error::Io`], exit 1). `report` and `demo --keep` create
 //!   their own folder ([`create_output_folder`]) but never a missing parent.
-//! - Outputs are written under a temporary name in their folder ([`temporary_beside`]:
-//!   `.NAME.XXXXXX.partial`) and renamed over the output when complete ([`persist`]). The
+//! - Outputs are written under a temporary name in their folder ([`temporary_beside`], or
+//!   [`create_beside`] for a writer that creates the file itself: `.NAME.XXXXXX.partial`) and renamed over the output when complete ([`persist`]). The
 //!   temporary file is created with mode `0666` less the umask, as `open(O_CREAT, 0666)` would
 //!   give, so the output has the mode a new file gets (also when `force` replaces a file of
 //!   another mode).
@@ -271,6 +271,51 @@ pub fn create_output_folder(dir: &Path) -> Result<bool> {
     }
 }
 
+/// The temporary name [`temporary_beside`] gives, for a writer that creates its file itself:
+/// `create` is called with a fresh `.NAME.XXXXXX.partial` path beside `path` that does not
+/// exist (again with another name while it answers [`ErrorKind::AlreadyExists`]) and must
+/// create the file there, exclusively, with mode `0666` less the umask.
+///
+/// Why not [`temporary_beside`] then a writer that truncates the empty file (HDF5 creates with
+/// `O_TRUNC`): on ext4, truncating a file to length zero marks it to be flushed when it is closed
+/// (`auto_da_alloc`, meant for programs that rewrite a file in place), and the closing process
+/// then allocates and submits the writeback of the whole output itself: 20-40 ms of a 30 MB
+/// census, on the critical path of every run.
+///
+/// # Errors
+/// What `create` returned, other than [`ErrorKind::AlreadyExists`].
+pub fn create_beside<R>(
+    path: &Path,
+    mut create: impl FnMut(&Path) -> std::io::Result<R>,
+) -> std::io::Result<(R, tempfile::TempPath)> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{}.", temporary_stem(&name)))
+        .suffix(".partial")
+        .make_in(&dir, |candidate| {
+            // Only a name nothing holds is handed on (the writer creates exclusively as well).
+            if candidate.symlink_metadata().is_ok() {
+                return Err(ErrorKind::AlreadyExists.into());
+            }
+            create(candidate)
+        })
+        .map(tempfile::NamedTempFile::into_parts)
+}
+
+/// The part of an output's file name kept in its temporary name: room for the dots, the random
+/// part and the suffix within a 255-byte file name.
+fn temporary_stem(name: &str) -> &str {
+    let mut cut = name.len().min(230);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &name[..cut]
+}
+
 /// Creates an empty temporary file `.NAME.XXXXXX.partial` beside `path` (whose file name is
 /// `NAME`), with mode `0666` less the umask; it is removed when the returned path is dropped.
 /// Outputs are written there and [`persist`]ed over `path` when complete.
@@ -284,13 +329,8 @@ pub fn temporary_beside(path: &Path) -> Result<tempfile::TempPath> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Room for the dots, the random part and the suffix within a 255-byte file name.
-    let mut cut = name.len().min(230);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
     tempfile::Builder::new()
-        .prefix(&format!(".{}.", &name[..cut]))
+        .prefix(&format!(".{}.", temporary_stem(&name)))
         .suffix(".partial")
         // Passed to open(O_CREAT), which applies the umask: the mode of any new file.
         .permissions(std::fs::Permissions::from_mode(0o666))
@@ -423,5 +463,44 @@ mod tests {
         let long = "é".repeat(127); // 254 bytes
         let t = temporary_beside(&dir.path().join(&long)).unwrap();
         assert!(t.file_name().unwrap().len() <= 255);
+    }
+
+    /// `create_beside` hands the writer a fresh name beside the output, tries another while
+    /// the writer says the name is taken, passes any other failure on, and removes what the
+    /// writer made when the temporary path is dropped.
+    #[test]
+    fn create_beside_lets_the_writer_create_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("census.h5");
+        let mut tried = Vec::new();
+        let (len, temp) = create_beside(&out, |candidate| {
+            tried.push(candidate.to_path_buf());
+            assert!(!candidate.exists(), "{}", candidate.display());
+            if tried.len() == 1 {
+                return Err(ErrorKind::AlreadyExists.into());
+            }
+            std::fs::write(candidate, b"abc").map(|()| 3)
+        })
+        .unwrap();
+        assert_eq!(len, 3);
+        assert_eq!(tried.len(), 2);
+        assert_ne!(tried[0], tried[1]);
+        assert_eq!(temp.to_path_buf(), tried[1]);
+        assert_eq!(temp.parent(), Some(dir.path()));
+        let name = temp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".census.h5.") && name.ends_with(".partial"),
+            "{name}"
+        );
+        assert!(!out.exists());
+        let kept = temp.to_path_buf();
+        drop(temp);
+        assert!(!kept.exists());
+        // Another failure is the caller's, at once.
+        let failed = create_beside(&out, |_| -> std::io::Result<()> {
+            Err(std::io::Error::other("no"))
+        });
+        assert!(failed.unwrap_err().to_string().starts_with("no"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

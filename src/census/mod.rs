@@ -26,6 +26,7 @@ pub mod derived;
 pub mod filter;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub(crate) mod huge_pages;
 pub mod limits;
 pub mod lookup;
 pub mod merge;

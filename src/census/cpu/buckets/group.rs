@@ -20,6 +20,11 @@ pub(super) struct SourceDigits {
 const MAX_DIGIT_BITS: u32 = 13;
 
 impl SourceDigits {
+    /// Bits of the largest source.
+    pub(super) fn bits(&self) -> u32 {
+        self.bits
+    }
+
     /// Digits for sources up to `max_source`.
     pub(super) fn new(max_source: u64) -> Self {
         let bits = (64 - max_source.leading_zeros()).max(1);
@@ -57,12 +62,14 @@ pub(super) struct GroupScratch {
     /// page faults (12 bytes per edge, for ~4.5x fewer connections).
     run_sources: Vec<u64>,
     run_counts: Vec<u32>,
+    /// The buffers of the dense path ([`super::dense`]).
+    pub(super) dense: super::dense::DenseScratch,
 }
 
 /// A bucket spanning more targets than this many per pair (plus a constant) is sorted whole
 /// instead of grouped by a counting sort: only the overflow bucket of a population without a
 /// known target count can (targets far beyond the first chunk's).
-const SPARSE_TARGETS_PER_PAIR: u64 = 4;
+pub(super) const SPARSE_TARGETS_PER_PAIR: u64 = 4;
 
 /// Counts one bucket (the pairs of every worker for it): targets ascending, each target's
 /// sources sorted and run-length encoded.

@@ -6,8 +6,9 @@
 //! source to a random slot of a buffer of hundreds of MB (one cache and TLB miss per edge: its
 //! cost grew faster than the edges once a million targets were in play). Here the partition
 //! writes to at most 1024 append streams (staged a cache line at a time), and each bucket (tens of
-//! thousands of pairs, a few hundred targets) is radix-sorted by (target, source) inside the
-//! cache ([`group`]).
+//! thousands of pairs, a few hundred targets) is grouped by target inside the cache: each
+//! target's synapses tallied per source in a per-worker array of counters when the source ids
+//! are below 2^22 ([`dense`]), else the bucket radix-sorted by (target, source) ([`group`]).
 //!
 //! Keys: a bucket's targets differ only in their low `shift` bits, so a 32-bit key
 //! `local target << (32 - shift) | source` holds an edge whenever its source is below
@@ -16,8 +17,10 @@
 //! first chunk whose sources (or, with no known target count, targets) do not pack turns the
 //! keys so far into pairs, and pairs are kept from then on ([`Pairs::widen`]).
 //!
-//! Memory: 4 bytes per edge for packed keys, 8 for pairs, freed bucket by bucket as the buckets
-//! are counted, plus the output (which [`TableBuilder`] can spill to files). The caller tries the
+//! Memory: 4 bytes per edge for packed keys, 8 for pairs (each worker's in one mapping of huge
+//! pages with a sixteenth of room to spare, [`keys`]), freed a batch of buckets at a time as
+//! they are counted, plus the dense path's counters (2 bytes per source id, at most 8 MiB per
+//! worker) and the output (which [`TableBuilder`] can spill to files). The caller tries the
 //! strategy when 4 bytes per edge fit the memory budget; it gives up
 //! ([`BucketAttempt::CountOtherwise`]) when the keys would have to widen to pairs beyond the
 //! budget, or when an id is 2^32 or more (no pair holds it), and the caller then counts with
@@ -151,138 +154,6 @@ pub(super) trait PairKey: bytemuck::Pod + Send + Sync {}
 impl PairKey for u32 {}
 impl PairKey for u64 {}
 
-/// A cache line of keys: 16 packed keys or 8 pairs, aligned so that it fills one line.
-#[derive(Clone, Copy, Default, bytemuck::Zeroable, bytemuck::Pod)]
-#[repr(C, align(64))]
-pub(super) struct Line {
-    words: [u64; 8],
-}
-
-impl Line {
-    fn keys_mut<K: PairKey>(&mut self) -> &mut [K] {
-        bytemuck::cast_slice_mut(&mut self.words)
-    }
-}
-
-/// The keys of one bucket of one worker, in whole lines (the last possibly partly filled).
-#[derive(Default)]
-pub(super) struct KeyLines {
-    lines: Vec<Line>,
-    len: usize,
-}
-
-impl KeyLines {
-    pub(super) fn keys<K: PairKey>(&self) -> &[K] {
-        &bytemuck::cast_slice(&self.lines)[..self.len]
-    }
-}
-
-/// Keys appended by one worker: one growing vector of lines per bucket, fed a line at a time.
-///
-/// Why staged: with thousands of buckets (a million targets), appending each pair straight to
-/// its bucket touches a different page and line per edge, a TLB and cache miss each time (a
-/// quarter of a shuffled 1e8-edge census); the staging lines (64 B per bucket, a few hundred
-/// KiB) stay in cache, and a bucket's vector is written a whole aligned line at a time, with
-/// a non-temporal store on x86-64 (the line goes to memory without first being read into the
-/// cache, as an ordinary store would: a third of the partition's time went to those reads).
-pub(super) struct BucketSet<K> {
-    buckets: Vec<Vec<Line>>,
-    staged: Vec<Line>,
-    /// Keys staged per bucket.
-    fill: Vec<u8>,
-    /// Keys in each bucket's last line after [`BucketSet::flush`] (all lines full before).
-    tail: Vec<u8>,
-    key: std::marker::PhantomData<K>,
-}
-
-impl<K: PairKey> BucketSet<K> {
-    /// Keys per line.
-    const PER_LINE: usize = 64 / std::mem::size_of::<K>();
-
-    /// `n` empty buckets with room for `room` keys each (address space until written).
-    pub(super) fn new(n: usize, room: usize) -> Self {
-        let lines = room.div_ceil(Self::PER_LINE);
-        BucketSet {
-            buckets: (0..n).map(|_| Vec::with_capacity(lines)).collect(),
-            staged: vec![Line::default(); n],
-            fill: vec![0; n],
-            tail: vec![0; n],
-            key: std::marker::PhantomData,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, bucket: usize, key: K) {
-        let n = usize::from(self.fill[bucket]).min(Self::PER_LINE - 1);
-        let line = &mut self.staged[bucket];
-        line.keys_mut()[n] = key;
-        if n + 1 == Self::PER_LINE {
-            append_line(&mut self.buckets[bucket], line);
-            self.fill[bucket] = 0;
-        } else {
-            self.fill[bucket] = (n + 1) as u8;
-        }
-    }
-
-    /// Appends the keys still staged to their buckets (a partly filled last line); call once,
-    /// after the last push.
-    pub(super) fn flush(&mut self) {
-        for (b, bucket) in self.buckets.iter_mut().enumerate() {
-            let n = self.fill[b];
-            if n > 0 {
-                bucket.push(self.staged[b]);
-            }
-            self.fill[b] = 0;
-            self.tail[b] = n;
-        }
-        finish_appends();
-    }
-
-    /// The keys of bucket `b` (after [`BucketSet::flush`]), leaving it empty.
-    pub(super) fn take(&mut self, b: usize) -> KeyLines {
-        let lines = std::mem::take(&mut self.buckets[b]);
-        let len = match self.tail[b] {
-            0 => lines.len() * Self::PER_LINE,
-            n => (lines.len() - 1) * Self::PER_LINE + usize::from(n),
-        };
-        KeyLines { lines, len }
-    }
-}
-
-/// Appends a full line to `lines`, bypassing the cache where the CPU allows.
-#[inline]
-fn append_line(lines: &mut Vec<Line>, line: &Line) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
-        lines.reserve(1);
-        let len = lines.len();
-        // SAFETY: `reserve` made room for one more line at `len`; `Line` is 64-byte aligned,
-        // so both pointers are 16-byte aligned as the SSE2 load and stream stores (always
-        // available on x86-64) require; all its bytes are initialised before `set_len`.
-        unsafe {
-            let to = lines.as_mut_ptr().add(len).cast::<__m128i>();
-            let from = std::ptr::from_ref(line).cast::<__m128i>();
-            for i in 0..4 {
-                _mm_stream_si128(to.add(i), _mm_load_si128(from.add(i)));
-            }
-            lines.set_len(len + 1);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    lines.push(*line);
-}
-
-/// Orders the non-temporal stores of [`append_line`] before what follows (other threads then
-/// read the lines); each worker calls it when done appending.
-fn finish_appends() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a store fence has no preconditions.
-    unsafe {
-        std::arch::x86_64::_mm_sfence();
-    }
-}
-
 /// The partitioned pairs of every worker: packed while the ids allow, else wide.
 enum Pairs {
     /// 32-bit keys, `local target << source_bits | source` (see [`PackedLayout`]).
@@ -325,8 +196,10 @@ impl Pairs {
                 let mut out = BucketSet::<u64>::new(bucketing.len(), room);
                 for b in 0..bucketing.len() {
                     let keys = set.take(b);
-                    for pair in bucketing.layout(b, *source_bits).widen(keys.keys()) {
-                        out.push(b, pair);
+                    for part in keys.parts() {
+                        for pair in bucketing.layout(b, *source_bits).widen(part) {
+                            out.push(b, pair);
+                        }
                     }
                 }
                 finish_appends();
@@ -385,6 +258,14 @@ impl Pairs {
         }
     }
 
+    /// Gives back the memory of the buckets below `b` (taken, counted and dropped).
+    fn release_below(&mut self, b: usize) {
+        match self {
+            Pairs::Packed { sets, .. } => sets.iter_mut().for_each(|s| s.release_below(b)),
+            Pairs::Wide(sets) => sets.iter_mut().for_each(|s| s.release_below(b)),
+        }
+    }
+
     /// Bytes per pair.
     fn pair_bytes(&self) -> u64 {
         match self {
@@ -410,11 +291,16 @@ impl BucketParts {
     ) -> Result<TargetRuns> {
         match self {
             BucketParts::Packed(parts, layout) => {
-                let keys: Vec<&[u32]> = parts.iter().map(KeyLines::keys).collect();
-                count_packed_bucket(&keys, *layout, digits, scratch, at)
+                let keys: Vec<&[u32]> = parts.iter().flat_map(KeyLines::parts).collect();
+                let n = keys.iter().map(|k| k.len()).sum();
+                if dense_applies(n, *layout, digits.bits()) {
+                    count_dense_bucket(&keys, *layout, digits.bits(), &mut scratch.dense, at)
+                } else {
+                    count_packed_bucket(&keys, *layout, digits, scratch, at)
+                }
             }
             BucketParts::Wide(parts) => {
-                let pairs: Vec<&[u64]> = parts.iter().map(KeyLines::keys).collect();
+                let pairs: Vec<&[u64]> = parts.iter().flat_map(KeyLines::parts).collect();
                 count_bucket(&pairs, digits, scratch, at)
             }
         }
@@ -423,7 +309,7 @@ impl BucketParts {
     fn len(&self) -> usize {
         match self {
             BucketParts::Packed(parts, _) | BucketParts::Wide(parts) => {
-                parts.iter().map(|p| p.len).sum()
+                parts.iter().map(KeyLines::len).sum()
             }
         }
     }
@@ -452,10 +338,12 @@ pub(super) fn bucket_census(
     };
     let bucketing = Bucketing::new(pop.size(), target_bound);
     let workers = rayon::current_num_threads().max(1);
-    // Room for an even share of the edges (and a margin) in every bucket: the vectors then seldom
-    // grow (each growth copies), and the room only costs address space until it is written.
+    // Room for an even share of the edges (and a margin) in every bucket's region: what does not
+    // fit goes to the bucket's overflow vector. The regions are written in huge pages, so all of
+    // their room is touched (zeroed, and counted in RSS): a sixteenth over the share covers the
+    // random spread of uniform targets (under 1 % at 1e7 edges) without paying a quarter more.
     let share = pop.size() / (bucketing.len() * workers) as u64;
-    let room = (share + share / 4 + 16).min(1 << 24) as usize;
+    let room = (share + share / 16 + 16).min(1 << 24) as usize;
     // Pairs are allowed only where 8 bytes per edge fit the budget (the caller checked 4).
     let pairs_fit = pop.size().saturating_mul(PAIR_BYTES) <= options.memory_budget;
     let mut pairs = Pairs::new(&bucketing, workers, room);
@@ -561,6 +449,8 @@ pub(super) fn bucket_census(
     let mut first = batch;
     loop {
         crate::interrupt::check()?;
+        // Every bucket below `first` is counted and its keys dropped.
+        pairs.release_below(first);
         let more = first < bucketing.len();
         let (pushed, next) = rayon::join(
             || -> Result<()> {
@@ -626,11 +516,15 @@ fn partition(
 }
 
 mod by_workers;
+mod dense;
 mod group;
+mod keys;
 #[cfg(test)]
 mod tests;
 
+use dense::{count_dense_bucket, dense_applies};
 use group::*;
+use keys::{BucketSet, KeyLines, finish_appends};
 
 /// Whether every edge of a chunk packs ([`block_packs`], pieces in parallel).
 fn packs(targets: &[u64], sources: &[u64], source_bits: u32, target_end: Option<u64>) -> bool {

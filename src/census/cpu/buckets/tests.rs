@@ -143,3 +143,107 @@ fn bucketing_covers_bound_and_clamps() {
     let one = Bucketing::new(10, 1);
     assert_eq!(one.len(), 1);
 }
+
+/// A bucket of packed keys (`local target << layout_bits | source`) from `(local target,
+/// source)` edges.
+fn packed_keys(edges: &[(u64, u64)], layout_bits: u32) -> Vec<u32> {
+    edges
+        .iter()
+        .map(|&(t, s)| ((t << layout_bits) | s) as u32)
+        .collect()
+}
+
+/// The dense path equals the radix path (and the naive grouping) on seeded random buckets:
+/// sizes around the group and line sizes, skewed targets and sources, every key in one
+/// target, duplicates heavy and absent, keys split over several workers' parts, and a target
+/// with more than `u16::MAX` synapses (of one source and of several), whose counters would
+/// overflow.
+#[test]
+fn dense_bucket_equals_radix_bucket() {
+    let at = Location::file("x");
+    let target_bits = 8;
+    let layout_bits = 32 - target_bits;
+    let first_target = 5 << target_bits;
+    let layout = PackedLayout {
+        first_target,
+        target_bits,
+        source_bits: layout_bits,
+    };
+    let mut cases: Vec<(String, Vec<(u64, u64)>)> = Vec::new();
+    for (seed, n) in [0usize, 1, 2, 15, 16, 17, 255, 256, 4095, 25_600, 70_000]
+        .into_iter()
+        .enumerate()
+    {
+        let mut rng = xorshift(seed as u64 + 100);
+        let sources = [1u64, 7, 1000, 100_000, 1 << 22][seed % 5];
+        let edges: Vec<(u64, u64)> = (0..n)
+            .map(|_| {
+                let t = match seed % 3 {
+                    0 => rng() % 256,
+                    1 => (rng() % 256).min(rng() % 256).min(rng() % 256), // skewed
+                    _ => 17,                                              // one target
+                };
+                let s = if seed % 2 == 0 {
+                    rng() % sources
+                } else {
+                    (rng() % sources).min(rng() % sources) // skewed sources
+                };
+                (t, s)
+            })
+            .collect();
+        cases.push((format!("seed {seed}, {n} keys, sources < {sources}"), edges));
+    }
+    // Counters that would overflow u16: one target, one source, then several sources.
+    cases.push(("u16 overflow, one source".into(), vec![(3, 9); 70_000]));
+    cases.push((
+        "u16 overflow, several sources".into(),
+        (0..140_000u64)
+            .map(|i| (200, i % 3))
+            .chain([(1, 4)])
+            .collect(),
+    ));
+    let mut scratch = GroupScratch::default();
+    for (name, edges) in &cases {
+        let keys = packed_keys(edges, layout_bits);
+        let max_source = edges.iter().map(|e| e.1).max().unwrap_or(0);
+        let digits = SourceDigits::new(max_source);
+        assert!(dense_applies(keys.len(), layout, digits.bits()), "{name}");
+        let third = keys.len() / 3;
+        let parts = [&keys[..third], &keys[third..2 * third], &keys[2 * third..]];
+        let dense =
+            count_dense_bucket(&parts, layout, digits.bits(), &mut scratch.dense, &at).unwrap();
+        let radix = count_packed_bucket(&parts, layout, digits, &mut scratch, &at).unwrap();
+        assert_eq!(dense.runs, radix.runs, "{name}");
+        assert_eq!(dense.sources, radix.sources, "{name}");
+        assert_eq!(dense.counts, radix.counts, "{name}");
+        let global: Vec<(u64, u64)> = edges.iter().map(|&(t, s)| (first_target + t, s)).collect();
+        let (runs, sources, counts) = naive(&global);
+        assert_eq!(dense.runs, runs, "{name}");
+        assert_eq!(dense.sources, sources, "{name}");
+        assert_eq!(dense.counts, counts, "{name}");
+    }
+}
+
+#[test]
+fn dense_applies_only_where_its_arrays_fit() {
+    let layout = PackedLayout {
+        first_target: 0,
+        target_bits: 8,
+        source_bits: 24,
+    };
+    assert!(dense_applies(1000, layout, 17));
+    assert!(dense_applies(1000, layout, dense::DENSE_MAX_SOURCE_BITS));
+    assert!(!dense_applies(
+        1000,
+        layout,
+        dense::DENSE_MAX_SOURCE_BITS + 1
+    ));
+    // Targets too sparse for a counting sort over the bucket's span.
+    let sparse = PackedLayout {
+        first_target: 0,
+        target_bits: 22,
+        source_bits: 10,
+    };
+    assert!(!dense_applies(1000, sparse, 10));
+    assert!(dense_applies(1 << 21, sparse, 10));
+}
