@@ -288,13 +288,9 @@ pub fn create_beside<R>(
     path: &Path,
     mut create: impl FnMut(&Path) -> std::io::Result<R>,
 ) -> std::io::Result<(R, tempfile::TempPath)> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (dir, prefix) = temporary_prefix(path);
     tempfile::Builder::new()
-        .prefix(&format!(".{}.", temporary_stem(&name)))
+        .prefix(&prefix)
         .suffix(".partial")
         .make_in(&dir, |candidate| {
             // Only a name nothing holds is handed on (the writer creates exclusively as well).
@@ -306,14 +302,19 @@ pub fn create_beside<R>(
         .map(tempfile::NamedTempFile::into_parts)
 }
 
-/// The part of an output's file name kept in its temporary name: room for the dots, the random
-/// part and the suffix within a 255-byte file name.
-fn temporary_stem(name: &str) -> &str {
+/// The folder of `path` and the prefix of its temporary names: `.NAME.`, with as much of the
+/// file name as leaves room for the dots, the random part and the suffix within a 255-byte
+/// file name.
+fn temporary_prefix(path: &Path) -> (PathBuf, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut cut = name.len().min(230);
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
-    &name[..cut]
+    (parent_dir(path), format!(".{}.", &name[..cut]))
 }
 
 /// Creates an empty temporary file `.NAME.XXXXXX.partial` beside `path` (whose file name is
@@ -324,13 +325,9 @@ fn temporary_stem(name: &str) -> &str {
 /// [`Error::Io`] naming the folder.
 pub fn temporary_beside(path: &Path) -> Result<tempfile::TempPath> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (dir, prefix) = temporary_prefix(path);
     tempfile::Builder::new()
-        .prefix(&format!(".{}.", temporary_stem(&name)))
+        .prefix(&prefix)
         .suffix(".partial")
         // Passed to open(O_CREAT), which applies the umask: the mode of any new file.
         .permissions(std::fs::Permissions::from_mode(0o666))
