@@ -10,8 +10,9 @@
 //!   renamed over its path, which would replace the link itself; `/dev/stdout` is one too).
 //! - The output's folder must exist ([`Error::Io`], exit 1). `report` and `demo --keep` create
 //!   their own folder ([`create_output_folder`]) but never a missing parent.
-//! - Outputs are written under a temporary name in their folder ([`temporary_beside`], or
-//!   [`create_beside`] for a writer that creates the file itself: `.NAME.XXXXXX.partial`) and renamed over the output when complete ([`persist`]). The
+//! - Outputs are written under a temporary name in their folder, `.NAME.XXXXXX.partial`
+//!   ([`create_beside`], where the writer creates the file itself; [`create_hdf5_beside`] for
+//!   HDF5 outputs), and renamed over the output when complete ([`persist`]). The
 //!   temporary file is created with mode `0666` less the umask, as `open(O_CREAT, 0666)` would
 //!   give, so the output has the mode a new file gets (also when `force` replaces a file of
 //!   another mode).
@@ -271,16 +272,18 @@ pub fn create_output_folder(dir: &Path) -> Result<bool> {
     }
 }
 
-/// The temporary name [`temporary_beside`] gives, for a writer that creates its file itself:
-/// `create` is called with a fresh `.NAME.XXXXXX.partial` path beside `path` that does not
-/// exist (again with another name while it answers [`ErrorKind::AlreadyExists`]) and must
-/// create the file there, exclusively, with mode `0666` less the umask.
+/// A temporary name beside `path` (whose file name is `NAME`) for an output to be written
+/// under and [`persist`]ed over `path` when complete: `create` is called with a fresh
+/// `.NAME.XXXXXX.partial` path that does not exist (again with another name while it answers
+/// [`ErrorKind::AlreadyExists`]) and must create the file there, exclusively, with mode `0666`
+/// less the umask (what `open(O_CREAT, 0666)` gives). The file is removed when the returned
+/// path is dropped.
 ///
-/// Why not [`temporary_beside`] then a writer that truncates the empty file (HDF5 creates with
-/// `O_TRUNC`): on ext4, truncating a file to length zero marks it to be flushed when it is closed
-/// (`auto_da_alloc`, meant for programs that rewrite a file in place), and the closing process
-/// then allocates and submits the writeback of the whole output itself: 20-40 ms of a 30 MB
-/// census, on the critical path of every run.
+/// Why the writer creates the file rather than truncating an empty one made for it (HDF5
+/// creates with `O_TRUNC`): on ext4, truncating a file to length zero marks it to be flushed
+/// when it is closed (`auto_da_alloc`, meant for programs that rewrite a file in place), and the
+/// closing process then allocates and submits the writeback of the whole output itself: 20-40
+/// ms of a 30 MB census, 0.6 s of a 1.6 GB generated circuit, on the critical path of the run.
 ///
 /// # Errors
 /// What `create` returned, other than [`ErrorKind::AlreadyExists`].
@@ -302,6 +305,46 @@ pub fn create_beside<R>(
         .map(tempfile::NamedTempFile::into_parts)
 }
 
+/// Creates an HDF5 file under a fresh temporary name beside `path` ([`create_beside`]), HDF5
+/// creating it exclusively (no `O_TRUNC`: see [`create_beside`] for why), without object
+/// modification times (so equal contents give byte-identical files). Every writer of an HDF5
+/// output (`count`'s census file, `generate`) starts here.
+///
+/// # Errors
+/// [`Error::Io`] naming the folder for the folder's own failures (missing, not writable, not a
+/// folder: the name is first created and removed with `O_EXCL`, so they are worded by the OS);
+/// [`Error::OutputHdf5`] naming the temporary file when HDF5 cannot create it.
+pub fn create_hdf5_beside(path: &Path) -> Result<(hdf5::File, tempfile::TempPath)> {
+    use crate::error::{H5Context, Location};
+    let mut failed: Option<(PathBuf, hdf5::Error)> = None;
+    let created = create_beside(path, |candidate| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(candidate)?;
+        std::fs::remove_file(candidate)?;
+        hdf5::File::with_options()
+            .with_fcpl(|p| p.obj_track_times(false))
+            .create_excl(candidate)
+            .map_err(|e| {
+                // (A file HDF5 made before it failed is ours: removed.)
+                let _ = std::fs::remove_file(candidate);
+                failed = Some((candidate.to_path_buf(), e));
+                std::io::Error::other("HDF5 could not create the file")
+            })
+    });
+    match (created, failed) {
+        (Ok(created), _) => Ok(created),
+        (Err(_), Some((candidate, e))) => Err(e)
+            .at(&Location::file(&candidate))
+            .map_err(Error::writing),
+        (Err(source), None) => Err(Error::Io {
+            path: parent_dir(path),
+            source,
+        }),
+    }
+}
+
 /// The folder of `path` and the prefix of its temporary names: `.NAME.`, with as much of the
 /// file name as leaves room for the dots, the random part and the suffix within a 255-byte
 /// file name.
@@ -315,25 +358,6 @@ fn temporary_prefix(path: &Path) -> (PathBuf, String) {
         cut -= 1;
     }
     (parent_dir(path), format!(".{}.", &name[..cut]))
-}
-
-/// Creates an empty temporary file `.NAME.XXXXXX.partial` beside `path` (whose file name is
-/// `NAME`), with mode `0666` less the umask; it is removed when the returned path is dropped.
-/// Outputs are written there and [`persist`]ed over `path` when complete.
-///
-/// # Errors
-/// [`Error::Io`] naming the folder.
-pub fn temporary_beside(path: &Path) -> Result<tempfile::TempPath> {
-    use std::os::unix::fs::PermissionsExt;
-    let (dir, prefix) = temporary_prefix(path);
-    tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".partial")
-        // Passed to open(O_CREAT), which applies the umask: the mode of any new file.
-        .permissions(std::fs::Permissions::from_mode(0o666))
-        .tempfile_in(&dir)
-        .map(tempfile::NamedTempFile::into_temp_path)
-        .map_err(|source| Error::Io { path: dir, source })
 }
 
 /// Renames the complete temporary file `temp` over `path`, unless the run was interrupted, and
@@ -451,15 +475,17 @@ mod tests {
     #[test]
     fn temporary_names_carry_the_output_name() {
         let dir = tempfile::tempdir().unwrap();
-        let t = temporary_beside(&dir.path().join("census.h5")).unwrap();
+        let create = |candidate: &Path| std::fs::File::create_new(candidate).map(drop);
+        let ((), t) = create_beside(&dir.path().join("census.h5"), create).unwrap();
         let name = t.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             name.starts_with(".census.h5.") && name.ends_with(".partial"),
             "{name}"
         );
         let long = "é".repeat(127); // 254 bytes
-        let t = temporary_beside(&dir.path().join(&long)).unwrap();
+        let ((), t) = create_beside(&dir.path().join(&long), create).unwrap();
         assert!(t.file_name().unwrap().len() <= 255);
+        assert!(t.exists());
     }
 
     /// `create_beside` hands the writer a fresh name beside the output, tries another while

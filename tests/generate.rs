@@ -352,6 +352,60 @@ fn same_seed_gives_identical_datasets_and_another_seed_differs() {
     }
 }
 
+/// The paths of the objects under `group` (itself included) that record a time.
+fn objects_with_times(group: &hdf5::Group, path: &str, out: &mut Vec<String>) {
+    let info = group.loc_info().unwrap();
+    if info.ctime != 0 || info.mtime != 0 {
+        out.push(format!("{path}/"));
+    }
+    for name in group.member_names().unwrap() {
+        let member = format!("{path}/{name}");
+        if let Ok(ds) = group.dataset(&name) {
+            let info = ds.loc_info().unwrap();
+            if info.ctime != 0 || info.mtime != 0 {
+                out.push(member);
+            }
+        } else {
+            objects_with_times(&group.group(&name).unwrap(), &member, out);
+        }
+    }
+}
+
+#[test]
+fn generated_files_record_no_times_so_a_seed_gives_identical_bytes() {
+    // HDF5 2.x records creation and modification times in every group and dataset by default,
+    // and a file made a second later would differ.
+    let dir = TempDir::new().unwrap();
+    for (i, storage) in [IdStorage::Contiguous, IdStorage::Deflate { rows: 1000 }]
+        .into_iter()
+        .enumerate()
+    {
+        let o = GenerateOptions {
+            groups: 2,
+            id_storage: storage,
+            ..opts(150, 12_000, EdgeOrder::Sorted)
+        };
+        let (a, _) = gen_in(&dir, &format!("a{i}.h5"), &o);
+        let mut timed = Vec::new();
+        let file = hdf5::File::open(&a).unwrap();
+        objects_with_times(&file.group("/").unwrap(), "", &mut timed);
+        assert!(
+            timed.is_empty(),
+            "{storage:?}: objects with times: {timed:?}"
+        );
+        assert!(
+            file_datasets(&a).len() >= 20,
+            "{storage:?}: ids, attributes and indices"
+        );
+        drop(file);
+        let (b, _) = gen_in(&dir, &format!("b{i}.h5"), &o);
+        assert!(
+            std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+            "{storage:?}: same seed, other bytes"
+        );
+    }
+}
+
 #[test]
 fn int64_ids_are_stored_as_int64_with_the_same_values() {
     let dir = TempDir::new().unwrap();

@@ -20,7 +20,7 @@ use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
 
-pub use crate::outputs::{check_output_path, create_beside, temporary_beside};
+pub use crate::outputs::{check_output_path, create_beside, create_hdf5_beside};
 
 /// What a population group records beside its tables ([`CensusWriter::write_with`]).
 #[derive(Debug, Clone, Default)]
@@ -51,42 +51,7 @@ impl CensusWriter {
     /// As [`check_output_path`], and HDF5 errors creating the file.
     pub fn create(path: &Path, force: bool) -> Result<Self> {
         check_output_path(path, force)?;
-        // HDF5 creates the temporary file itself (exclusively): see `create_beside` for why it
-        // must not truncate one made for it.
-        let mut failed: Option<(PathBuf, hdf5::Error)> = None;
-        let created = create_beside(path, |candidate| {
-            // The folder's own failures (missing, not writable, not a folder) in the OS's words,
-            // as for every output: the name is created, then handed to HDF5, which creates it
-            // again, exclusively.
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(candidate)?;
-            std::fs::remove_file(candidate)?;
-            hdf5::File::with_options()
-                .with_fcpl(|p| p.obj_track_times(false))
-                .create_excl(candidate)
-                .map_err(|e| {
-                    // (A file HDF5 made before it failed is ours: removed.)
-                    let _ = std::fs::remove_file(candidate);
-                    failed = Some((candidate.to_path_buf(), e));
-                    std::io::Error::other("HDF5 could not create the file")
-                })
-        });
-        let (file, temp) = match (created, failed) {
-            (Ok(created), _) => created,
-            (Err(_), Some((candidate, e))) => {
-                return Err(e)
-                    .at(&Location::file(&candidate))
-                    .map_err(Error::writing);
-            }
-            (Err(source), None) => {
-                return Err(Error::Io {
-                    path: crate::outputs::parent_dir(path),
-                    source,
-                });
-            }
-        };
+        let (file, temp) = create_hdf5_beside(path)?;
         let registered = crate::interrupt::register(&temp);
         Ok(CensusWriter {
             path: path.to_path_buf(),

@@ -17,7 +17,8 @@
 //! Every random stream is a [`rand::rngs::StdRng`] (ChaCha12) seeded from
 //! [`GenerateOptions::seed`] (plus `i` for population `i`) and a stream number through a
 //! splitmix64 mix. The same options give byte-identical datasets with the same version of this
-//! crate and of `rand` (whose `StdRng` algorithm may change between major versions).
+//! crate and of `rand` (whose `StdRng` algorithm may change between major versions), and, as no
+//! object modification times are recorded, byte-identical files.
 //! Attribute values are drawn per chunk of [`CHUNK_ROWS`] rows, per group and per column from
 //! their own seeded generator, so they can be computed in parallel and stay deterministic.
 //!
@@ -415,8 +416,29 @@ pub fn generate(
         path: path.to_path_buf(),
         source,
     })?;
+    // Without object modification times, as every output: a seed gives byte-identical files.
+    let file = hdf5::File::with_options()
+        .with_fcpl(|p| p.obj_track_times(false))
+        .create(path)
+        .at(&Location::file(path))?;
+    generate_into(file, path, opts, progress)
+}
+
+/// Writes a synthetic SONATA edge file into `file`, an empty HDF5 file open for writing at
+/// `path` (named in messages and in the summary), and closes it: as [`generate`], for a caller
+/// that creates the file itself (as `generate` does through
+/// [`crate::outputs::create_hdf5_beside`]).
+///
+/// # Errors
+/// As [`generate`], but for creating the file.
+pub fn generate_into(
+    file: hdf5::File,
+    path: &Path,
+    opts: &GenerateOptions,
+    progress: &dyn Fn(u64),
+) -> Result<GenerateSummary> {
+    opts.validate()?;
     let at = Location::file(path);
-    let file = hdf5::File::create(path).at(&at)?;
 
     let source_population = if opts.has_virtual_sources() {
         "Virtual"

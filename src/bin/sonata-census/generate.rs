@@ -11,7 +11,7 @@ use sonata_census::generate::{
     GeneratedIdDtype, IdStorage, IndexSpelling, MAX_ID_CHUNK_ROWS,
 };
 use sonata_census::ids::{parse_count, parse_count_u32};
-use sonata_census::outputs::{check_output_path, check_space, persist, temporary_beside};
+use sonata_census::outputs::{check_output_path, check_space, create_hdf5_beside, persist};
 use sonata_census::words::plural;
 use sonata_census::{Error, Result};
 
@@ -210,13 +210,16 @@ pub fn generate_file(
     check_output_path(path, force)?;
     // A file that cannot fit fails now with both sizes, not at its first write past the limit.
     check_space(path, options.estimated_file_size())?;
-    let temp = temporary_beside(path)?;
+    // HDF5 creates the temporary file itself: a file it truncated would be flushed to disk
+    // while it is closed on ext4 (see `create_beside`), seconds of a large circuit's run.
+    let (file, temp) = create_hdf5_beside(path)?;
     // The generator has no interrupt checks of its own: on SIGINT / SIGTERM the forced clean-up
     // of `interrupt` removes the registered temporary file.
     let registered = sonata_census::interrupt::register(&temp);
     let total = options.edges.saturating_mul(u64::from(options.populations));
     let progress = v.progress("generating", total, "edges");
-    let summary = generate::generate(&temp, options, &|done| progress.set_position(done));
+    let summary =
+        generate::generate_into(file, &temp, options, &|done| progress.set_position(done));
     progress.finish();
     let mut summary = summary.map_err(Error::writing)?;
     persist(temp, path, force)?;
