@@ -323,15 +323,12 @@ pub fn create_hdf5_beside(path: &Path) -> Result<(hdf5::File, tempfile::TempPath
             .create_new(true)
             .open(candidate)?;
         std::fs::remove_file(candidate)?;
-        hdf5::File::with_options()
-            .with_fcpl(|p| p.obj_track_times(false))
-            .create_excl(candidate)
-            .map_err(|e| {
-                // (A file HDF5 made before it failed is ours: removed.)
-                let _ = std::fs::remove_file(candidate);
-                failed = Some((candidate.to_path_buf(), e));
-                std::io::Error::other("HDF5 could not create the file")
-            })
+        untimed_file_options().create_excl(candidate).map_err(|e| {
+            // (A file HDF5 made before it failed is ours: removed.)
+            let _ = std::fs::remove_file(candidate);
+            failed = Some((candidate.to_path_buf(), e));
+            std::io::Error::other("HDF5 could not create the file")
+        })
     });
     match (created, failed) {
         (Ok(created), _) => Ok(created),
@@ -343,6 +340,26 @@ pub fn create_hdf5_beside(path: &Path) -> Result<(hdf5::File, tempfile::TempPath
             source,
         }),
     }
+}
+
+/// Options of an HDF5 output file: its root group records no times. (Datasets made by `hdf5`
+/// record none by default; other groups are made by [`create_untimed_group`].)
+pub fn untimed_file_options() -> hdf5::FileBuilder {
+    let mut builder = hdf5::File::with_options();
+    builder.with_fcpl(|p| p.obj_track_times(false));
+    builder
+}
+
+/// Creates group `name` (and any missing group above it) under `parent`, recording no times
+/// (HDF5 2.x groups record them by default): equal contents give byte-identical files.
+///
+/// # Errors
+/// HDF5's.
+pub fn create_untimed_group(parent: &hdf5::Group, name: &str) -> hdf5::Result<hdf5::Group> {
+    parent
+        .create_group_builder()
+        .obj_track_times(false)
+        .create(name)
 }
 
 /// The folder of `path` and the prefix of its temporary names: `.NAME.`, with as much of the

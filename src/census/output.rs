@@ -20,6 +20,7 @@ use super::schema::{self, UNKNOWN_POPULATION, leaf};
 use super::{Census, SpilledConnections};
 use crate::error::{Error, H5Context, Location, Result};
 
+use crate::outputs::create_untimed_group;
 pub use crate::outputs::{check_output_path, create_beside, create_hdf5_beside};
 
 /// What a population group records beside its tables ([`CensusWriter::write_with`]).
@@ -207,11 +208,7 @@ impl CensusWriter {
             .ok_or_else(|| Error::InvalidArgument("writer is closed".into()))?;
         // No object times anywhere, so that equal censuses give equal bytes (HDF5 2.x groups
         // record them by default).
-        let group = file
-            .create_group_builder()
-            .obj_track_times(false)
-            .create(census.population.as_str())
-            .at(&at)?;
+        let group = create_untimed_group(file, census.population.as_str()).at(&at)?;
         let src = census
             .source_population
             .as_deref()
@@ -306,11 +303,8 @@ impl CensusWriter {
             &census.target_connection_count,
             at,
         )?;
-        let conns = group
-            .create_group_builder()
-            .obj_track_times(false)
-            .create(schema::CONNECTIONS)
-            .at(&at.dataset(schema::CONNECTIONS))?;
+        let conns =
+            create_untimed_group(group, schema::CONNECTIONS).at(&at.dataset(schema::CONNECTIONS))?;
         write_dataset(
             &conns,
             leaf(schema::TARGET_OFFSETS),
@@ -573,16 +567,10 @@ fn efferent_table(
     rows: u64,
     at: &Location,
 ) -> Result<(hdf5::Group, Option<hdf5::Dataset>, Option<hdf5::Dataset>)> {
-    let efferent = group
-        .create_group_builder()
-        .obj_track_times(false)
-        .create(schema::EFFERENT)
+    let efferent = create_untimed_group(group, schema::EFFERENT)
         .at(&at.dataset(schema::EFFERENT))
         .map_err(Error::writing)?;
-    let conns = efferent
-        .create_group_builder()
-        .obj_track_times(false)
-        .create(leaf(schema::EFFERENT_CONNECTIONS))
+    let conns = create_untimed_group(&efferent, leaf(schema::EFFERENT_CONNECTIONS))
         .at(&at.dataset(schema::EFFERENT_CONNECTIONS))
         .map_err(Error::writing)?;
     if rows == 0 {
@@ -643,19 +631,12 @@ fn write_pathway_groups(
     matrices: &[PathwayMatrix],
     at: &Location,
 ) -> Result<()> {
-    let pathways = group
-        .create_group_builder()
-        .obj_track_times(false)
-        .create(schema::PATHWAYS)
-        .at(&at.dataset(schema::PATHWAYS))?;
+    let pathways =
+        create_untimed_group(group, schema::PATHWAYS).at(&at.dataset(schema::PATHWAYS))?;
     for m in matrices {
         let path = format!("{}/{}", schema::PATHWAYS, m.attribute);
         let at = at.dataset(&path);
-        let g = pathways
-            .create_group_builder()
-            .obj_track_times(false)
-            .create(m.attribute.as_str())
-            .at(&at)?;
+        let g = create_untimed_group(&pathways, m.attribute.as_str()).at(&at)?;
         write_values(&g, schema::PATHWAY_SOURCE_VALUES, &m.source_values, &at)?;
         write_values(&g, schema::PATHWAY_TARGET_VALUES, &m.target_values, &at)?;
         write_dataset(

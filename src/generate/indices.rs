@@ -84,7 +84,7 @@ pub fn write_indices(
         (&targets, target_counts, schema::TARGET_TO_SOURCE),
     ] {
         let dir_at = index_at(dir);
-        let g = super::writer::create_group(&group, &format!("{}/{dir}", schema::INDICES_GROUP))
+        let g = create_untimed_group(&group, &format!("{}/{dir}", schema::INDICES_GROUP))
             .at(&dir_at)?;
         column.write_index(&g, counts, node_ds, &dir_at)?;
     }
@@ -233,7 +233,6 @@ pub(super) fn create_2d(
 ) -> hdf5::Result<hdf5::Dataset> {
     group
         .new_dataset::<u64>()
-        .obj_track_times(false)
         .no_chunk()
         .shape((rows, 2))
         .create(name)

@@ -45,6 +45,7 @@ use rand_distr::{Distribution, Exp1, Poisson, StandardNormal};
 use rayon::prelude::*;
 
 use crate::error::{Error, H5Context, Location, Result};
+use crate::outputs::create_untimed_group;
 use crate::sonata::IdColumn;
 use crate::sonata::schema;
 
@@ -416,9 +417,8 @@ pub fn generate(
         path: path.to_path_buf(),
         source,
     })?;
-    // Without object modification times, as every output: a seed gives byte-identical files.
-    let file = hdf5::File::with_options()
-        .with_fcpl(|p| p.obj_track_times(false))
+    // Without object times, as every output: a seed gives byte-identical files.
+    let file = crate::outputs::untimed_file_options()
         .create(path)
         .at(&Location::file(path))?;
     generate_into(file, path, opts, progress)

@@ -127,7 +127,8 @@ impl PopulationWriter {
         at: &Location,
     ) -> Result<Self> {
         let edges = opts.edges as usize;
-        let group = create_group(file, &format!("{}/{name}", schema::EDGES_GROUP)).at(at)?;
+        let group =
+            create_untimed_group(file, &format!("{}/{name}", schema::EDGES_GROUP)).at(at)?;
         let id_dataset = |col: &str, population: &str| -> Result<hdf5::Dataset> {
             let col_at = at.dataset(col);
             let ds = match opts.id_dtype {
@@ -174,7 +175,7 @@ impl PopulationWriter {
             let rows = group_sizes(opts.edges, opts.groups, group_seed);
             for (k, &n) in rows.iter().enumerate() {
                 let gname = k.to_string();
-                let g = create_group(&group, &gname).at(&at.dataset(&gname))?;
+                let g = create_untimed_group(&group, &gname).at(&at.dataset(&gname))?;
                 let mut columns = Vec::new();
                 for &spec in group_columns(opts.attributes, k as u32) {
                     let path = format!("{gname}/{}", spec.name);
@@ -350,22 +351,7 @@ pub(super) fn create_1d<T: H5Type>(
     name: &str,
     rows: usize,
 ) -> hdf5::Result<hdf5::Dataset> {
-    group
-        .new_dataset::<T>()
-        .obj_track_times(false)
-        .no_chunk()
-        .shape(rows)
-        .create(name)
-}
-
-/// Creates group `name` (and any missing group above it) under `parent`, without object
-/// modification times: a seed gives byte-identical files (HDF5 2.x groups and datasets record
-/// the times by default).
-pub(super) fn create_group(parent: &hdf5::Group, name: &str) -> hdf5::Result<hdf5::Group> {
-    parent
-        .create_group_builder()
-        .obj_track_times(false)
-        .create(name)
+    group.new_dataset::<T>().no_chunk().shape(rows).create(name)
 }
 
 /// Creates an id column of `rows` rows stored as `storage` says; contiguous when `rows` is 0
@@ -380,10 +366,7 @@ fn create_id_column<T: H5Type>(
         return create_1d::<T>(group, name, rows);
     };
     // Validated: 1 <= chunk < 2^29.
-    let builder = group
-        .new_dataset::<T>()
-        .obj_track_times(false)
-        .chunk((chunk as usize).min(rows));
+    let builder = group.new_dataset::<T>().chunk((chunk as usize).min(rows));
     let builder = match storage {
         IdStorage::Deflate { .. } => builder.deflate(DEFLATE_LEVEL),
         // Shuffle first, as h5py orders them.
